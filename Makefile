@@ -1,0 +1,42 @@
+# dialroom: `make run` to try it, `make test` to test everything.
+# Both install the Debian packages they need (apt-get; sudo when not root).
+
+# Go 1.26 lives in /usr/local/go on the project's machines.
+export PATH := /usr/local/go/bin:$(PATH)
+
+RUN_PKGS  := libopus-dev libopusfile-dev pkg-config gcc
+TEST_PKGS := $(RUN_PKGS) sip-tester baresip-core chromium chromium-driver tshark sox
+
+BIN := bin/dialroom
+
+.PHONY: run build test deps-run deps-test fuzz bench clean
+
+run: build
+	./$(BIN) serve
+
+build: deps-run
+	go build -o $(BIN) ./cmd/dialroom
+
+test: deps-test
+	go vet ./...
+	go test -race -count=1 -timeout 20m ./...
+
+# A short run of every fuzz target (not part of `make test`).
+fuzz:
+	@for pkg in $$(go list ./...); do \
+	  for f in $$(go test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
+	    go test -run XXX -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	go test -run XXX -bench . -benchmem ./mixer/
+
+deps-run:
+	@scripts/apt-install.sh $(RUN_PKGS)
+
+deps-test:
+	@scripts/apt-install.sh $(TEST_PKGS)
+
+clean:
+	rm -rf bin

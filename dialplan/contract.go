@@ -1,0 +1,66 @@
+package dialplan
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors that callers test with errors.Is.
+var (
+	// ErrNotFound means no room or number matches.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a room slug or number is already taken.
+	ErrExists = errors.New("already exists")
+	// ErrInvalid wraps every validation failure (slug, PIN, number, language).
+	ErrInvalid = errors.New("invalid")
+)
+
+// Room is a meeting room as the admin configured it.
+type Room struct {
+	ID        int64
+	Slug      string // URL name, [a-z0-9-], 1-64 chars
+	Name      string // title shown in the browser
+	Lang      string // "de" (default) or "en": language of the phone prompts
+	PINHash   string // empty: no PIN; else an argon2id/bcrypt hash, never the PIN
+	CreatedAt time.Time
+}
+
+// HasPIN reports whether callers must enter a PIN.
+func (r Room) HasPIN() bool { return r.PINHash != "" }
+
+// Number is a phone number (DID) in E.164 form assigned to a room.
+type Number struct {
+	E164     string // "+4930123456"
+	RoomSlug string
+}
+
+// Prompt names one recorded announcement; the sip package has one per language.
+type Prompt string
+
+// The prompts the IVR plays.
+const (
+	PromptEnterPIN Prompt = "enter_pin" // "Please enter the meeting PIN followed by the hash key."
+	PromptWrongPIN Prompt = "wrong_pin" // "That PIN is not correct. Please try again."
+	PromptWelcome  Prompt = "welcome"   // "You are now in the meeting." (confirmation / greeting)
+	PromptGoodbye  Prompt = "goodbye"   // "Goodbye."
+)
+
+// ActionKind says what an IVR Action asks the call to do.
+type ActionKind int
+
+// The actions the IVR emits.
+const (
+	ActionPlay        ActionKind = iota + 1 // play Action.Prompt; report PromptDone when it has finished
+	ActionStopPrompt                        // stop the prompt that is playing (barge-in); no PromptDone follows
+	ActionSetTimer                          // (re)arm the one IVR timer to fire Timeout after Action.After
+	ActionCancelTimer                       // disarm the timer
+	ActionJoin                              // put the caller into the room
+	ActionHangup                            // end the call (BYE)
+)
+
+// Action is one instruction from the IVR to the call that runs it.
+type Action struct {
+	Kind   ActionKind
+	Prompt Prompt        // for ActionPlay
+	After  time.Duration // for ActionSetTimer
+}

@@ -1,0 +1,23 @@
+package mixer
+
+// SampleRate is the rate of the PCM the mixer exchanges with phone legs (Hz).
+// The skeleton mixes narrowband; wideband legs come later.
+const SampleRate = 8000
+
+// FrameSamples is one 20 ms frame at SampleRate.
+const FrameSamples = SampleRate / 50
+
+// Leg is the media side of one phone call as the mixer sees it; the sip package
+// implements it.
+type Leg interface {
+	// WriteAudio receives one frame (FrameSamples of 8 kHz PCM) of the room's mix
+	// without this leg's own voice, once per 20 ms tick. It must not block and must
+	// not keep pcm after it returns.
+	WriteAudio(pcm []int16)
+}
+
+// PhoneInfo describes a phone participant for the room.
+type PhoneInfo struct {
+	ID    string // unique per call, e.g. "phone-<random>"
+	Label string // what browsers show: a masked number or "Unknown caller"
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Regenerates the phone prompts in prompts/audio/ with espeak-ng and sox.
+# The WAV files are committed: dialroom needs neither tool at run time. Run this only
+# when a text changes (apt-get install espeak-ng sox), then listen and commit.
+set -euo pipefail
+cd "$(dirname "$0")/../prompts/audio"
+
+say() { # lang voice name text
+  local tmp
+  tmp=$(mktemp --suffix=.wav)
+  espeak-ng -v "$2" -s 150 -w "$tmp" "$4"
+  # 8 kHz mono 16-bit for G.711; a high-pass keeps rumble out, gain -n -3 normalises.
+  sox "$tmp" -r 8000 -c 1 -b 16 "$1/$3.wav" gain -6 highpass 200 gain -n -3
+  rm -f "$tmp"
+}
+
+say de de enter_pin "Willkommen bei dialroom. Bitte geben Sie die Konferenz-PIN ein, gefolgt von der Rautetaste."
+say de de wrong_pin "Diese PIN ist leider nicht korrekt. Bitte versuchen Sie es noch einmal."
+say de de welcome   "Willkommen. Sie sind jetzt in der Konferenz."
+say de de goodbye   "Auf Wiederhören."
+
+say en en-gb enter_pin "Welcome to dialroom. Please enter the meeting PIN, followed by the hash key."
+say en en-gb wrong_pin "Sorry, that PIN is not correct. Please try again."
+say en en-gb welcome   "Welcome. You are now in the meeting."
+say en en-gb goodbye   "Goodbye."
