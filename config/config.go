@@ -1,0 +1,147 @@
+// Package config owns dialroom's one process configuration: the Config
+// struct, its defaults, YAML loading and validation. It is a leaf package:
+// it imports nothing from dialroom, and it holds no global state. Rooms,
+// numbers and PINs are not configuration; they live in dialplan's database.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole process configuration. Zero values mean "use the
+// default"; Load fills them in and validates the result.
+type Config struct {
+	// DataDir is the directory that holds the SQLite database.
+	DataDir string `yaml:"data_dir"`
+	// Log configures the process logger.
+	Log Log `yaml:"log"`
+	// HTTP configures the web server (browser client, signalling, admin API).
+	HTTP HTTP `yaml:"http"`
+	// SIP configures the SIP trunk side and phone RTP.
+	SIP SIP `yaml:"sip"`
+	// WebRTC configures ICE for browser participants.
+	WebRTC WebRTC `yaml:"webrtc"`
+	// Demo configures the demo room created on first start.
+	Demo Demo `yaml:"demo"`
+}
+
+// Log configures log/slog output.
+type Log struct {
+	// Level is the minimum level logged: debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// HTTP configures the HTTP listener.
+type HTTP struct {
+	// Listen is the TCP address the HTTP server listens on, e.g. ":8080".
+	Listen string `yaml:"listen"`
+	// PublicURL is the base URL printed in join hints; "" means
+	// http://<host>:<port> derived from Listen.
+	PublicURL string `yaml:"public_url"`
+}
+
+// SIP configures the SIP listener and phone media.
+type SIP struct {
+	// Listen is the address SIP listens on, over both UDP and TCP.
+	Listen string `yaml:"listen"`
+	// MediaIP is the IP written into the SDP c= line; "" means the local
+	// address the call arrived on.
+	MediaIP string `yaml:"media_ip"`
+	// RTPPortMin is the lowest UDP port used for phone RTP.
+	RTPPortMin int `yaml:"rtp_port_min"`
+	// RTPPortMax is the highest UDP port used for phone RTP.
+	RTPPortMax int `yaml:"rtp_port_max"`
+	// RTPTimeout hangs up a call when no RTP arrived for this long.
+	RTPTimeout time.Duration `yaml:"rtp_timeout"`
+}
+
+// WebRTC configures ICE candidate gathering.
+type WebRTC struct {
+	// ICEIPs lists the IPs ICE may offer as host candidates; empty means
+	// all non-loopback addresses. Loopback IPs listed here are offered too
+	// (tests use 127.0.0.1).
+	ICEIPs []string `yaml:"ice_ips"`
+	// ICEInterfaces lists the interface names ICE may use; empty means all.
+	ICEInterfaces []string `yaml:"ice_interfaces"`
+	// PublicIP is announced instead of host addresses behind a 1:1 NAT.
+	PublicIP string `yaml:"public_ip"`
+	// UDPPortMin is the lowest UDP port for ICE; 0 with UDPPortMax 0 means
+	// ephemeral ports.
+	UDPPortMin int `yaml:"udp_port_min"`
+	// UDPPortMax is the highest UDP port for ICE.
+	UDPPortMax int `yaml:"udp_port_max"`
+}
+
+// Demo configures the demo room created when the data directory is empty.
+type Demo struct {
+	// Enabled creates the demo room and number on first start. A pointer
+	// so that an explicit "false" differs from "not set" (default true).
+	Enabled *bool `yaml:"enabled"`
+	// Room is the demo room's slug.
+	Room string `yaml:"room"`
+	// Number is the phone number (E.164) assigned to the demo room.
+	Number string `yaml:"number"`
+}
+
+// On reports whether the demo room should be created (default true).
+func (d Demo) On() bool { return d.Enabled == nil || *d.Enabled }
+
+// Default returns the configuration used when no file or key is given.
+func Default() Config {
+	on := true
+	return Config{
+		DataDir: "./data",
+		Log:     Log{Level: "info", Format: "text"},
+		HTTP:    HTTP{Listen: ":8080"},
+		SIP: SIP{
+			Listen:     ":5060",
+			RTPPortMin: 10000,
+			RTPPortMax: 10999,
+			RTPTimeout: 30 * time.Second,
+		},
+		WebRTC: WebRTC{ICEIPs: []string{}, ICEInterfaces: []string{}},
+		Demo:   Demo{Enabled: &on, Room: "demo", Number: "+4930123456"},
+	}
+}
+
+// Load reads the YAML file at path, fills defaults for zero values and
+// validates. path "" returns Default().
+func Load(path string) (Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes YAML bytes (unknown keys are an error), fills defaults for
+// zero values and validates.
+func Parse(b []byte) (Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, err
+	}
+	c.fillDefaults()
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}

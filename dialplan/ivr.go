@@ -1,0 +1,163 @@
+package dialplan
+
+import "time"
+
+// IVROptions tune the IVR. Zero values mean the defaults.
+type IVROptions struct {
+	MaxTries   int           // failed PIN entries before goodbye; default 3
+	FirstDigit time.Duration // wait for the first key after a prompt; default 10s
+	InterDigit time.Duration // wait for the next key; default 5s
+	MaxDigits  int           // more digits than this is a wrong PIN; default 12
+}
+
+func (o IVROptions) withDefaults() IVROptions {
+	if o.MaxTries <= 0 {
+		o.MaxTries = 3
+	}
+	if o.FirstDigit <= 0 {
+		o.FirstDigit = 10 * time.Second
+	}
+	if o.InterDigit <= 0 {
+		o.InterDigit = 5 * time.Second
+	}
+	if o.MaxDigits <= 0 {
+		o.MaxDigits = MaxPINLen
+	}
+	return o
+}
+
+type ivrState int
+
+const (
+	ivrIdle    ivrState = iota // before Start
+	ivrCollect                 // collecting a PIN (a prompt may be playing)
+	ivrWelcome                 // welcome playing; Join follows
+	ivrGoodbye                 // goodbye playing; Hangup follows
+	ivrJoined                  // done: caller is in the room
+	ivrHungUp                  // done: call ended
+)
+
+// IVR is the phone menu of one call as a pure state machine: no clock, no
+// goroutines, no I/O. The call feeds it events (Start, Digit, PromptDone,
+// Timeout) from one goroutine and carries out the returned actions in
+// order. It is not safe for concurrent use.
+type IVR struct {
+	room    Room
+	opts    IVROptions
+	state   ivrState
+	playing bool   // a prompt we asked for has not finished or been stopped
+	digits  []byte // PIN digits entered since the last '#', '*' or failure
+	fails   int
+}
+
+// NewIVR returns the IVR for a call to room.
+func NewIVR(room Room, opts IVROptions) *IVR {
+	o := opts.withDefaults()
+	return &IVR{room: room, opts: o, digits: make([]byte, 0, o.MaxDigits+1)}
+}
+
+// Joined reports whether the IVR has emitted ActionJoin.
+func (v *IVR) Joined() bool { return v.state == ivrJoined }
+
+// Start begins the dialogue: ask for the PIN, or welcome the caller when
+// the room has none. Calling it again does nothing.
+func (v *IVR) Start() []Action {
+	if v.state != ivrIdle {
+		return nil
+	}
+	if !v.room.HasPIN() {
+		return v.play(ivrWelcome, PromptWelcome)
+	}
+	return v.play(ivrCollect, PromptEnterPIN)
+}
+
+// Digit handles one DTMF key: '0'-'9', '*' (clear the entry) or '#' (end
+// the entry). A key while a prompt plays stops it (barge-in). Other bytes
+// and keys outside PIN collection are ignored.
+func (v *IVR) Digit(d byte) []Action {
+	if v.state != ivrCollect || !isDTMF(d) {
+		return nil
+	}
+	var acts []Action
+	if v.playing {
+		v.playing = false
+		acts = append(acts, Action{Kind: ActionStopPrompt})
+	}
+	switch {
+	case d == '#':
+		return append(acts, v.submit()...)
+	case d == '*':
+		v.digits = v.digits[:0]
+		return append(acts, v.timer(v.opts.FirstDigit))
+	case len(v.digits) >= v.opts.MaxDigits:
+		return append(acts, v.fail()...)
+	default:
+		v.digits = append(v.digits, d)
+		return append(acts, v.timer(v.opts.InterDigit))
+	}
+}
+
+// PromptDone reports that the last played prompt finished.
+func (v *IVR) PromptDone() []Action {
+	if !v.playing {
+		return nil
+	}
+	v.playing = false
+	switch v.state {
+	case ivrCollect:
+		return []Action{v.timer(v.opts.FirstDigit)}
+	case ivrWelcome:
+		v.state = ivrJoined
+		return []Action{{Kind: ActionJoin}}
+	case ivrGoodbye:
+		v.state = ivrHungUp
+		return []Action{{Kind: ActionHangup}}
+	}
+	return nil
+}
+
+// Timeout reports that the timer from the last ActionSetTimer fired. While
+// collecting, it counts as a failed try; otherwise it is stale and ignored.
+func (v *IVR) Timeout() []Action {
+	if v.state != ivrCollect || v.playing {
+		return nil
+	}
+	return v.fail()
+}
+
+// submit checks the entered PIN ('#' was pressed).
+func (v *IVR) submit() []Action {
+	ok := len(v.digits) > 0 && CheckPIN(v.room.PINHash, string(v.digits))
+	clear(v.digits)
+	v.digits = v.digits[:0]
+	if !ok {
+		return v.fail()
+	}
+	return append([]Action{{Kind: ActionCancelTimer}}, v.play(ivrWelcome, PromptWelcome)...)
+}
+
+// fail counts a failed try and asks again, or says goodbye after MaxTries.
+func (v *IVR) fail() []Action {
+	v.fails++
+	clear(v.digits)
+	v.digits = v.digits[:0]
+	acts := []Action{{Kind: ActionCancelTimer}}
+	if v.fails >= v.opts.MaxTries {
+		return append(acts, v.play(ivrGoodbye, PromptGoodbye)...)
+	}
+	return append(acts, v.play(ivrCollect, PromptWrongPIN)...)
+}
+
+func (v *IVR) play(next ivrState, p Prompt) []Action {
+	v.state = next
+	v.playing = true
+	return []Action{{Kind: ActionPlay, Prompt: p}}
+}
+
+func (v *IVR) timer(d time.Duration) Action {
+	return Action{Kind: ActionSetTimer, After: d}
+}
+
+func isDTMF(d byte) bool {
+	return d >= '0' && d <= '9' || d == '*' || d == '#'
+}

@@ -1,0 +1,70 @@
+package dialplan
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; migrations[i] brings the schema to
+// version i+1. Never edit a released entry: append a new one.
+var migrations = []string{
+	`CREATE TABLE rooms (
+		id         INTEGER PRIMARY KEY,
+		slug       TEXT NOT NULL UNIQUE,
+		name       TEXT NOT NULL,
+		lang       TEXT NOT NULL,
+		pin_hash   TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL -- Unix seconds
+	);
+	CREATE TABLE numbers (
+		e164    TEXT PRIMARY KEY,
+		room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE
+	);
+	CREATE INDEX numbers_room ON numbers(room_id);`,
+}
+
+// migrate applies the pending migrations in one immediate transaction, so
+// that two processes opening a fresh database at once do not both apply them.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	v, err := schemaVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("migrate: database schema version %d is newer than this program (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", i+1, err)
+		}
+	}
+	if v < len(migrations) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM schema_version`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, len(migrations)); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+func schemaVersion(ctx context.Context, tx *sql.Tx) (int, error) {
+	var v sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
