@@ -8,7 +8,7 @@ import (
 func TestSeedDemo(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t, t.TempDir())
-	created, err := s.SeedDemo(ctx, "demo", "+4930123456")
+	created, err := s.SeedDemo(ctx, "demo", "+4930123456", "")
 	if err != nil || !created {
 		t.Fatalf("first SeedDemo: got %v, %v; want true, nil", created, err)
 	}
@@ -22,12 +22,12 @@ func TestSeedDemo(t *testing.T) {
 	if _, err := s.AddRoom(ctx, "mine", "", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	created, err = s.SeedDemo(ctx, "demo", "+4930123456")
+	created, err = s.SeedDemo(ctx, "demo", "+4930123456", "2468")
 	if err != nil || created {
 		t.Errorf("SeedDemo with a room present: got %v, %v; want false, nil", created, err)
 	}
 	s2 := openTest(t, t.TempDir())
-	if _, err := s2.SeedDemo(ctx, "demo", "030"); err == nil {
+	if _, err := s2.SeedDemo(ctx, "demo", "030", ""); err == nil {
 		t.Errorf("SeedDemo with a bad number: got nil error, want one")
 	}
 	if empty, _ := s2.IsEmpty(ctx); !empty {

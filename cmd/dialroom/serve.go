@@ -1,14 +1,211 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
 	"dialroom/config"
+	"dialroom/dialplan"
+	"dialroom/mixer"
+	"dialroom/prompts"
+	"dialroom/sfu"
+	"dialroom/sip"
+	"dialroom/web"
 )
 
-// cmdServe runs the server with cfg until it is told to stop. The lead
-// replaces this placeholder.
+// shutdownGrace bounds how long open HTTP requests may take after SIGTERM.
+const shutdownGrace = 5 * time.Second
+
+// cmdServe runs the server with cfg until SIGINT or SIGTERM, then hangs up every
+// call with BYE, closes the rooms and returns.
 func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
-	return errors.New("serve: not implemented yet")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := newLogger(cfg.Log, stderr)
+
+	store, err := dialplan.Open(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	pin, err := seedDemo(ctx, cfg, store)
+	if err != nil {
+		return err
+	}
+	set, err := prompts.Load()
+	if err != nil {
+		return err
+	}
+	rooms, err := sfu.NewManager(sfu.Config{
+		ICEIPs:        cfg.WebRTC.ICEIPs,
+		ICEInterfaces: cfg.WebRTC.ICEInterfaces,
+		PublicIP:      cfg.WebRTC.PublicIP,
+		UDPPortMin:    uint16(cfg.WebRTC.UDPPortMin),
+		UDPPortMax:    uint16(cfg.WebRTC.UDPPortMax),
+	}, log.With("pkg", "sfu"))
+	if err != nil {
+		return err
+	}
+	defer rooms.Close()
+	mix := mixer.New(sfuAdapter{rooms}, log.With("pkg", "mixer"))
+	defer mix.Close()
+	phones, err := sip.New(sip.Config{
+		Listen:     cfg.SIP.Listen,
+		MediaIP:    cfg.SIP.MediaIP,
+		RTPPortMin: cfg.SIP.RTPPortMin,
+		RTPPortMax: cfg.SIP.RTPPortMax,
+		RTPTimeout: cfg.SIP.RTPTimeout,
+	}, store, bridgeAdapter{mix}, set, log.With("pkg", "sip"))
+	if err != nil {
+		return err
+	}
+	defer phones.Close()
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           web.New(web.Config{}, store, rooms, log.With("pkg", "web")),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+	sipDone := make(chan error, 1)
+	go func() { sipDone <- phones.Serve(ctx) }()
+
+	printJoinHints(ctx, stdout, cfg, store, ln.Addr(), phones.UDPAddr(), pin)
+	log.Info("dialroom running", "http", ln.Addr().String(), "sip", phones.UDPAddr().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: hanging up calls")
+	case runErr = <-httpDone:
+	case runErr = <-sipDone:
+	}
+	stop()
+	// Order matters: calls end with BYE first, then the mix, then the rooms.
+	runErr = errors.Join(runErr, phones.Close(), mix.Close(), rooms.Close())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) && !errors.Is(runErr, net.ErrClosed) {
+		return runErr
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated by config.Load
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// seedDemo creates the demo room with a random PIN on first start and returns
+// the PIN ("" when nothing was created). The PIN is printed once on the console
+// for the person who started the server; it never goes to the log.
+func seedDemo(ctx context.Context, cfg config.Config, store *dialplan.Store) (string, error) {
+	if !cfg.Demo.On() {
+		return "", nil
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(900000))
+	if err != nil {
+		return "", err
+	}
+	pin := fmt.Sprint(100000 + n.Int64())
+	created, err := store.SeedDemo(ctx, cfg.Demo.Room, cfg.Demo.Number, pin)
+	if err != nil || !created {
+		return "", err
+	}
+	return pin, nil
+}
+
+// printJoinHints tells the person at the console how to join the demo room (or
+// the first room) from a browser and from a phone on this machine.
+func printJoinHints(ctx context.Context, w io.Writer, cfg config.Config, store *dialplan.Store, httpAddr net.Addr, sipAddr *net.UDPAddr, pin string) {
+	base := strings.TrimSuffix(cfg.HTTP.PublicURL, "/")
+	if base == "" {
+		base = "http://" + hostPort(httpAddr.(*net.TCPAddr).IP, httpAddr.(*net.TCPAddr).Port, "localhost")
+	}
+	nums, err := store.Numbers(ctx)
+	if err != nil {
+		return
+	}
+	slug := cfg.Demo.Room
+	if _, err := store.RoomBySlug(ctx, slug); err != nil {
+		rs, err := store.Rooms(ctx)
+		if err != nil || len(rs) == 0 {
+			fmt.Fprintf(w, "dialroom is running: %s (no rooms yet: dialroom room add NAME)\n", base)
+			return
+		}
+		slug = rs[0].Slug
+	}
+	fmt.Fprintf(w, "\ndialroom is running.\n  Browser: %s/r/%s\n", base, slug)
+	for _, n := range nums {
+		if n.RoomSlug != slug {
+			continue
+		}
+		fmt.Fprintf(w, "  Phone:   sip:%s@%s", n.E164, hostPort(sipAddr.IP, sipAddr.Port, "127.0.0.1"))
+		if pin != "" {
+			fmt.Fprintf(w, "   PIN %s then #  (shown only now)", pin)
+		}
+		fmt.Fprintln(w)
+		break
+	}
+	fmt.Fprintln(w)
+}
+
+// hostPort formats ip:port, using local for an unspecified IP.
+func hostPort(ip net.IP, port int, local string) string {
+	host := local
+	if ip != nil && !ip.IsUnspecified() {
+		host = ip.String()
+	}
+	return net.JoinHostPort(host, fmt.Sprint(port))
+}
+
+// sfuAdapter lets the mixer publish phone callers into the SFU's rooms.
+type sfuAdapter struct{ m *sfu.Manager }
+
+func (a sfuAdapter) AddPhone(roomID string, info mixer.PhoneInfo) (mixer.PhoneTrack, error) {
+	p, err := a.m.Room(roomID).AddPhone(sfu.PhoneInfo{ID: info.ID, Label: info.Label})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (a sfuAdapter) AddAudioSink(roomID string, s mixer.AudioSink) func() {
+	return a.m.Room(roomID).AddAudioSink(s)
+}
+
+// bridgeAdapter lets the sip package put calls into the mixer.
+type bridgeAdapter struct{ m *mixer.Mixer }
+
+func (b bridgeAdapter) Join(room string, info mixer.PhoneInfo, leg mixer.Leg) (sip.Membership, error) {
+	mem, err := b.m.Join(room, info, leg)
+	if err != nil {
+		return nil, err
+	}
+	return mem, nil
 }
