@@ -2,7 +2,9 @@
 # Both install the Debian packages they need (apt-get; sudo when not root).
 
 # Go 1.26 lives in /usr/local/go on the project's machines.
-export PATH := /usr/local/go/bin:$(PATH)
+# tsc (TypeScript, for checking the client's JSDoc types) is installed into .tools.
+export PATH := /usr/local/go/bin:$(CURDIR)/.tools/node_modules/.bin:$(PATH)
+TYPESCRIPT := typescript@5.9.3
 
 RUN_PKGS  := libopus-dev libopusfile-dev pkg-config gcc
 TEST_PKGS := $(RUN_PKGS) sip-tester baresip-core chromium chromium-driver tshark sox
@@ -37,6 +39,8 @@ deps-run:
 
 deps-test:
 	@scripts/apt-install.sh $(TEST_PKGS)
+	@command -v npm >/dev/null || scripts/apt-install.sh nodejs npm
+	@[ -x .tools/node_modules/.bin/tsc ] || npm install --no-save --no-audit --no-fund --prefix .tools $(TYPESCRIPT)
 
 clean:
-	rm -rf bin
+	rm -rf bin .tools

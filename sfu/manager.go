@@ -1,0 +1,181 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// ErrClosed is returned when a Manager, Room or participant has been closed.
+var ErrClosed = errors.New("sfu: closed")
+
+// Config says which addresses and ports ICE may use. The zero value lets ICE
+// use every interface and any ephemeral UDP port.
+type Config struct {
+	ICEIPs        []string // keep only host candidates on these IPs; a loopback IP enables loopback candidates
+	ICEInterfaces []string // keep only these network interfaces (by name)
+	PublicIP      string   // announce this IP instead of the host's (1:1 NAT)
+	UDPPortMin    uint16   // lowest UDP port for media; 0 with UDPPortMax 0 = any
+	UDPPortMax    uint16   // highest UDP port for media
+}
+
+// Manager owns every room of this node and the pion API they share.
+type Manager struct {
+	api *webrtc.API
+	log *slog.Logger
+
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	closed bool
+	wg     sync.WaitGroup // every goroutine started by any room
+}
+
+// NewManager builds the pion API from cfg: Opus and VP8 (H264 too), pion's
+// default interceptors (NACK, RTCP reports), no STUN or TURN, mDNS off.
+func NewManager(cfg Config, log *slog.Logger) (*Manager, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	api, err := newAPI(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: new manager: %w", err)
+	}
+	return &Manager{api: api, log: log, rooms: map[string]*Room{}}, nil
+}
+
+func newAPI(cfg Config) (*webrtc.API, error) {
+	me, err := newMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+		return nil, fmt.Errorf("interceptors: %w", err)
+	}
+	se, err := settingEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg),
+		webrtc.WithSettingEngine(se)), nil
+}
+
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	codecs := []struct {
+		c webrtc.RTPCodecParameters
+		k webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFeedback,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, PayloadType: 102}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c.c, c.k); err != nil {
+			return nil, fmt.Errorf("register codec %s: %w", c.c.MimeType, err)
+		}
+	}
+	return me, nil
+}
+
+var opusCapability = webrtc.RTPCodecCapability{
+	MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+}
+
+var videoFeedback = []webrtc.RTCPFeedback{
+	{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
+}
+
+func settingEngine(cfg Config) (webrtc.SettingEngine, error) {
+	var se webrtc.SettingEngine
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(cfg.ICEIPs) > 0 {
+		ips := make([]net.IP, 0, len(cfg.ICEIPs))
+		for _, s := range cfg.ICEIPs {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				return se, fmt.Errorf("ice ip %q: not an IP address", s)
+			}
+			ips = append(ips, ip)
+			if ip.IsLoopback() {
+				se.SetIncludeLoopbackCandidate(true)
+			}
+		}
+		se.SetIPFilter(func(ip net.IP) bool {
+			return slices.ContainsFunc(ips, ip.Equal)
+		})
+	}
+	if len(cfg.ICEInterfaces) > 0 {
+		names := slices.Clone(cfg.ICEInterfaces)
+		se.SetInterfaceFilter(func(name string) bool { return slices.Contains(names, name) })
+	}
+	if cfg.PublicIP != "" {
+		se.SetNAT1To1IPs([]string{cfg.PublicIP}, webrtc.ICECandidateTypeHost)
+	}
+	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return se, fmt.Errorf("udp port range: %w", err)
+		}
+	}
+	return se, nil
+}
+
+// Room returns the room with this ID (the room slug), creating it if needed.
+// After Close it returns a closed room on which every join fails.
+func (m *Manager) Room(id string) *Room {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.rooms[id]; ok {
+		return r
+	}
+	r := newRoom(id, m)
+	if m.closed {
+		r.closed = true
+		return r
+	}
+	m.rooms[id] = r
+	return r
+}
+
+// Close closes every PeerConnection of every room and waits for the goroutines
+// that read and drain them. It is idempotent.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	rooms := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	m.closed = true
+	m.rooms = map[string]*Room{}
+	m.mu.Unlock()
+	for _, r := range rooms {
+		r.close()
+	}
+	m.wg.Wait()
+	return nil
+}
+
+// goroutine runs f on a new goroutine that Close waits for. After Close it
+// does nothing: everything f could read from is closed by then.
+func (m *Manager) goroutine(f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
+}

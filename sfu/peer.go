@@ -1,0 +1,311 @@
+package sfu
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// keyframeInterval is the shortest time between two keyframe requests (PLI)
+// sent to one publisher.
+const keyframeInterval = 500 * time.Millisecond
+
+// Peer is a browser participant: one PeerConnection that publishes the
+// browser's audio and video and carries everyone else's tracks to it.
+type Peer struct {
+	id   string
+	room *Room
+	pc   *webrtc.PeerConnection
+	sig  Signaller
+	log  *slog.Logger
+
+	senders map[string]*webrtc.RTPSender // by outTrack id; guarded by room.mu
+	tracks  atomic.Int64                 // inbound track counter, for track IDs
+
+	negMu       sync.Mutex
+	negotiating bool // an offer is out, no answer yet
+	pending     bool // the track set changed while an offer was out
+	closed      bool
+
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// Join adds a browser participant called name to the room. The room sends
+// its first offer through sig before Join returns; the caller passes the
+// browser's answer and ICE candidates to the Peer.
+func (r *Room) Join(name string, sig Signaller) (*Peer, error) {
+	pc, err := r.m.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: join %s: %w", r.id, err)
+	}
+	p := &Peer{id: "web-" + randomID(), room: r, pc: pc, sig: sig,
+		senders: map[string]*webrtc.RTPSender{}, done: make(chan struct{})}
+	p.log = r.log.With("participant", p.id)
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{
+			Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			_ = pc.Close()
+			return nil, fmt.Errorf("sfu: join %s: add %s transceiver: %w", r.id, k, err)
+		}
+	}
+	pc.OnTrack(p.onTrack)
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
+			r.m.goroutine(p.Leave)
+		}
+	})
+	ro, keyframes, err := r.addMember(&member{Participant: Participant{ID: p.id, Name: name, Kind: KindWeb}, peer: p})
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("sfu: join %s: %w", r.id, err)
+	}
+	p.log.Info("participant joined", "kind", KindWeb)
+	r.broadcast(ro)
+	p.negotiate()
+	for _, k := range keyframes {
+		k()
+	}
+	return p, nil
+}
+
+// ID returns the participant ID; it is the stream ID of the peer's tracks.
+func (p *Peer) ID() string { return p.id }
+
+// Answer applies the browser's SDP answer to the last offer and sends a queued
+// offer if the track set changed meanwhile.
+func (p *Peer) Answer(sdp string) error {
+	p.negMu.Lock()
+	waiting := p.negotiating
+	p.negMu.Unlock()
+	if !waiting {
+		return errors.New("sfu: answer: no offer outstanding")
+	}
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return fmt.Errorf("sfu: answer: %w", err)
+	}
+	p.negMu.Lock()
+	again := p.pending && !p.closed
+	p.pending = false
+	p.negotiating = again
+	p.negMu.Unlock()
+	if again {
+		p.sendOffer()
+	}
+	return nil
+}
+
+// AddCandidate adds a remote ICE candidate trickled by the browser.
+func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
+	if err := p.pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("sfu: add candidate: %w", err)
+	}
+	return nil
+}
+
+// SetMuted records whether the browser muted its microphone and tells everyone.
+func (p *Peer) SetMuted(muted bool) {
+	p.room.update(p.id, func(pt *Participant) bool {
+		changed := pt.Muted != muted
+		pt.Muted = muted
+		return changed
+	})
+}
+
+// Leave removes the participant from the room and closes its PeerConnection.
+// It is idempotent and safe to call from any goroutine.
+func (p *Peer) Leave() {
+	if ro, subs, ok := p.room.removeMember(p.id); ok {
+		p.log.Info("participant left")
+		p.room.broadcast(ro)
+		renegotiate(subs)
+	}
+	p.shutdown()
+}
+
+// shutdown closes the PeerConnection once, which ends its reader goroutines.
+func (p *Peer) shutdown() {
+	p.closeOnce.Do(func() {
+		p.negMu.Lock()
+		p.closed = true
+		p.negMu.Unlock()
+		close(p.done)
+		if err := p.pc.Close(); err != nil {
+			p.log.Debug("close peer connection", "err", err)
+		}
+	})
+}
+
+// negotiate sends a new offer, or queues one if an offer is outstanding.
+func (p *Peer) negotiate() {
+	p.negMu.Lock()
+	if p.closed {
+		p.negMu.Unlock()
+		return
+	}
+	if p.negotiating {
+		p.pending = true
+		p.negMu.Unlock()
+		return
+	}
+	p.negotiating = true
+	p.negMu.Unlock()
+	p.sendOffer()
+}
+
+// sendOffer creates an offer, waits until it holds every ICE candidate (only
+// host candidates, so this is quick) and sends it.
+func (p *Peer) sendOffer() {
+	offer, err := p.pc.CreateOffer(nil)
+	if err == nil {
+		gathered := webrtc.GatheringCompletePromise(p.pc)
+		if err = p.pc.SetLocalDescription(offer); err == nil {
+			select {
+			case <-gathered:
+			case <-p.done:
+				return
+			}
+			p.sig.Offer(p.pc.LocalDescription().SDP)
+			return
+		}
+	}
+	select {
+	case <-p.done:
+	default:
+		p.log.Warn("offer failed; removing participant", "err", err)
+		p.room.m.goroutine(p.Leave)
+	}
+}
+
+// addSenderLocked adds o to this peer's PeerConnection; room.mu is held.
+// It reports whether the peer must renegotiate.
+func (p *Peer) addSenderLocked(o *outTrack) bool {
+	if _, ok := p.senders[o.id]; ok {
+		return false
+	}
+	s, err := p.pc.AddTrack(o.local)
+	if err != nil {
+		p.log.Warn("add track", "track", o.id, "err", err)
+		return false
+	}
+	p.senders[o.id] = s
+	p.room.m.goroutine(func() { drainRTCP(s, o.keyframe) })
+	return true
+}
+
+// removeSenderLocked removes track id from this peer; room.mu is held.
+func (p *Peer) removeSenderLocked(id string) bool {
+	s, ok := p.senders[id]
+	if !ok {
+		return false
+	}
+	delete(p.senders, id)
+	if err := p.pc.RemoveTrack(s); err != nil {
+		p.log.Debug("remove track", "track", id, "err", err)
+		return false
+	}
+	return true
+}
+
+// drainRTCP reads a sender's RTCP so the interceptors run, and forwards
+// keyframe requests to the publisher. It returns when the sender stops.
+func drainRTCP(s *webrtc.RTPSender, keyframe func()) {
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		if keyframe == nil {
+			continue
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				keyframe()
+			}
+		}
+	}
+}
+
+// onTrack hands an inbound track to a goroutine that Manager.Close waits for.
+func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	p.room.m.goroutine(func() { p.publish(remote) })
+}
+
+// publish forwards one inbound track to every other participant and reads it
+// until it ends.
+func (p *Peer) publish(remote *webrtc.TrackRemote) {
+	kind := remote.Kind()
+	id := fmt.Sprintf("%s-%s-%d", p.id, kind, p.tracks.Add(1))
+	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, id, p.id)
+	if err != nil {
+		p.log.Warn("forward track", "err", err)
+		return
+	}
+	o := &outTrack{owner: p.id, id: id, kind: kind, local: local}
+	if kind == webrtc.RTPCodecTypeVideo {
+		o.keyframe = p.keyframeRequester(uint32(remote.SSRC()))
+	}
+	subs, ok := p.room.addOut(o)
+	if !ok {
+		return
+	}
+	renegotiate(subs)
+	if o.keyframe != nil && len(subs) > 0 {
+		o.keyframe()
+	}
+	p.forward(remote, local, kind == webrtc.RTPCodecTypeAudio)
+}
+
+// forward copies every RTP packet of remote to local (and, for audio, to the
+// room's audio sinks) until remote fails. WriteRTP never blocks on a subscriber.
+func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStaticRTP, audio bool) {
+	for {
+		pkt, _, err := remote.ReadRTP()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				p.log.Debug("track ended", "err", err)
+			}
+			return
+		}
+		if audio {
+			for _, e := range *p.room.sinks.Load() {
+				e.sink.OnAudio(p.id, pkt)
+			}
+		}
+		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			p.log.Debug("forward rtp", "err", err)
+		}
+	}
+}
+
+// keyframeRequester returns a function that sends a PLI for ssrc to this
+// peer, at most once per keyframeInterval.
+func (p *Peer) keyframeRequester(ssrc uint32) func() {
+	var last atomic.Int64
+	return func() {
+		now := time.Now().UnixNano()
+		prev := last.Load()
+		if now-prev < int64(keyframeInterval) || !last.CompareAndSwap(prev, now) {
+			return
+		}
+		if err := p.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+			p.log.Debug("send pli", "err", err)
+		}
+	}
+}
+
+// randomID returns 16 random hex digits.
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%x", b)
+}

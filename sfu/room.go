@@ -1,0 +1,261 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Participant kinds as they appear in a Roster.
+const (
+	KindWeb   = "web"
+	KindPhone = "phone"
+)
+
+// Participant is one entry of a room's roster, as browsers receive it.
+type Participant struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Kind     string `json:"kind"` // KindWeb or KindPhone
+	Speaking bool   `json:"speaking"`
+	Muted    bool   `json:"muted,omitempty"`
+}
+
+// Roster is the full participant list of a room. Rev grows with every change,
+// so a client that receives two rosters out of order keeps the newer one.
+type Roster struct {
+	Rev          uint64        `json:"rev"`
+	Participants []Participant `json:"participants"`
+}
+
+// Signaller carries messages from the SFU to one browser participant. Its
+// methods are called from SFU goroutines and must not block (queue or drop).
+type Signaller interface {
+	// Offer sends an SDP offer with all ICE candidates included; the browser
+	// answers through Peer.Answer.
+	Offer(sdp string)
+	// Roster sends the room's participant list after a join, leave or change.
+	Roster(r Roster)
+	// Speaking tells that a phone participant started or stopped speaking.
+	Speaking(participantID string, speaking bool)
+}
+
+// member is the roster state of one participant, guarded by Room.mu.
+type member struct {
+	Participant
+	seq  uint64 // join order
+	peer *Peer  // nil for phones
+}
+
+// outTrack is a track the room sends to every participant except its owner.
+type outTrack struct {
+	owner    string
+	id       string
+	kind     webrtc.RTPCodecType
+	local    webrtc.TrackLocal
+	keyframe func() // asks the publisher for a keyframe; nil for audio and phones
+}
+
+type sinkEntry struct {
+	id   uint64
+	sink AudioSink
+}
+
+// Room is one meeting room: its browser and phone participants and the tracks
+// forwarded between them.
+type Room struct {
+	id  string
+	m   *Manager
+	log *slog.Logger
+
+	mu      sync.Mutex
+	closed  bool
+	seq     uint64
+	rev     uint64
+	members map[string]*member
+	outs    map[string]*outTrack
+	sinkSeq uint64
+
+	sinks atomic.Pointer[[]sinkEntry] // copy on write; read per packet without a lock
+}
+
+func newRoom(id string, m *Manager) *Room {
+	r := &Room{id: id, m: m, log: m.log.With("room", id),
+		members: map[string]*member{}, outs: map[string]*outTrack{}}
+	r.sinks.Store(&[]sinkEntry{})
+	return r
+}
+
+// ID returns the room's ID (its slug).
+func (r *Room) ID() string { return r.id }
+
+// Roster returns the current participant list.
+func (r *Room) Roster() Roster {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rosterLocked()
+}
+
+func (r *Room) rosterLocked() Roster {
+	ms := make([]*member, 0, len(r.members))
+	for _, m := range r.members {
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(a, b *member) int { return int(a.seq) - int(b.seq) })
+	list := make([]Participant, len(ms))
+	for i, m := range ms {
+		list[i] = m.Participant
+	}
+	return Roster{Rev: r.rev, Participants: list}
+}
+
+// AddAudioSink registers s for every RTP packet of every browser audio track
+// in the room. Calling remove unregisters it; remove is idempotent.
+func (r *Room) AddAudioSink(s AudioSink) (remove func()) {
+	r.mu.Lock()
+	r.sinkSeq++
+	id := r.sinkSeq
+	next := append(slices.Clone(*r.sinks.Load()), sinkEntry{id: id, sink: s})
+	r.sinks.Store(&next)
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		next := slices.DeleteFunc(slices.Clone(*r.sinks.Load()), func(e sinkEntry) bool { return e.id == id })
+		r.sinks.Store(&next)
+	}
+}
+
+// addMember adds a participant and subscribes a new browser peer to every
+// existing track. It returns the roster to broadcast and the keyframe
+// requests to send for the video the new peer now receives.
+func (r *Room) addMember(m *member) (Roster, []func(), error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return Roster{}, nil, ErrClosed
+	}
+	if _, ok := r.members[m.ID]; ok {
+		return Roster{}, nil, fmt.Errorf("participant %s: already in room", m.ID)
+	}
+	r.seq++
+	m.seq = r.seq
+	r.members[m.ID] = m
+	var keyframes []func()
+	if m.peer != nil {
+		for _, o := range r.outs {
+			if o.owner != m.ID && m.peer.addSenderLocked(o) && o.keyframe != nil {
+				keyframes = append(keyframes, o.keyframe)
+			}
+		}
+	}
+	r.rev++
+	return r.rosterLocked(), keyframes, nil
+}
+
+// addOut publishes o to every browser participant except its owner and
+// returns the peers that must renegotiate. ok is false when the owner left.
+func (r *Room) addOut(o *outTrack) (subs []*Peer, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, present := r.members[o.owner]; !present || r.closed {
+		return nil, false
+	}
+	r.outs[o.id] = o
+	for id, m := range r.members {
+		if id != o.owner && m.peer != nil && m.peer.addSenderLocked(o) {
+			subs = append(subs, m.peer)
+		}
+	}
+	return subs, true
+}
+
+// removeMember removes a participant and its tracks; it returns the roster to
+// broadcast and the peers that must renegotiate. ok is false if id was absent.
+func (r *Room) removeMember(id string) (ro Roster, subs []*Peer, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, present := r.members[id]; !present {
+		return Roster{}, nil, false
+	}
+	delete(r.members, id)
+	for tid, o := range r.outs {
+		if o.owner != id {
+			continue
+		}
+		delete(r.outs, tid)
+		for _, m := range r.members {
+			if m.peer != nil && m.peer.removeSenderLocked(tid) && !slices.Contains(subs, m.peer) {
+				subs = append(subs, m.peer)
+			}
+		}
+	}
+	r.rev++
+	return r.rosterLocked(), subs, true
+}
+
+// signallers returns the signalling channels of every browser participant.
+func (r *Room) signallersLocked() []Signaller {
+	sigs := make([]Signaller, 0, len(r.members))
+	for _, m := range r.members {
+		if m.peer != nil {
+			sigs = append(sigs, m.peer.sig)
+		}
+	}
+	return sigs
+}
+
+// broadcast sends ro to every browser participant. Rosters carry a revision,
+// so sending outside the lock is safe even if two broadcasts cross.
+func (r *Room) broadcast(ro Roster) {
+	r.mu.Lock()
+	sigs := r.signallersLocked()
+	r.mu.Unlock()
+	for _, s := range sigs {
+		s.Roster(ro)
+	}
+}
+
+// update changes one participant's roster entry with f and broadcasts the
+// roster if f reports a change.
+func (r *Room) update(id string, f func(p *Participant) bool) {
+	r.mu.Lock()
+	m, ok := r.members[id]
+	if !ok || !f(&m.Participant) {
+		r.mu.Unlock()
+		return
+	}
+	r.rev++
+	ro := r.rosterLocked()
+	r.mu.Unlock()
+	r.broadcast(ro)
+}
+
+// close closes every participant without renegotiating anyone.
+func (r *Room) close() {
+	r.mu.Lock()
+	r.closed = true
+	var peers []*Peer
+	for _, m := range r.members {
+		if m.peer != nil {
+			peers = append(peers, m.peer)
+		}
+	}
+	r.members = map[string]*member{}
+	r.outs = map[string]*outTrack{}
+	r.mu.Unlock()
+	for _, p := range peers {
+		p.shutdown()
+	}
+}
+
+// renegotiate starts a new offer/answer round with each peer.
+func renegotiate(peers []*Peer) {
+	for _, p := range peers {
+		p.negotiate()
+	}
+}

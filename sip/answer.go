@@ -1,0 +1,98 @@
+package sip
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+
+	"github.com/emiago/sipgo/sip"
+
+	"dialroom/dialplan"
+)
+
+// answer opens the RTP session, sends 200 OK with the SDP answer, waits for
+// the ACK and then runs the call until it ends.
+func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTransaction,
+	room dialplan.Room, media Media, log *slog.Logger, label string) {
+	local, err := s.localIP(req)
+	if err != nil {
+		log.Warn("no local address for the call", "error", err)
+		s.respond(req, tx, 500, "Server Internal Error")
+		return
+	}
+	mediaIP := local
+	if s.mediaIP.IsValid() {
+		mediaIP = s.mediaIP
+	}
+	conn, err := listenRTP(s.listenIP(), s.cfg.RTPPortMin, s.cfg.RTPPortMax)
+	if err != nil {
+		log.Warn("no rtp port", "error", err)
+		s.respond(req, tx, 503, "Service Unavailable")
+		return
+	}
+	rtpSess := newRTPSession(conn, media, log)
+	dlg, err := s.dialogs.ReadInvite(req, tx)
+	if err != nil {
+		_ = rtpSess.Close()
+		log.Info("call ended before answer", "error", err)
+		return
+	}
+	defer dlg.Close()
+	answer := Answer(media, mediaIP, rtpSess.Port(), rand.Uint64()>>2)
+	contact := s.contact(local)
+	if !s.addCall(dlg.ID, &activeCall{dlg: dlg, answer: answer, contact: contact}) {
+		_ = rtpSess.Close()
+		s.respond(req, tx, 503, "Service Unavailable")
+		return
+	}
+	defer s.removeCall(dlg.ID)
+	// Respond blocks until the ACK arrives (RFC 3261 §13.3.1.4).
+	if err := dlg.Respond(200, "OK", answer, sip.NewHeader("Content-Type", "application/sdp"), &contact); err != nil {
+		_ = rtpSess.Close()
+		log.Info("call ended before ack", "error", err)
+		return
+	}
+	log.Info("call answered", "codec", media.Codec.String())
+	c := &call{log: log, dlg: dlg, media: rtpSess, room: room, label: label, ivr: s.newIVR(room),
+		bridge: s.bridge, prompts: s.prompts, timeout: s.cfg.RTPTimeout,
+		laddr: sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}}
+	c.run(ctx)
+}
+
+// localIP is the address of ours the caller reached: the bound listen IP,
+// else the source route's local address, else the Request-URI host if it is
+// an IP. Never the unspecified address.
+func (s *Server) localIP(req *sip.Request) (netip.Addr, error) {
+	if ip := s.listenIP(); ip.IsValid() && !ip.IsUnspecified() {
+		return ip, nil
+	}
+	if host, _, err := net.SplitHostPort(req.Source()); err == nil {
+		if ip, err := routeLocalIP(host); err == nil {
+			return ip, nil
+		}
+	}
+	if ip, err := netip.ParseAddr(req.Recipient.Host); err == nil && !ip.IsUnspecified() {
+		return ip.Unmap(), nil
+	}
+	return netip.Addr{}, errNoLocalIP
+}
+
+// routeLocalIP asks the kernel which local address routes to host. A
+// connected UDP socket sends nothing.
+func routeLocalIP(host string) (netip.Addr, error) {
+	c, err := net.Dial("udp", net.JoinHostPort(host, "9"))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	defer c.Close()
+	ap, err := netip.ParseAddrPort(c.LocalAddr().String())
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if ap.Addr().IsUnspecified() {
+		return netip.Addr{}, errNoLocalIP
+	}
+	return ap.Addr().Unmap(), nil
+}

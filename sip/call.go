@@ -1,0 +1,248 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"dialroom/dialplan"
+	"dialroom/mixer"
+)
+
+// frameInterval is the RTP packetisation time we send (20 ms, 160 samples).
+const frameInterval = 20 * time.Millisecond
+
+// byeTimeout bounds how long hanging up may take.
+const byeTimeout = 5 * time.Second
+
+// ivr is what a call needs from dialplan's IVR state machine.
+type ivr interface {
+	Start() []dialplan.Action
+	Digit(d byte) []dialplan.Action
+	PromptDone() []dialplan.Action
+	Timeout() []dialplan.Action
+}
+
+// endReason says why a call ended; it decides whether we send BYE.
+type endReason string
+
+const (
+	endRemote     endReason = "remote hangup"
+	endIVR        endReason = "ivr hangup"
+	endRTPTimeout endReason = "rtp timeout"
+	endShutdown   endReason = "server closing"
+	endJoinFailed endReason = "join failed"
+)
+
+func (r endReason) needsBye() bool { return r != endRemote }
+
+// call is one answered phone call. Its run method is the one goroutine that
+// owns it: it plays prompts, feeds the IVR and tears everything down.
+type call struct {
+	log     *slog.Logger
+	dlg     *sipgo.DialogServerSession
+	media   *rtpSession
+	room    dialplan.Room
+	label   string // masked caller number, safe to log and show
+	ivr     ivr
+	bridge  Bridge
+	prompts PromptSource
+	timeout time.Duration // RTP inactivity limit
+	laddr   sip.Addr      // our UDP listener: BYE leaves from the port the call came in on
+
+	prompt     []int16 // prompt being played, nil when none
+	promptPos  int
+	promptDone bool // a Play must be acknowledged on the next tick
+	joinWait   bool // Join asked for while a prompt plays: join when it ends
+	hangWait   bool // Hangup asked for while a prompt plays
+	joined     bool
+	membership Membership
+	timer      *time.Timer
+	timerC     <-chan time.Time
+	scratch    [mixer.FrameSamples]int16
+}
+
+// run drives the call until it ends, then hangs up and releases everything.
+func (c *call) run(ctx context.Context) {
+	c.timer = time.NewTimer(time.Hour)
+	c.timer.Stop()
+	reason := c.loop(ctx)
+	c.timer.Stop()
+	// Closing the media first stops the reader, so no Push follows Leave.
+	_ = c.media.Close()
+	if c.membership != nil {
+		c.membership.Leave()
+	}
+	if reason.needsBye() {
+		bctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		if err := c.bye(bctx); err != nil {
+			c.log.Info("bye failed", "error", err)
+		}
+		cancel()
+	}
+	c.log.Info("call ended", "reason", string(reason), "joined", c.joined)
+}
+
+func (c *call) loop(ctx context.Context) endReason {
+	ticker := time.NewTicker(frameInterval)
+	defer ticker.Stop()
+	if r, end := c.apply(c.ivr.Start()); end {
+		return r
+	}
+	for {
+		var acts []dialplan.Action
+		select {
+		case <-ctx.Done():
+			return endShutdown
+		case <-c.dlg.Context().Done():
+			return endRemote
+		case d := <-c.media.digits:
+			acts = c.ivr.Digit(d)
+		case <-c.timerC:
+			c.timerC = nil
+			acts = c.ivr.Timeout()
+		case now := <-ticker.C:
+			if now.Sub(c.media.LastReceived()) > c.timeout {
+				return endRTPTimeout
+			}
+			var r endReason
+			var end bool
+			if acts, r, end = c.tick(); end {
+				return r
+			}
+		}
+		if r, end := c.apply(acts); end {
+			return r
+		}
+	}
+}
+
+// bye ends the dialog. Over UDP it is sent from the SIP listener socket, as
+// trunks and NATs expect (sipgo would otherwise open an ephemeral socket).
+func (c *call) bye(ctx context.Context) error {
+	inv := c.dlg.InviteRequest
+	bye := sip.NewRequest(sip.BYE, inv.Contact().Address)
+	bye.SetTransport(inv.Transport())
+	if strings.EqualFold(inv.Transport(), "udp") {
+		bye.Laddr = c.laddr
+	}
+	return c.dlg.WriteBye(ctx, bye)
+}
+
+// tick sends one 20 ms frame before Join (prompt or silence) and reports the
+// end of a prompt to the IVR.
+func (c *call) tick() ([]dialplan.Action, endReason, bool) {
+	if c.promptDone {
+		c.promptDone = false
+		return c.ivr.PromptDone(), "", false
+	}
+	if c.prompt == nil {
+		if !c.joined {
+			c.media.sendFrame(nil)
+		}
+		return nil, "", false
+	}
+	n := copy(c.scratch[:], c.prompt[c.promptPos:])
+	clear(c.scratch[n:])
+	c.media.sendFrame(c.scratch[:])
+	c.promptPos += n
+	if c.promptPos < len(c.prompt) {
+		return nil, "", false
+	}
+	c.prompt = nil
+	acts := c.ivr.PromptDone()
+	if r, end := c.runDeferred(); end {
+		return nil, r, true
+	}
+	return acts, "", false
+}
+
+// runDeferred executes a Hangup or Join that waited for a prompt to end.
+func (c *call) runDeferred() (endReason, bool) {
+	if c.hangWait {
+		return endIVR, true
+	}
+	if c.joinWait {
+		c.joinWait = false
+		if !c.join() {
+			return endJoinFailed, true
+		}
+	}
+	return "", false
+}
+
+// apply executes IVR actions in order; it reports whether the call must end.
+func (c *call) apply(acts []dialplan.Action) (endReason, bool) {
+	for _, a := range acts {
+		switch a.Kind {
+		case dialplan.ActionPlay:
+			c.play(a.Prompt)
+		case dialplan.ActionStopPrompt:
+			c.prompt = nil
+			c.promptDone = false
+			if r, end := c.runDeferred(); end {
+				return r, true
+			}
+		case dialplan.ActionSetTimer:
+			c.timer.Reset(a.After)
+			c.timerC = c.timer.C
+		case dialplan.ActionCancelTimer:
+			c.timer.Stop()
+			c.timerC = nil
+		case dialplan.ActionJoin:
+			if c.prompt != nil {
+				c.joinWait = true
+			} else if !c.join() {
+				return endJoinFailed, true
+			}
+		case dialplan.ActionHangup:
+			if c.prompt == nil {
+				return endIVR, true
+			}
+			c.hangWait = true
+		}
+	}
+	return "", false
+}
+
+// play starts a prompt. After Join the mixer owns the outgoing audio, so the
+// prompt is skipped and only its end is reported.
+func (c *call) play(p dialplan.Prompt) {
+	pcm := c.prompts.Prompt(c.room.Lang, p)
+	if c.joined || len(pcm) == 0 {
+		c.prompt = nil
+		c.promptDone = true
+		return
+	}
+	c.prompt, c.promptPos, c.promptDone = pcm, 0, false
+}
+
+// join hands the media leg to the bridge.
+func (c *call) join() bool {
+	if c.joined {
+		return true
+	}
+	info := mixer.PhoneInfo{ID: "phone-" + randomHex(8), Label: c.label}
+	m, err := c.bridge.Join(c.room.Slug, info, c.media)
+	if err != nil {
+		c.log.Warn("join room failed", "room", c.room.Slug, "error", err)
+		return false
+	}
+	c.membership = m
+	c.media.SetMembership(m)
+	c.joined = true
+	c.log.Info("caller joined room", "room", c.room.Slug, "participant", info.ID)
+	return true
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}

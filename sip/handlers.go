@@ -1,0 +1,145 @@
+package sip
+
+import (
+	"context"
+	"errors"
+
+	"github.com/emiago/sipgo/sip"
+
+	"dialroom/dialplan"
+)
+
+// allowed is our Allow header value (RFC 3261 §20.5).
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS"
+
+// checked rejects requests that lack a required header with 400 before they
+// reach h; an ACK cannot be answered and is dropped.
+func (s *Server) checked(h func(*sip.Request, sip.ServerTransaction)) func(*sip.Request, sip.ServerTransaction) {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if name := missingHeader(req); name != "" {
+			if !req.IsAck() {
+				s.respond(req, tx, 400, "Bad Request (missing or invalid "+name+")")
+			}
+			s.log.Debug("request rejected", "method", string(req.Method), "header", name)
+			return
+		}
+		h(req, tx)
+	}
+}
+
+func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("respond failed", "code", code, "error", err)
+	}
+}
+
+func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(req, tx, 200, "OK", sip.NewHeader("Allow", allowed), sip.NewHeader("Accept", "application/sdp"))
+}
+
+func (s *Server) handleOther(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(req, tx, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))
+}
+
+// handleCancel only sees a CANCEL that matched no INVITE transaction (the
+// transaction layer answers the others with 200 and the INVITE with 487).
+func (s *Server) handleCancel(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+}
+
+func (s *Server) handleAck(req *sip.Request, tx sip.ServerTransaction) {
+	if ac := s.findCall(req); ac != nil {
+		_ = ac.dlg.ReadAck(req, tx)
+	}
+}
+
+func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
+	ac := s.findCall(req)
+	if ac == nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if err := ac.dlg.ReadBye(req, tx); err != nil {
+		s.respond(req, tx, 500, "Server Internal Error")
+	}
+}
+
+// handleReInvite answers a re-INVITE (session refresh, hold) with the SDP
+// the call already has.
+func (s *Server) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
+	ac := s.findCall(req)
+	if ac == nil {
+		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	_ = ac.dlg.ReadRequest(req, tx)
+	res := sip.NewResponseFromRequest(req, 200, "OK", ac.answer)
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(sip.HeaderClone(&ac.contact))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("re-invite respond failed", "error", err)
+	}
+}
+
+// handleInvite runs in the INVITE transaction's goroutine and, once the call
+// is answered, stays there for the whole call.
+func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if tag, ok := req.To().Params.Get("tag"); ok && tag != "" {
+		s.handleReInvite(req, tx)
+		return
+	}
+	s.respond(req, tx, 100, "Trying")
+	label := s.mask(callerNumber(req))
+	log := s.log.With("call", shortID(req.CallID().Value()), "caller", label)
+	room, err := s.lookupRoom(req, tx)
+	switch {
+	case errors.Is(err, dialplan.ErrNotFound), errors.Is(err, dialplan.ErrInvalid):
+		log.Info("call rejected: number not assigned")
+		s.respond(req, tx, 404, "Not Found")
+		return
+	case errors.Is(err, context.Canceled):
+		if s.ctx.Err() != nil {
+			s.respond(req, tx, 503, "Service Unavailable")
+		}
+		log.Info("call cancelled before answer")
+		return
+	case err != nil:
+		log.Warn("room lookup failed", "error", err)
+		s.respond(req, tx, 500, "Server Internal Error")
+		return
+	}
+	media, err := Negotiate(req.Body())
+	if err != nil {
+		log.Info("call rejected: no common codec", "error", err)
+		s.respond(req, tx, 488, "Not Acceptable Here")
+		return
+	}
+	s.answer(s.ctx, req, tx, room, media, log.With("room", room.Slug), label)
+}
+
+// lookupRoom asks the RoomFinder for the dialled number's room. The lookup
+// is cancelled when the INVITE transaction ends (CANCEL) or the server
+// closes. Only the lookup: after a 2xx the transaction ends by itself
+// (RFC 6026 Timer L) while the call goes on.
+func (s *Server) lookupRoom(req *sip.Request, tx sip.ServerTransaction) (dialplan.Room, error) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-tx.Done():
+			cancel()
+		case <-stop:
+		}
+	}()
+	room, err := s.rooms.RoomForNumber(ctx, dialledNumber(req))
+	if err != nil && ctx.Err() != nil {
+		return room, context.Canceled
+	}
+	return room, err
+}

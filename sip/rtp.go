@@ -1,0 +1,242 @@
+package sip
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"dialroom/mixer"
+)
+
+// rtpHeaderLen is the fixed RTP header without CSRCs or extensions (RFC 3550 §5.1).
+const rtpHeaderLen = 12
+
+// maxFrameBytes bounds the audio payload we decode per packet (60 ms of G.711).
+const maxFrameBytes = 3 * mixer.FrameSamples
+
+// rtpSession is the media of one call: one UDP socket, a reader goroutine
+// that decodes audio and detects DTMF, and a sender used first by the call's
+// ticker (prompts, silence) and after Join by the mixer via WriteAudio.
+type rtpSession struct {
+	conn  *net.UDPConn
+	media Media
+	log   *slog.Logger
+
+	remote   atomic.Pointer[netip.AddrPort] // where we send; latched to the caller's source
+	lastRecv atomic.Int64                   // unix nanoseconds of the last valid RTP packet
+	member   atomic.Pointer[memberRef]      // set on Join; receives decoded audio
+
+	digits chan byte     // DTMF digits for the call goroutine
+	done   chan struct{} // closed when the reader goroutine returns
+
+	sendMu  sync.Mutex // serialises senders so seq and timestamp stay continuous
+	seq     uint16
+	ts      uint32
+	ssrc    uint32
+	marker  bool
+	silence [mixer.FrameSamples]int16
+	payload [mixer.FrameSamples]byte
+	buf     [rtpHeaderLen + mixer.FrameSamples]byte
+
+	closeOnce sync.Once
+}
+
+// memberRef boxes a Membership so it can sit in an atomic.Pointer.
+type memberRef struct{ m Membership }
+
+// listenRTP opens a UDP socket on an even port in [min, max] on ip (unspecified
+// ip: all interfaces), trying ports from a random start.
+func listenRTP(ip netip.Addr, minPort, maxPort int) (*net.UDPConn, error) {
+	minPort += minPort % 2
+	span := (maxPort - minPort) / 2
+	if span < 0 {
+		return nil, fmt.Errorf("rtp: empty port range %d-%d", minPort, maxPort)
+	}
+	start := rand.IntN(span + 1)
+	var lastErr error
+	for i := 0; i <= span; i++ {
+		port := minPort + 2*((start+i)%(span+1))
+		addr := &net.UDPAddr{Port: port}
+		if ip.IsValid() && !ip.IsUnspecified() {
+			addr.IP = ip.AsSlice()
+		}
+		conn, err := net.ListenUDP("udp", addr)
+		if err == nil {
+			return conn, nil
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("rtp: no free port in %d-%d: %w", minPort, maxPort, lastErr)
+}
+
+func newRTPSession(conn *net.UDPConn, media Media, log *slog.Logger) *rtpSession {
+	s := &rtpSession{
+		conn:   conn,
+		media:  media,
+		log:    log,
+		digits: make(chan byte, 32),
+		done:   make(chan struct{}),
+		seq:    uint16(rand.Uint32()),
+		ts:     rand.Uint32(),
+		ssrc:   rand.Uint32(),
+		marker: true,
+	}
+	if r := media.Remote; r.IsValid() && !r.Addr().IsUnspecified() {
+		s.remote.Store(&r)
+	}
+	s.lastRecv.Store(time.Now().UnixNano())
+	go s.readLoop()
+	return s
+}
+
+// Port is the local RTP port announced in the SDP answer.
+func (s *rtpSession) Port() int { return s.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// LastReceived is when the last valid RTP packet arrived (or the session start).
+func (s *rtpSession) LastReceived() time.Time { return time.Unix(0, s.lastRecv.Load()) }
+
+// SetMembership routes the caller's decoded audio to m from now on.
+func (s *rtpSession) SetMembership(m Membership) { s.member.Store(&memberRef{m: m}) }
+
+// WriteAudio implements mixer.Leg: it encodes one frame and sends it as one
+// RTP packet. It does not block beyond the UDP write and keeps nothing of pcm.
+func (s *rtpSession) WriteAudio(pcm []int16) { s.sendFrame(pcm) }
+
+// sendFrame sends one 20 ms packet; nil pcm sends silence.
+func (s *rtpSession) sendFrame(pcm []int16) {
+	if len(pcm) == 0 {
+		pcm = s.silence[:]
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	n := mixer.FrameSamples
+	if s.media.Codec == PCMA {
+		EncodeALaw(s.payload[:], pcm)
+	} else {
+		EncodeULaw(s.payload[:], pcm)
+	}
+	if len(pcm) < n {
+		fill := silenceByte(s.media.Codec)
+		for i := len(pcm); i < n; i++ {
+			s.payload[i] = fill
+		}
+	}
+	h := rtp.Header{Version: 2, Marker: s.marker, PayloadType: s.media.PT,
+		SequenceNumber: s.seq, Timestamp: s.ts, SSRC: s.ssrc}
+	s.marker = false
+	s.seq++
+	s.ts += uint32(n)
+	hn, err := h.MarshalTo(s.buf[:])
+	if err != nil {
+		return
+	}
+	copy(s.buf[hn:], s.payload[:n])
+	dst := s.remote.Load()
+	if dst == nil {
+		return
+	}
+	// Errors (e.g. ICMP port unreachable) are expected while the caller sets up.
+	_, _ = s.conn.WriteToUDPAddrPort(s.buf[:hn+n], *dst)
+}
+
+func silenceByte(c Codec) byte {
+	if c == PCMA {
+		return 0xD5
+	}
+	return 0xFF
+}
+
+// readLoop is the one goroutine reading the call's socket; it returns when
+// the socket is closed.
+func (s *rtpSession) readLoop() {
+	defer close(s.done)
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	det := newDTMFDetector()
+	fr := framer{}
+	for {
+		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("rtp read ended", "error", err)
+			}
+			return
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		pt := int(pkt.PayloadType)
+		if pt != int(s.media.PT) && pt != s.media.EventPT {
+			continue // unknown payload types (sipp sends PT 97) are ignored
+		}
+		s.lastRecv.Store(time.Now().UnixNano())
+		s.latch(from)
+		if pt == s.media.EventPT {
+			if d := det.Packet(pkt.SSRC, pkt.Timestamp, pkt.Payload); d != 0 {
+				select {
+				case s.digits <- d:
+				default: // the call is not reading; a digit flood is dropped
+				}
+			}
+			continue
+		}
+		if ref := s.member.Load(); ref != nil {
+			fr.push(s.media.Codec, pkt.Payload, ref.m)
+		}
+	}
+}
+
+// latch switches the destination to the source of the caller's RTP
+// (symmetric RTP, so callers behind NAT hear us).
+func (s *rtpSession) latch(from netip.AddrPort) {
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if cur := s.remote.Load(); cur != nil && *cur == from {
+		return
+	}
+	s.remote.Store(&from)
+}
+
+// Close closes the socket and waits for the reader goroutine. Idempotent.
+func (s *rtpSession) Close() error {
+	var err error
+	s.closeOnce.Do(func() { err = s.conn.Close() })
+	<-s.done
+	return err
+}
+
+// framer decodes G.711 payloads of any ptime and hands out 20 ms frames.
+type framer struct {
+	pcm   [maxFrameBytes]int16
+	frame [mixer.FrameSamples]int16
+	n     int // samples buffered in frame
+}
+
+func (f *framer) push(c Codec, payload []byte, m Membership) {
+	if len(payload) > maxFrameBytes {
+		payload = payload[:maxFrameBytes]
+	}
+	var k int
+	if c == PCMA {
+		k = DecodeALaw(f.pcm[:], payload)
+	} else {
+		k = DecodeULaw(f.pcm[:], payload)
+	}
+	src := f.pcm[:k]
+	for len(src) > 0 {
+		c := copy(f.frame[f.n:], src)
+		f.n += c
+		src = src[c:]
+		if f.n == len(f.frame) {
+			m.Push(f.frame[:])
+			f.n = 0
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package sip
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+)
+
+// ErrNoCodec means the SDP offer has no audio stream with a codec we speak;
+// the INVITE is answered 488 Not Acceptable Here.
+var ErrNoCodec = errors.New("sip: no common codec")
+
+// Codec is a G.711 variant.
+type Codec int
+
+// The codecs the server speaks, with their static RTP payload types (RFC 3551).
+const (
+	PCMU Codec = 0 // G.711 µ-law, payload type 0
+	PCMA Codec = 8 // G.711 A-law, payload type 8
+)
+
+// String returns the SDP encoding name, "PCMU" or "PCMA".
+func (c Codec) String() string {
+	if c == PCMA {
+		return "PCMA"
+	}
+	return "PCMU"
+}
+
+// Media is the result of negotiating one SDP offer.
+type Media struct {
+	Codec      Codec
+	PT         uint8          // payload type for the codec as the offer numbered it
+	EventPT    int            // telephone-event payload type, -1 when not offered
+	Remote     netip.AddrPort // where to send RTP until the caller's RTP arrives
+	PtimeMS    int            // the offer's a=ptime, 0 when absent
+	RemoteHold bool           // the offer's direction was sendonly or inactive
+}
+
+// Negotiate picks, from an SDP offer, the first audio stream and in it the
+// first format (in the offer's order) that is PCMU or PCMA, plus the
+// telephone-event/8000 payload type if offered (any number).
+func Negotiate(offer []byte) (Media, error) {
+	var sd sdp.SessionDescription
+	if err := sd.Unmarshal(offer); err != nil {
+		return Media{}, fmt.Errorf("sdp: parse offer: %w", err)
+	}
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 {
+			continue
+		}
+		if !isRTPAVP(md.MediaName.Protos) {
+			continue
+		}
+		m, ok := pickFormats(md)
+		if !ok {
+			continue
+		}
+		addr, err := connectionAddr(&sd, md)
+		if err != nil {
+			return Media{}, err
+		}
+		if md.MediaName.Port.Value < 1 || md.MediaName.Port.Value > 65535 {
+			return Media{}, fmt.Errorf("sdp: port %d: %w", md.MediaName.Port.Value, ErrNoCodec)
+		}
+		m.Remote = netip.AddrPortFrom(addr, uint16(md.MediaName.Port.Value))
+		if v, ok := md.Attribute("ptime"); ok {
+			m.PtimeMS, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+		_, sendonly := md.Attribute("sendonly")
+		_, inactive := md.Attribute("inactive")
+		m.RemoteHold = sendonly || inactive
+		return m, nil
+	}
+	return Media{}, ErrNoCodec
+}
+
+func isRTPAVP(protos []string) bool {
+	p := strings.ToUpper(strings.Join(protos, "/"))
+	return p == "RTP/AVP" || p == "RTP/AVPF"
+}
+
+// pickFormats chooses the codec and the telephone-event payload type.
+func pickFormats(md *sdp.MediaDescription) (Media, bool) {
+	maps := rtpmaps(md)
+	m := Media{EventPT: -1}
+	found := false
+	for _, f := range md.MediaName.Formats {
+		pt, err := strconv.Atoi(f)
+		if err != nil || pt < 0 || pt > 127 {
+			continue
+		}
+		name, hasMap := maps[pt]
+		if strings.EqualFold(name, "telephone-event/8000") && m.EventPT < 0 {
+			m.EventPT = pt
+			continue
+		}
+		if found {
+			continue
+		}
+		switch {
+		case (!hasMap && pt == 0) || strings.EqualFold(name, "PCMU/8000") || strings.EqualFold(name, "PCMU/8000/1"):
+			m.Codec, m.PT, found = PCMU, uint8(pt), true
+		case (!hasMap && pt == 8) || strings.EqualFold(name, "PCMA/8000") || strings.EqualFold(name, "PCMA/8000/1"):
+			m.Codec, m.PT, found = PCMA, uint8(pt), true
+		}
+	}
+	return m, found
+}
+
+// rtpmaps returns payload type -> "encoding/clock[/channels]" from a=rtpmap.
+func rtpmaps(md *sdp.MediaDescription) map[int]string {
+	out := make(map[int]string)
+	for _, a := range md.Attributes {
+		if a.Key != "rtpmap" {
+			continue
+		}
+		ptStr, name, ok := strings.Cut(strings.TrimSpace(a.Value), " ")
+		if !ok {
+			continue
+		}
+		if pt, err := strconv.Atoi(ptStr); err == nil {
+			out[pt] = strings.TrimSpace(name)
+		}
+	}
+	return out
+}
+
+func connectionAddr(sd *sdp.SessionDescription, md *sdp.MediaDescription) (netip.Addr, error) {
+	ci := md.ConnectionInformation
+	if ci == nil {
+		ci = sd.ConnectionInformation
+	}
+	if ci == nil || ci.Address == nil {
+		return netip.Addr{}, errors.New("sdp: no connection address")
+	}
+	addr, err := netip.ParseAddr(ci.Address.Address)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("sdp: connection address: %w", err)
+	}
+	return addr.Unmap(), nil
+}
+
+// Answer builds the SDP answer for m, announcing RTP at ip:port. sessionID
+// must stay the same for the life of the call (re-INVITEs get the same SDP).
+func Answer(m Media, ip netip.Addr, port int, sessionID uint64) []byte {
+	ipVer := "IP4"
+	if ip.Is6() && !ip.Is4In6() {
+		ipVer = "IP6"
+	}
+	ipStr := ip.Unmap().String()
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=dialroom %d %d IN %s %s\r\ns=dialroom\r\n", sessionID, sessionID, ipVer, ipStr)
+	fmt.Fprintf(&b, "c=IN %s %s\r\nt=0 0\r\n", ipVer, ipStr)
+	fmts := strconv.Itoa(int(m.PT))
+	if m.EventPT >= 0 {
+		fmts += " " + strconv.Itoa(m.EventPT)
+	}
+	fmt.Fprintf(&b, "m=audio %d RTP/AVP %s\r\n", port, fmts)
+	fmt.Fprintf(&b, "a=rtpmap:%d %s/8000\r\n", m.PT, m.Codec)
+	if m.EventPT >= 0 {
+		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", m.EventPT, m.EventPT)
+	}
+	b.WriteString("a=ptime:20\r\na=sendrecv\r\n")
+	return []byte(b.String())
+}

@@ -1,0 +1,112 @@
+package sip
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func offer(lines ...string) []byte {
+	base := []string{"v=0", "o=- 1 1 IN IP4 192.0.2.10", "s=-", "c=IN IP4 192.0.2.10", "t=0 0"}
+	return []byte(strings.Join(append(base, lines...), "\r\n") + "\r\n")
+}
+
+func TestNegotiate(t *testing.T) {
+	tests := []struct {
+		name    string
+		sdp     []byte
+		want    Media
+		wantErr error
+	}{
+		{"sipp: PCMU first, te 96", offer("m=audio 6000 RTP/AVP 0 8 96", "a=rtpmap:96 telephone-event/8000"),
+			Media{Codec: PCMU, PT: 0, EventPT: 96, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"PCMA preferred", offer("m=audio 6000 RTP/AVP 8 0 101", "a=rtpmap:101 telephone-event/8000", "a=ptime:20"),
+			Media{Codec: PCMA, PT: 8, EventPT: 101, Remote: netip.MustParseAddrPort("192.0.2.10:6000"), PtimeMS: 20}, nil},
+		{"skip unsupported first", offer("m=audio 6000 RTP/AVP 9 18 111 8", "a=rtpmap:111 opus/48000/2"),
+			Media{Codec: PCMA, PT: 8, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"dynamic PCMU", offer("m=audio 6000 RTP/AVP 100 99", "a=rtpmap:100 PCMU/8000", "a=rtpmap:99 telephone-event/8000"),
+			Media{Codec: PCMU, PT: 100, EventPT: 99, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"media-level c= wins", offer("m=audio 7000 RTP/AVP 0", "c=IN IP4 198.51.100.7"),
+			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("198.51.100.7:7000")}, nil},
+		{"telephone-event 48k ignored", offer("m=audio 6000 RTP/AVP 0 97", "a=rtpmap:97 telephone-event/48000"),
+			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"sendonly", offer("m=audio 6000 RTP/AVP 0", "a=sendonly"),
+			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000"), RemoteHold: true}, nil},
+		{"video first", offer("m=video 5000 RTP/AVP 96", "m=audio 6000 RTP/AVP 8"),
+			Media{Codec: PCMA, PT: 8, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"only opus", offer("m=audio 6000 RTP/AVP 111", "a=rtpmap:111 opus/48000/2"), Media{}, ErrNoCodec},
+		{"G722 only", offer("m=audio 6000 RTP/AVP 9"), Media{}, ErrNoCodec},
+		{"port 0 rejected stream", offer("m=audio 0 RTP/AVP 0"), Media{}, ErrNoCodec},
+		{"SRTP profile", offer("m=audio 6000 RTP/SAVP 0"), Media{}, ErrNoCodec},
+		{"no media", offer(), Media{}, ErrNoCodec},
+	}
+	for _, tt := range tests {
+		got, err := Negotiate(tt.sdp)
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.wantErr)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestNegotiateGarbage(t *testing.T) {
+	for _, in := range []string{"", "hello", "v=0\r\nm=audio x RTP/AVP 0\r\n"} {
+		if _, err := Negotiate([]byte(in)); err == nil {
+			t.Errorf("Negotiate(%q): got nil error, want one", in)
+		}
+	}
+}
+
+func TestAnswerRoundTrip(t *testing.T) {
+	tests := []struct {
+		name  string
+		media Media
+		ip    string
+	}{
+		{"PCMU + te 96", Media{Codec: PCMU, PT: 0, EventPT: 96}, "192.0.2.1"},
+		{"PCMA no te", Media{Codec: PCMA, PT: 8, EventPT: -1}, "192.0.2.1"},
+		{"IPv6", Media{Codec: PCMU, PT: 0, EventPT: 101}, "2001:db8::1"},
+	}
+	for _, tt := range tests {
+		ip := netip.MustParseAddr(tt.ip)
+		ans := Answer(tt.media, ip, 12000, 42)
+		if strings.Contains(string(ans), "0.0.0.0") {
+			t.Errorf("%s: answer contains 0.0.0.0", tt.name)
+		}
+		got, err := Negotiate(ans)
+		if err != nil {
+			t.Fatalf("%s: our answer does not parse: %v\n%s", tt.name, err, ans)
+		}
+		want := tt.media
+		want.Remote = netip.AddrPortFrom(ip, 12000)
+		want.PtimeMS = 20
+		if got != want {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, want)
+		}
+	}
+}
+
+func FuzzNegotiate(f *testing.F) {
+	f.Add(offer("m=audio 6000 RTP/AVP 0 8 96", "a=rtpmap:96 telephone-event/8000"))
+	f.Add(offer("m=audio 6000 RTP/AVP 100", "a=rtpmap:100 PCMA/8000", "a=ptime:30"))
+	f.Add([]byte("v=0\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Negotiate(b)
+		if err != nil {
+			return
+		}
+		if m.Codec != PCMU && m.Codec != PCMA {
+			t.Fatalf("codec %v", m.Codec)
+		}
+		if !m.Remote.IsValid() || m.Remote.Port() == 0 {
+			t.Fatalf("remote %v", m.Remote)
+		}
+		if m.EventPT > 127 {
+			t.Fatalf("event pt %d", m.EventPT)
+		}
+	})
+}

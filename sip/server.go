@@ -1,0 +1,285 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"dialroom/dialplan"
+	"dialroom/mixer"
+)
+
+// Config configures the SIP server. Zero values mean defaults.
+type Config struct {
+	Listen     string        // UDP and TCP listen address, e.g. ":5060"; port 0 picks one free port for both
+	MediaIP    string        // IP announced in SDP c=; empty: the local IP the INVITE arrived on
+	RTPPortMin int           // lowest RTP port (even); default 10000
+	RTPPortMax int           // highest RTP port; default 20000
+	RTPTimeout time.Duration // hang up after this long without RTP; default 30 s
+}
+
+// RoomFinder maps a dialled number (the Request-URI user part) to its room.
+// Errors wrap dialplan.ErrNotFound when no room has the number (or
+// dialplan.ErrInvalid when it is no number); both are answered 404.
+// *dialplan.Store implements it.
+type RoomFinder interface {
+	RoomForNumber(ctx context.Context, dialled string) (dialplan.Room, error)
+}
+
+// Bridge puts a phone leg into a room's audio mix.
+type Bridge interface {
+	Join(roomSlug string, info mixer.PhoneInfo, leg mixer.Leg) (Membership, error)
+}
+
+// Membership is a phone leg's place in a room.
+type Membership interface {
+	// Push hands over one 20 ms frame (mixer.FrameSamples, 8 kHz) of the
+	// caller's voice. It must not block and must not keep pcm after returning.
+	Push(pcm []int16)
+	// Leave removes the leg from the room. Called once, when the call ends.
+	Leave()
+}
+
+// PromptSource supplies recorded announcements.
+type PromptSource interface {
+	// Prompt returns p in language lang as 8 kHz mono PCM; nil when missing.
+	// The caller only reads the slice.
+	Prompt(lang string, p dialplan.Prompt) []int16
+}
+
+// Server answers SIP calls over UDP and TCP and runs each call.
+type Server struct {
+	cfg     Config
+	rooms   RoomFinder
+	bridge  Bridge
+	prompts PromptSource
+	log     *slog.Logger
+	newIVR  func(dialplan.Room) ivr
+	mask    func(caller string) string
+
+	ua      *sipgo.UserAgent
+	sipSrv  *sipgo.Server
+	dialogs sipgo.DialogUA
+	udp     net.PacketConn
+	tcp     net.Listener
+	mediaIP netip.Addr
+
+	ctx    context.Context // cancelled by Close: every call hangs up
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	calls  map[string]*activeCall // by dialog ID
+	closed bool
+	wg     sync.WaitGroup // one per call goroutine
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// activeCall is what in-dialog requests need to find.
+type activeCall struct {
+	dlg     *sipgo.DialogServerSession
+	answer  []byte            // our SDP answer, repeated for re-INVITEs
+	contact sip.ContactHeader // our Contact in this dialog
+}
+
+// New binds the SIP listeners (so Addr works before Serve) and prepares the
+// server. Serve starts answering.
+func New(cfg Config, rooms RoomFinder, bridge Bridge, prompts PromptSource, log *slog.Logger) (*Server, error) {
+	cfg = withDefaults(cfg)
+	if cfg.RTPPortMin < 1 || cfg.RTPPortMax > 65535 || cfg.RTPPortMin > cfg.RTPPortMax {
+		return nil, fmt.Errorf("sip: rtp port range %d-%d is not valid", cfg.RTPPortMin, cfg.RTPPortMax)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, rooms: rooms, bridge: bridge, prompts: prompts, log: log,
+		newIVR: defaultIVR, mask: maskCaller, calls: make(map[string]*activeCall)}
+	if cfg.MediaIP != "" {
+		ip, err := netip.ParseAddr(cfg.MediaIP)
+		if err != nil || ip.IsUnspecified() {
+			return nil, fmt.Errorf("sip: media ip %q: not a usable IP address", cfg.MediaIP)
+		}
+		s.mediaIP = ip.Unmap()
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	if err := s.initSIP(); err != nil {
+		s.udp.Close()
+		s.tcp.Close()
+		return nil, err
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Listen == "" {
+		cfg.Listen = ":5060"
+	}
+	if cfg.RTPPortMin == 0 {
+		cfg.RTPPortMin = 10000
+	}
+	if cfg.RTPPortMax == 0 {
+		cfg.RTPPortMax = 20000
+	}
+	if cfg.RTPTimeout == 0 {
+		cfg.RTPTimeout = 30 * time.Second
+	}
+	return cfg
+}
+
+// listen binds UDP first, then TCP on the same port (needed for port 0).
+func (s *Server) listen() error {
+	udp, err := net.ListenPacket("udp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("sip: listen udp %s: %w", s.cfg.Listen, err)
+	}
+	host, _, err := net.SplitHostPort(s.cfg.Listen)
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("sip: listen address %s: %w", s.cfg.Listen, err)
+	}
+	port := udp.LocalAddr().(*net.UDPAddr).Port
+	tcp, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("sip: listen tcp %s: %w", s.cfg.Listen, err)
+	}
+	s.udp, s.tcp = udp, tcp
+	return nil
+}
+
+func (s *Server) initSIP() error {
+	sipLog := slog.New(redactHandler{s.log.Handler()}).With("component", "sipgo")
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent("dialroom"),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {
+				// Stray responses (retransmissions, or responses sent to us) need nothing.
+			})),
+	)
+	if err != nil {
+		return fmt.Errorf("sip: user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
+	if err != nil {
+		ua.Close()
+		return fmt.Errorf("sip: server: %w", err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipLog))
+	if err != nil {
+		ua.Close()
+		return fmt.Errorf("sip: client: %w", err)
+	}
+	s.ua, s.sipSrv = ua, srv
+	s.dialogs = sipgo.DialogUA{Client: client, ContactHDR: s.contact(s.listenIP()), RewriteContact: true}
+	srv.OnInvite(s.checked(s.handleInvite))
+	srv.OnAck(s.checked(s.handleAck))
+	srv.OnBye(s.checked(s.handleBye))
+	srv.OnCancel(s.checked(s.handleCancel))
+	srv.OnOptions(s.checked(s.handleOptions))
+	srv.OnNoRoute(s.checked(s.handleOther))
+	return nil
+}
+
+// UDPAddr is the bound SIP UDP address.
+func (s *Server) UDPAddr() *net.UDPAddr { return s.udp.LocalAddr().(*net.UDPAddr) }
+
+// TCPAddr is the bound SIP TCP address (same port as UDP).
+func (s *Server) TCPAddr() *net.TCPAddr { return s.tcp.Addr().(*net.TCPAddr) }
+
+// Serve answers requests until ctx is done or Close is called, then closes
+// the server (hanging up every call) and returns.
+func (s *Server) Serve(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Add(2)
+	go func() { defer wg.Done(); errs <- s.sipSrv.ServeUDP(s.udp) }()
+	go func() { defer wg.Done(); errs <- s.sipSrv.ServeTCP(s.tcp) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-s.ctx.Done():
+	case err = <-errs:
+	}
+	closeErr := s.Close()
+	wg.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("sip: serve: %w", err)
+	}
+	return closeErr
+}
+
+// Close hangs up every active call (BYE), waits for the call goroutines,
+// then closes the listeners. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cancel()
+		s.wg.Wait()
+		s.closeErr = errors.Join(s.udp.Close(), s.tcp.Close())
+		_ = s.sipSrv.Close()
+		_ = s.ua.Close()
+	})
+	return s.closeErr
+}
+
+// addCall registers a call for in-dialog requests and Close; false when closing.
+func (s *Server) addCall(id string, ac *activeCall) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.calls[id] = ac
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) removeCall(id string) {
+	s.mu.Lock()
+	delete(s.calls, id)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// findCall returns the active call an in-dialog request belongs to.
+func (s *Server) findCall(req *sip.Request) *activeCall {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[id]
+}
+
+func (s *Server) listenIP() netip.Addr {
+	ap, err := netip.ParseAddrPort(s.udp.LocalAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// contact is our Contact header for responses that create a dialog.
+func (s *Server) contact(ip netip.Addr) sip.ContactHeader {
+	host := "127.0.0.1"
+	if ip.IsValid() && !ip.IsUnspecified() {
+		host = ip.String()
+	}
+	return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "dialroom", Host: host, Port: s.UDPAddr().Port}}
+}

@@ -1,0 +1,89 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// freePorts returns n distinct ports free on 127.0.0.1 for UDP, for tools
+// that cannot take port 0. Even ports, as sipp's -mp wants.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	var held []net.PacketConn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for len(ports) < n {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+		if p := c.LocalAddr().(*net.UDPAddr).Port; p%2 == 0 && p < 65000 {
+			ports = append(ports, p)
+		}
+	}
+	return ports
+}
+
+// TestSippCall is an end-to-end call from sipp 3.6 (Debian sip-tester): its
+// RFC 4733 quirks (PT 96 on its own SSRC, PT 97 noise, ms timestamps) must
+// still get the caller in, and its tone must reach the room.
+func TestSippCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test")
+	}
+	for _, tool := range []string{"sipp", "sox"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("sipp needs root for RFC 4733 DTMF")
+	}
+	env := startServer(t, Config{})
+	dir := t.TempDir()
+	sox := exec.Command("sox", "-n", "-r", "8000", "-c", "1", "-t", "ul", "tone.ul", "synth", "10", "sine", "440", "vol", "0.5")
+	sox.Dir = dir
+	if out, err := sox.CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v\n%s", err, out)
+	}
+	scenario, err := filepath.Abs("testdata/sipp_pin.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := freePorts(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sipp", "-sf", scenario, "-i", "127.0.0.1",
+		"-p", fmt.Sprint(ports[0]), "-mp", fmt.Sprint(ports[1]), "-m", "1", "-nostdin",
+		"-key", "pin", "1234#", "-s", roomNumber, "-timeout", "25s", "-timeout_error",
+		env.srv.UDPAddr().String())
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sipp: %v\n%s", err, tail(out, 2000))
+	}
+	j := env.waitJoin(t)
+	if j.slug != "standup" {
+		t.Errorf("joined %q, want standup", j.slug)
+	}
+	waitClosed(t, j.member.heard, "sipp's tone in the room")
+	waitClosed(t, j.member.left, "Leave after sipp's BYE")
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}

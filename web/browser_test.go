@@ -1,0 +1,278 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pion/rtp"
+	"gopkg.in/hraban/opus.v2"
+
+	"dialroom/sfu"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// lockedBuffer collects Chromium's output for failure messages.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startChromium starts headless Chromium with fake media and returns a tab.
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("chromium not installed: %v", err)
+	}
+	out := &lockedBuffer{}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.CombinedOutput(out),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	}
+	for _, f := range []string{"no-sandbox", "disable-gpu", "use-fake-ui-for-media-stream",
+		"use-fake-device-for-media-stream", "allow-loopback-in-peer-connection",
+		"disable-background-networking", "disable-component-update", "disable-sync", "disable-quic",
+		"disable-dev-shm-usage"} {
+		opts = append(opts, chromedp.Flag(f, true))
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		if t.Failed() {
+			t.Logf("chromium output:\n%s", out.String())
+		}
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// waitJS polls the page until js evaluates to true.
+func waitJS(ctx context.Context, js string) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last error %v)", js, ctx.Err(), err)
+		case <-tick.C:
+		}
+	}
+}
+
+func TestBrowserTiles(t *testing.T) {
+	tab := startChromium(t)
+	srv, mgr := newTestServer(t)
+	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	defer cancel()
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/r/demo?name=Ann"),
+		chromedp.WaitVisible(`[data-testid=join]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	name, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('name').value`))
+	if err != nil || name != "Ann" {
+		t.Errorf("name field: got %q (%v), want Ann", name, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid=join]`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `document.querySelectorAll('[data-kind="web"][data-participant]').length === 1`); err != nil {
+		t.Fatal(err)
+	}
+	room := mgr.Room("demo")
+	if err := waitPeerConnected(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+
+	heard := make(sinkCounter, 1)
+	defer room.AddAudioSink(heard)()
+
+	phone, err := room.AddPhone(sfu.PhoneInfo{ID: "phone-test", Label: "+49 30 ••• 56"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `!!document.querySelector('[data-kind="phone"][data-participant="phone-test"]')`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-heard:
+	case <-ctx.Done():
+		t.Fatal("the SFU received no audio from the browser")
+	}
+	checkPhoneTone(ctx, t, tab, phone)
+	phone.SetSpeaking(true)
+	if err := waitJS(ctx, `document.querySelector('[data-participant="phone-test"]').dataset.speaking === "true"`); err != nil {
+		t.Fatal(err)
+	}
+	phone.Leave()
+	if err := waitJS(ctx, `document.querySelectorAll('[data-kind="phone"]').length === 0`); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `document.querySelectorAll('[data-kind="web"]').length === 1`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sinkCounter signals that browser audio arrived.
+type sinkCounter chan struct{}
+
+func (s sinkCounter) OnAudio(string, *rtp.Packet) {
+	select {
+	case s <- struct{}{}:
+	default:
+	}
+}
+
+// checkPhoneTone plays a 440 Hz tone as the phone's Opus track and checks
+// that the page hears it through window.dialroom.audioPeak.
+func checkPhoneTone(ctx context.Context, t *testing.T, tab context.Context, phone *sfu.Phone) {
+	t.Helper()
+	enc, err := opus.NewEncoder(48000, 1, opus.AppAudio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		pcm := make([]int16, 960) // 20 ms at 48 kHz
+		buf := make([]byte, 1500)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; n++ {
+			for i := range pcm {
+				pcm[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(n*960+i)/48000))
+			}
+			size, err := enc.Encode(pcm, buf)
+			if err == nil {
+				_ = phone.WriteOpus(buf[:size], 20*time.Millisecond)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	var p struct {
+		Freq  float64 `json:"freq"`
+		Level float64 `json:"level"`
+	}
+	err = waitCond(ctx, func() bool {
+		p, err = chromedp.Run(tab, chromedp.Evaluate[struct {
+			Freq  float64 `json:"freq"`
+			Level float64 `json:"level"`
+		}](`window.dialroom.audioPeak("phone-test")`, chromedp.EvalAwaitPromise))
+		return err == nil && p.Level > 0.01 && math.Abs(p.Freq-440) < 20
+	})
+	if err != nil {
+		t.Fatalf("phone tone in the page: got %+v (last error %v), want about 440 Hz", p, err)
+	}
+}
+
+// waitCond polls ok until it returns true or ctx ends.
+func waitCond(ctx context.Context, ok func() bool) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// waitPeerConnected waits until the room lists one web participant.
+func waitPeerConnected(ctx context.Context, room *sfu.Room) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if ps := room.Roster().Participants; len(ps) == 1 && ps[0].Kind == sfu.KindWeb {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("web participant never joined: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// TestBrowserTwoParticipants joins two tabs and checks that each sees the
+// other's tile playing video (the fake camera) forwarded by the SFU.
+func TestBrowserTwoParticipants(t *testing.T) {
+	tab := startChromium(t)
+	srv, _ := newTestServer(t)
+	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	defer cancel()
+	tab2, cancelTab2 := chromedp.NewContext(tab)
+	defer cancelTab2()
+
+	for _, tt := range []struct {
+		tab  context.Context
+		name string
+	}{{tab, "Ann"}, {tab2, "Bob"}} {
+		if err := chromedp.Do(tt.tab,
+			chromedp.Navigate(srv.URL+"/r/demo?name="+tt.name),
+			chromedp.Click(`[data-testid=join]`),
+		); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, tb := range []context.Context{tab, tab2} {
+		c, stop := context.WithCancel(tb)
+		stopAfter := context.AfterFunc(ctx, stop)
+		err := waitJS(c, `(() => {
+			const v = document.querySelector('.tile:not([data-self]) video');
+			return document.querySelectorAll('[data-kind="web"]').length === 2 && !!v && v.videoWidth > 0;
+		})()`)
+		stopAfter()
+		stop()
+		if err != nil {
+			t.Fatalf("tab %d: %v", i+1, err)
+		}
+	}
+	// Bob leaves: Ann's page drops his tile.
+	if err := chromedp.Do(tab2, chromedp.Click(`#leave`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `document.querySelectorAll('[data-kind="web"]').length === 1`); err != nil {
+		t.Fatal(err)
+	}
+}

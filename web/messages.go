@@ -1,0 +1,107 @@
+package web
+
+import "dialroom/sfu"
+
+// Every WebSocket message is one JSON object with a "type" field; see
+// docs/protocol.md. One struct per message type follows.
+
+// envelope is decoded first to pick the handler.
+type envelope struct {
+	Type string `json:"type"`
+}
+
+// Client to server.
+
+// joinMsg asks to join a room under a display name.
+type joinMsg struct {
+	Type string `json:"type"` // "join"
+	Room string `json:"room"` // room slug
+	Name string `json:"name"` // display name, 1-64 characters
+}
+
+// answerMsg answers the server's last offer.
+type answerMsg struct {
+	Type string `json:"type"` // "answer"
+	SDP  string `json:"sdp"`
+}
+
+// candidateMsg trickles one of the browser's ICE candidates.
+type candidateMsg struct {
+	Type      string       `json:"type"` // "candidate"
+	Candidate iceCandidate `json:"candidate"`
+}
+
+// iceCandidate is RTCIceCandidateInit.
+type iceCandidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
+}
+
+// muteMsg tells the room whether the browser's microphone is muted.
+type muteMsg struct {
+	Type  string `json:"type"` // "mute"
+	Muted bool   `json:"muted"`
+}
+
+// leaveMsg leaves the room; the server then closes the connection.
+type leaveMsg struct {
+	Type string `json:"type"` // "leave"
+}
+
+// Server to client.
+
+// joinedMsg confirms a join and tells the browser its participant ID.
+type joinedMsg struct {
+	Type         string            `json:"type"` // "joined"
+	ID           string            `json:"id"`
+	Room         roomInfo          `json:"room"`
+	Rev          uint64            `json:"rev"`
+	Participants []sfu.Participant `json:"participants"`
+}
+
+// roomInfo names the room.
+type roomInfo struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+// offerMsg carries an SDP offer with all server ICE candidates included.
+type offerMsg struct {
+	Type string `json:"type"` // "offer"
+	SDP  string `json:"sdp"`
+}
+
+// rosterMsg is the full participant list; keep the one with the highest rev.
+type rosterMsg struct {
+	Type         string            `json:"type"` // "roster"
+	Rev          uint64            `json:"rev"`
+	Participants []sfu.Participant `json:"participants"`
+}
+
+// speakingMsg says a phone participant started or stopped speaking.
+type speakingMsg struct {
+	Type     string `json:"type"` // "speaking"
+	ID       string `json:"id"`
+	Speaking bool   `json:"speaking"`
+}
+
+// errorMsg reports a rejected message; the connection stays usable unless
+// the code is fatal (see docs/protocol.md).
+type errorMsg struct {
+	Type    string `json:"type"` // "error"
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error codes sent in errorMsg.
+const (
+	codeBadMessage    = "bad_message"    // not JSON, unknown type, or a missing/invalid field
+	codeRoomNotFound  = "room_not_found" // join: no such room
+	codeInvalidName   = "invalid_name"   // join: empty, too long, or control characters
+	codeAlreadyJoined = "already_joined" // join sent twice
+	codeNotJoined     = "not_joined"     // answer/candidate/mute before join
+	codeNegotiation   = "negotiation"    // answer or candidate rejected by WebRTC
+	codeInternal      = "internal"       // server-side failure
+)
