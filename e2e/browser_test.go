@@ -3,21 +3,19 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is the Debian package's browser; no tool may download its own.
-const chromiumPath = "/usr/bin/chromium"
+	"dialroom/internal/browsertest"
+)
 
 // browser is one headless Chromium with a fake microphone, driving one tab.
 type browser struct {
-	ctx context.Context // chromedp tab context; lives until Cleanup
-	out *syncBuffer     // Chromium's stdout and stderr, for failures
+	ctx    context.Context // chromedp tab context; lives until Cleanup
+	output func() string   // Chromium's stdout and stderr so far, for failures
 }
 
 // peak is what window.dialroom.audioPeak(id) resolves to.
@@ -30,43 +28,8 @@ type peak struct {
 // Cleanup closes it.
 func startBrowser(t *testing.T, wav string) *browser {
 	t.Helper()
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		t.Skipf("chromium not installed: %v", err)
-	}
-	b := &browser{out: &syncBuffer{}}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.CombinedOutput(b.out),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("use-file-for-fake-audio-capture", wav),
-	}
-	for _, f := range []string{"no-sandbox", "disable-gpu", "use-fake-ui-for-media-stream",
-		"use-fake-device-for-media-stream", "allow-loopback-in-peer-connection",
-		"disable-background-networking", "disable-component-update", "disable-sync",
-		"disable-quic", "disable-dev-shm-usage", "disable-background-timer-throttling",
-		"disable-renderer-backgrounding", "disable-backgrounding-occluded-windows"} {
-		opts = append(opts, chromedp.Flag(f, true))
-	}
-	opts = append(opts,
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-		if t.Failed() {
-			t.Logf("chromium output:\n%s", tail(b.out.String(), 40))
-		}
-	})
-	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v\n%s", err, tail(b.out.String(), 40))
-	}
-	b.ctx = ctx
+	b := &browser{}
+	b.ctx, b.output = browsertest.Start(t, wav)
 	return b
 }
 

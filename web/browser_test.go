@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,65 +11,15 @@ import (
 	"github.com/pion/rtp"
 	"gopkg.in/hraban/opus.v2"
 
+	"dialroom/internal/browsertest"
 	"dialroom/sfu"
 )
-
-const chromiumPath = "/usr/bin/chromium"
-
-// lockedBuffer collects Chromium's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startChromium starts headless Chromium with fake media and returns a tab.
 func startChromium(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("chromium not installed: %v", err)
-	}
-	out := &lockedBuffer{}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.CombinedOutput(out),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-	}
-	for _, f := range []string{"no-sandbox", "disable-gpu", "use-fake-ui-for-media-stream",
-		"use-fake-device-for-media-stream", "allow-loopback-in-peer-connection",
-		"disable-background-networking", "disable-component-update", "disable-sync", "disable-quic",
-		"disable-dev-shm-usage"} {
-		opts = append(opts, chromedp.Flag(f, true))
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-		if t.Failed() {
-			t.Logf("chromium output:\n%s", out.String())
-		}
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	tab, _ := browsertest.Start(t, "")
+	return tab
 }
 
 // waitJS polls the page until js evaluates to true.
