@@ -30,6 +30,10 @@ type Config struct {
 	WebRTC WebRTC `yaml:"webrtc"`
 	// Demo configures the demo room created on first start.
 	Demo Demo `yaml:"demo"`
+	// Shutdown configures the graceful stop on SIGTERM (see deploy.go).
+	Shutdown Shutdown `yaml:"shutdown"`
+	// Mixer configures the phone audio bridge (see mixer.go).
+	Mixer Mixer `yaml:"mixer"`
 }
 
 // Log configures log/slog output.
@@ -47,6 +51,15 @@ type HTTP struct {
 	// PublicURL is the base URL printed in join hints; "" means
 	// http://<host>:<port> derived from Listen.
 	PublicURL string `yaml:"public_url"`
+	// TLS turns HTTPS on for Listen (see deploy.go).
+	TLS TLS `yaml:"tls"`
+	// RedirectListen is a plain-HTTP address (e.g. ":80") that redirects
+	// to HTTPS and answers ACME http-01 challenges; "" = none. Only
+	// used when TLS is on.
+	RedirectListen string `yaml:"redirect_listen"`
+	// TrustedProxies lists the IPs or prefixes of reverse proxies whose
+	// X-Forwarded-For/-Proto/-Host headers are believed; empty = none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // SIP configures the SIP listener and phone media.
@@ -62,7 +75,56 @@ type SIP struct {
 	RTPPortMax int `yaml:"rtp_port_max"`
 	// RTPTimeout hangs up a call when no RTP arrived for this long.
 	RTPTimeout time.Duration `yaml:"rtp_timeout"`
+	// Trunks lists the carriers and PBXs allowed to place calls.
+	Trunks []Trunk `yaml:"trunks"`
+	// TrustLoopback treats 127.0.0.0/8 and ::1 as a trunk named "loopback"
+	// (default true, so a softphone on the same machine can call).
+	TrustLoopback *bool `yaml:"trust_loopback"`
+	// DropUnknown ignores requests from unknown sources instead of
+	// answering 403 Forbidden.
+	DropUnknown bool `yaml:"drop_unknown"`
+	// Realm is the digest realm of 407 challenges; "" means "dialroom".
+	Realm string `yaml:"realm"`
+	// MaxCalls limits concurrent phone calls in total (503 beyond it); 0 = no limit.
+	MaxCalls int `yaml:"max_calls"`
 }
+
+// Trunk is a carrier or PBX allowed to place calls.
+type Trunk struct {
+	// Name identifies the trunk in logs and in `dialroom trunk list`.
+	Name string `yaml:"name"`
+	// Sources lists the IP addresses or CIDR prefixes the trunk's SIP
+	// requests come from.
+	Sources []string `yaml:"sources"`
+	// Username, when set, makes every new INVITE from the trunk answer a
+	// digest challenge (407) with Username and Password. A trunk with a
+	// Username and no Sources may call from any address.
+	Username string `yaml:"username"`
+	// Password is the digest password.
+	Password string `yaml:"password"`
+	// MaxCalls limits concurrent calls from this trunk (503 beyond it); 0 = no limit.
+	MaxCalls int `yaml:"max_calls"`
+	// Register, when set, makes dialroom register with the carrier's
+	// registrar; calls then arrive on that registration.
+	Register *Registration `yaml:"register"`
+}
+
+// Registration configures REGISTER towards a carrier's registrar.
+type Registration struct {
+	// Registrar is host:port of the registrar (UDP); the port defaults to 5060.
+	Registrar string `yaml:"registrar"`
+	// Username is the user part of the address of record and the digest user.
+	Username string `yaml:"username"`
+	// Password is the digest password.
+	Password string `yaml:"password"`
+	// Domain is the domain of the address of record; "" = the registrar's host.
+	Domain string `yaml:"domain"`
+	// Expires is the registration lifetime asked for; 0 = 5m.
+	Expires time.Duration `yaml:"expires"`
+}
+
+// LoopbackTrusted reports whether loopback is an implicit trunk (default true).
+func (s SIP) LoopbackTrusted() bool { return s.TrustLoopback == nil || *s.TrustLoopback }
 
 // WebRTC configures ICE candidate gathering.
 type WebRTC struct {
@@ -101,15 +163,19 @@ func Default() Config {
 	return Config{
 		DataDir: "./data",
 		Log:     Log{Level: "info", Format: "text"},
-		HTTP:    HTTP{Listen: ":8080"},
+		HTTP:    HTTP{Listen: ":8080", TrustedProxies: []string{}, TLS: TLS{ACME: ACME{Hosts: []string{}}}},
 		SIP: SIP{
-			Listen:     ":5060",
-			RTPPortMin: 10000,
-			RTPPortMax: 10999,
-			RTPTimeout: 30 * time.Second,
+			Listen:        ":5060",
+			RTPPortMin:    10000,
+			RTPPortMax:    10999,
+			RTPTimeout:    30 * time.Second,
+			Trunks:        []Trunk{},
+			TrustLoopback: &on,
 		},
-		WebRTC: WebRTC{ICEIPs: []string{}, ICEInterfaces: []string{}},
-		Demo:   Demo{Enabled: &on, Room: "demo", Number: "+4930123456"},
+		WebRTC:   WebRTC{ICEIPs: []string{}, ICEInterfaces: []string{}},
+		Demo:     Demo{Enabled: &on, Room: "demo", Number: "+4930123456"},
+		Shutdown: Shutdown{Grace: 10 * time.Second},
+		Mixer:    Mixer{Talkers: 3},
 	}
 }
 

@@ -17,6 +17,12 @@ func (c *Config) fillDefaults() {
 	if c.SIP.RTPTimeout == 0 {
 		c.SIP.RTPTimeout = d.SIP.RTPTimeout
 	}
+	if c.SIP.Trunks == nil {
+		c.SIP.Trunks = []Trunk{}
+	}
+	if c.SIP.TrustLoopback == nil {
+		c.SIP.TrustLoopback = d.SIP.TrustLoopback
+	}
 	if c.WebRTC.ICEIPs == nil {
 		c.WebRTC.ICEIPs = []string{}
 	}
@@ -28,6 +34,8 @@ func (c *Config) fillDefaults() {
 	}
 	str(&c.Demo.Room, d.Demo.Room)
 	str(&c.Demo.Number, d.Demo.Number)
+	c.fillDeployDefaults()
+	c.fillMixerDefaults()
 }
 
 func str(p *string, def string) {

@@ -11,19 +11,28 @@ import (
 // Validate checks every key and returns the first problem, naming the key,
 // e.g. "sip.rtp_port_min: must be below sip.rtp_port_max".
 func (c Config) Validate() error {
-	checks := []func() error{
-		c.validateLog,
-		c.validateHTTP,
-		c.validateSIP,
-		c.validateWebRTC,
-		c.validateDemo,
-	}
-	for _, check := range checks {
+	for _, check := range c.checks() {
 		if err := check(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// checks lists the validation of every section; each returns its first
+// problem. Problems (check-config) runs them all.
+func (c Config) checks() []func() error {
+	return []func() error{
+		c.validateLog,
+		c.validateHTTP,
+		c.validateSIP,
+		c.validateWebRTC,
+		c.validateDemo,
+		c.validateTLS,
+		c.validateProxies,
+		c.validateShutdown,
+		c.validateMixer,
+	}
 }
 
 func (c Config) validateLog() error {
@@ -70,7 +79,10 @@ func (c Config) validateSIP() error {
 	if s.RTPTimeout < time.Second {
 		return fmt.Errorf("sip.rtp_timeout: %v must be at least 1s", s.RTPTimeout)
 	}
-	return nil
+	if s.MaxCalls < 0 {
+		return fmt.Errorf("sip.max_calls: %d must not be negative", s.MaxCalls)
+	}
+	return validateTrunks(s.Trunks)
 }
 
 func (c Config) validateWebRTC() error {

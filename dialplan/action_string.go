@@ -17,6 +17,14 @@ func (k ActionKind) String() string {
 		return "Join"
 	case ActionHangup:
 		return "Hangup"
+	case ActionPINFailed:
+		return "PINFailed"
+	case ActionPINAccepted:
+		return "PINAccepted"
+	case ActionMute:
+		return "Mute"
+	case ActionUnmute:
+		return "Unmute"
 	}
 	return fmt.Sprintf("ActionKind(%d)", int(k))
 }
@@ -28,6 +36,10 @@ func (a Action) String() string {
 		return fmt.Sprintf("Play(%s)", a.Prompt)
 	case ActionSetTimer:
 		return fmt.Sprintf("SetTimer(%v)", a.After)
+	case ActionJoin:
+		if a.Moderator {
+			return "Join(moderator)"
+		}
 	}
 	return a.Kind.String()
 }

@@ -17,12 +17,15 @@ var (
 
 // Room is a meeting room as the admin configured it.
 type Room struct {
-	ID        int64
-	Slug      string // URL name, [a-z0-9-], 1-64 chars
-	Name      string // title shown in the browser
-	Lang      string // "de" (default) or "en": language of the phone prompts
-	PINHash   string // empty: no PIN; else an argon2id/bcrypt hash, never the PIN
-	CreatedAt time.Time
+	ID      int64
+	Slug    string // URL name, [a-z0-9-], 1-64 chars
+	Name    string // title shown in the browser
+	Lang    string // "de" (default) or "en": language of the phone prompts
+	PINHash string // empty: no PIN; else an argon2id/bcrypt hash, never the PIN
+	// ModPINHash is the moderator PIN's hash, "" for none; it only counts
+	// when PINHash is set. Callers who type it join as moderators.
+	ModPINHash string
+	CreatedAt  time.Time
 }
 
 // HasPIN reports whether callers must enter a PIN.
@@ -43,6 +46,12 @@ const (
 	PromptWrongPIN Prompt = "wrong_pin" // "That PIN is not correct. Please try again."
 	PromptWelcome  Prompt = "welcome"   // "You are now in the meeting." (confirmation / greeting)
 	PromptGoodbye  Prompt = "goodbye"   // "Goodbye."
+	// PromptMeetingEnding is played to every caller when the server shuts down.
+	PromptMeetingEnding Prompt = "meeting_ending" // "This meeting is ending now. Goodbye."
+	// Keypad menu in the meeting (*6, *0).
+	PromptMuted      Prompt = "muted"       // "You are muted."
+	PromptUnmuted    Prompt = "unmuted"     // "You are unmuted."
+	PromptKeypadHelp Prompt = "keypad_help" // "Press star six to mute or unmute yourself. Press star zero …"
 )
 
 // ActionKind says what an IVR Action asks the call to do.
@@ -56,6 +65,10 @@ const (
 	ActionCancelTimer                       // disarm the timer
 	ActionJoin                              // put the caller into the room
 	ActionHangup                            // end the call (BYE)
+	ActionPINFailed                         // a PIN entry failed: count it against the caller (no digits)
+	ActionPINAccepted                       // the PIN was right: forget the caller's failures
+	ActionMute                              // in the meeting: stop sending the caller's voice to the room (*6)
+	ActionUnmute                            // in the meeting: send it again (*6 once more)
 )
 
 // Action is one instruction from the IVR to the call that runs it.
@@ -63,4 +76,6 @@ type Action struct {
 	Kind   ActionKind
 	Prompt Prompt        // for ActionPlay
 	After  time.Duration // for ActionSetTimer
+	// Moderator, for ActionJoin, says the caller typed the moderator PIN.
+	Moderator bool
 }

@@ -48,6 +48,9 @@ type IVR struct {
 	playing bool   // a prompt we asked for has not finished or been stopped
 	digits  []byte // PIN digits entered since the last '#', '*' or failure
 	fails   int
+	star    bool // in the meeting: '*' pressed, the menu key follows
+	mod     bool // the caller typed the moderator PIN
+	muted   bool // in the meeting: the caller muted itself with *6
 }
 
 // NewIVR returns the IVR for a call to room.
@@ -75,6 +78,9 @@ func (v *IVR) Start() []Action {
 // the entry). A key while a prompt plays stops it (barge-in). Other bytes
 // and keys outside PIN collection are ignored.
 func (v *IVR) Digit(d byte) []Action {
+	if v.state == ivrJoined && isDTMF(d) {
+		return v.menu(d)
+	}
 	if v.state != ivrCollect || !isDTMF(d) {
 		return nil
 	}
@@ -97,6 +103,30 @@ func (v *IVR) Digit(d byte) []Action {
 	}
 }
 
+// menu handles keys typed in the meeting: *6 mutes or unmutes the caller,
+// *0 and *# play the keypad help. Anything else is ignored.
+func (v *IVR) menu(d byte) []Action {
+	if d == '*' {
+		v.star = true
+		return nil
+	}
+	if !v.star {
+		return nil
+	}
+	v.star = false
+	switch d {
+	case '6':
+		v.muted = !v.muted
+		if v.muted {
+			return []Action{{Kind: ActionMute}, {Kind: ActionPlay, Prompt: PromptMuted}}
+		}
+		return []Action{{Kind: ActionUnmute}, {Kind: ActionPlay, Prompt: PromptUnmuted}}
+	case '0', '#':
+		return []Action{{Kind: ActionPlay, Prompt: PromptKeypadHelp}}
+	}
+	return nil
+}
+
 // PromptDone reports that the last played prompt finished.
 func (v *IVR) PromptDone() []Action {
 	if !v.playing {
@@ -108,7 +138,7 @@ func (v *IVR) PromptDone() []Action {
 		return []Action{v.timer(v.opts.FirstDigit)}
 	case ivrWelcome:
 		v.state = ivrJoined
-		return []Action{{Kind: ActionJoin}}
+		return []Action{{Kind: ActionJoin, Moderator: v.mod}}
 	case ivrGoodbye:
 		v.state = ivrHungUp
 		return []Action{{Kind: ActionHangup}}
@@ -128,12 +158,16 @@ func (v *IVR) Timeout() []Action {
 // submit checks the entered PIN ('#' was pressed).
 func (v *IVR) submit() []Action {
 	ok := len(v.digits) > 0 && CheckPIN(v.room.PINHash, string(v.digits))
+	if !ok && len(v.digits) > 0 && v.room.ModPINHash != "" {
+		ok = CheckPIN(v.room.ModPINHash, string(v.digits))
+		v.mod = ok
+	}
 	clear(v.digits)
 	v.digits = v.digits[:0]
 	if !ok {
 		return v.fail()
 	}
-	return append([]Action{{Kind: ActionCancelTimer}}, v.play(ivrWelcome, PromptWelcome)...)
+	return append([]Action{{Kind: ActionCancelTimer}, {Kind: ActionPINAccepted}}, v.play(ivrWelcome, PromptWelcome)...)
 }
 
 // fail counts a failed try and asks again, or says goodbye after MaxTries.
@@ -141,7 +175,7 @@ func (v *IVR) fail() []Action {
 	v.fails++
 	clear(v.digits)
 	v.digits = v.digits[:0]
-	acts := []Action{{Kind: ActionCancelTimer}}
+	acts := []Action{{Kind: ActionCancelTimer}, {Kind: ActionPINFailed}}
 	if v.fails >= v.opts.MaxTries {
 		return append(acts, v.play(ivrGoodbye, PromptGoodbye)...)
 	}

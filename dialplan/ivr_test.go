@@ -57,24 +57,24 @@ func TestIVR(t *testing.T) {
 			{"start", "Play(enter_pin)"},
 			{"done", first},
 			{"1", inter}, {"2", inter}, {"34", inter},
-			{"#", "CancelTimer Play(welcome)"},
+			{"#", "CancelTimer PINAccepted Play(welcome)"},
 			{"done", "Join"},
 		}, true},
 		{"wrong PIN three times", withPIN, []step{
 			{"start", "Play(enter_pin)"},
 			{"done", first},
-			{"9999#", "CancelTimer Play(wrong_pin)"},
+			{"9999#", "CancelTimer PINFailed Play(wrong_pin)"},
 			{"done", first},
-			{"1235#", "CancelTimer Play(wrong_pin)"},
+			{"1235#", "CancelTimer PINFailed Play(wrong_pin)"},
 			{"done", first},
-			{"#", "CancelTimer Play(goodbye)"},
+			{"#", "CancelTimer PINFailed Play(goodbye)"},
 			{"done", "Hangup"},
 			{"1234#", ""}, {"timeout", ""}, {"done", ""}, {"start", ""},
 		}, false},
 		{"wrong then right", withPIN, []step{
 			{"start", "Play(enter_pin)"}, {"done", first},
-			{"12#", "CancelTimer Play(wrong_pin)"}, {"done", first},
-			{"1234#", "CancelTimer Play(welcome)"}, {"done", "Join"},
+			{"12#", "CancelTimer PINFailed Play(wrong_pin)"}, {"done", first},
+			{"1234#", "CancelTimer PINAccepted Play(welcome)"}, {"done", "Join"},
 		}, true},
 		{"no PIN", noPIN, []step{
 			{"start", "Play(welcome)"},
@@ -85,43 +85,43 @@ func TestIVR(t *testing.T) {
 			{"start", "Play(enter_pin)"},
 			{"timeout", ""}, // stale: no timer armed while the prompt plays
 			{"done", first},
-			{"timeout", "CancelTimer Play(wrong_pin)"},
+			{"timeout", "CancelTimer PINFailed Play(wrong_pin)"},
 			{"done", first},
 			{"12", inter},
-			{"timeout", "CancelTimer Play(wrong_pin)"},
+			{"timeout", "CancelTimer PINFailed Play(wrong_pin)"},
 			{"done", first},
-			{"timeout", "CancelTimer Play(goodbye)"},
+			{"timeout", "CancelTimer PINFailed Play(goodbye)"},
 			{"done", "Hangup"},
 		}, false},
 		{"barge-in", withPIN, []step{
 			{"start", "Play(enter_pin)"},
 			{"1", "StopPrompt " + inter},
 			{"done", ""}, // no PromptDone expected after StopPrompt; ignore a late one
-			{"234#", "CancelTimer Play(welcome)"},
+			{"234#", "CancelTimer PINAccepted Play(welcome)"},
 			{"done", "Join"},
 		}, true},
 		{"barge-in during wrong_pin", withPIN, []step{
 			{"start", "Play(enter_pin)"}, {"done", first},
-			{"5#", "CancelTimer Play(wrong_pin)"},
+			{"5#", "CancelTimer PINFailed Play(wrong_pin)"},
 			{"1", "StopPrompt " + inter},
-			{"234#", "CancelTimer Play(welcome)"},
+			{"234#", "CancelTimer PINAccepted Play(welcome)"},
 			{"done", "Join"},
 		}, true},
 		{"star clears", withPIN, []step{
 			{"start", "Play(enter_pin)"}, {"done", first},
 			{"99", inter},
 			{"*", first},
-			{"1234#", "CancelTimer Play(welcome)"},
+			{"1234#", "CancelTimer PINAccepted Play(welcome)"},
 			{"done", "Join"},
 		}, true},
 		{"too many digits", withPIN, []step{
 			{"start", "Play(enter_pin)"}, {"done", first},
 			{"123412341234", inter},
-			{"1", "CancelTimer Play(wrong_pin)"},
+			{"1", "CancelTimer PINFailed Play(wrong_pin)"},
 		}, false},
 		{"hash during welcome ignored", withPIN, []step{
 			{"start", "Play(enter_pin)"},
-			{"1234#", "CancelTimer Play(welcome)"},
+			{"1234#", "CancelTimer PINAccepted Play(welcome)"},
 			{"5#", ""}, {"timeout", ""},
 			{"done", "Join"},
 		}, true},
@@ -129,10 +129,19 @@ func TestIVR(t *testing.T) {
 			{"start", "Play(welcome)"}, {"done", "Join"},
 			{"1234#", ""}, {"*", ""}, {"timeout", ""}, {"done", ""}, {"start", ""},
 		}, true},
+		{"keypad menu in the meeting", noPIN, []step{
+			{"start", "Play(welcome)"}, {"done", "Join"},
+			{"*6", "Mute Play(muted)"}, {"done", ""},
+			{"*6", "Unmute Play(unmuted)"},
+			{"*0", "Play(keypad_help)"}, {"*#", "Play(keypad_help)"},
+			{"6", ""}, {"*5", ""}, {"5*", ""},
+			{"6", "Mute Play(muted)"}, // "5*" left the star pressed
+			{"**6", "Unmute Play(unmuted)"},
+		}, true},
 		{"invalid keys ignored", withPIN, []step{
 			{"start", "Play(enter_pin)"}, {"done", first},
 			{"A", ""}, {"x", ""},
-			{"1234#", "CancelTimer Play(welcome)"},
+			{"1234#", "CancelTimer PINAccepted Play(welcome)"},
 		}, false},
 		{"digit before start ignored", withPIN, []step{
 			{"1", ""}, {"done", ""}, {"timeout", ""},
@@ -164,12 +173,47 @@ func TestIVROptions(t *testing.T) {
 		{"start", "Play(enter_pin)"},
 		{"done", "SetTimer(3s)"},
 		{"1", "SetTimer(1s)"},
-		{"2345", "CancelTimer Play(goodbye)"},
+		{"2345", "CancelTimer PINFailed Play(goodbye)"},
 		{"done", "Hangup"},
 	}
 	for i, s := range steps {
 		if got := actions(feed(v, s.ev)); got != s.want {
 			t.Fatalf("step %d (%q): got %q, want %q", i, s.ev, got, s.want)
 		}
+	}
+}
+
+// The moderator PIN joins as moderator; the room PIN as participant; a
+// wrong PIN still fails.
+func TestIVRModeratorPIN(t *testing.T) {
+	pin, err := HashPIN("1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := HashPIN("987654")
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := Room{PINHash: pin, ModPINHash: mod}
+	tests := []struct {
+		entry, want string
+	}{
+		{"987654#", "Join(moderator)"},
+		{"1234#", "Join"},
+	}
+	for _, tt := range tests {
+		v := NewIVR(room, IVROptions{})
+		feed(v, "start")
+		feed(v, "done")
+		feed(v, tt.entry)
+		if got := actions(feed(v, "done")); got != tt.want {
+			t.Errorf("PIN %q: got %q, want %q", tt.entry, got, tt.want)
+		}
+	}
+	v := NewIVR(room, IVROptions{})
+	feed(v, "start")
+	feed(v, "done")
+	if got := actions(feed(v, "5555#")); got != "CancelTimer PINFailed Play(wrong_pin)" {
+		t.Errorf("wrong PIN: got %q, want a failure", got)
 	}
 }

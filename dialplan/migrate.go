@@ -22,6 +22,8 @@ var migrations = []string{
 		room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE
 	);
 	CREATE INDEX numbers_room ON numbers(room_id);`,
+	// 2: a second PIN whose callers join as moderators.
+	`ALTER TABLE rooms ADD COLUMN mod_pin_hash TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate applies the pending migrations in one immediate transaction, so

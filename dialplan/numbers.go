@@ -92,7 +92,7 @@ func (s *Store) RoomForNumber(ctx context.Context, dialled string) (Room, error)
 	if err != nil {
 		return Room{}, err
 	}
-	r, err := scanRoom(s.db.QueryRowContext(ctx, `SELECT r.id, r.slug, r.name, r.lang, r.pin_hash, r.created_at
+	r, err := scanRoom(s.db.QueryRowContext(ctx, `SELECT r.id, r.slug, r.name, r.lang, r.pin_hash, r.created_at, r.mod_pin_hash
 		FROM numbers n JOIN rooms r ON r.id = n.room_id WHERE n.e164 = ?`, e164))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Room{}, notFoundf("number %s not found", MaskNumber(e164))

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-const roomColumns = `id, slug, name, lang, pin_hash, created_at`
+const roomColumns = `id, slug, name, lang, pin_hash, created_at, mod_pin_hash`
 
 // AddRoom creates a room. pin "" means no PIN; lang "" means "de"; name ""
 // means the slug. The PIN is stored only as a hash.
@@ -117,6 +117,35 @@ func (s *Store) RemoveRoom(ctx context.Context, slug string) error {
 	return nil
 }
 
+// SetModeratorPIN sets (pin "" removes) the room's moderator PIN: callers
+// who type it join as moderators. It only counts in a room that has a PIN,
+// and it must differ from that PIN. Stored only as a hash.
+func (s *Store) SetModeratorPIN(ctx context.Context, slug, pin string) error {
+	r, err := s.RoomBySlug(ctx, slug)
+	if err != nil {
+		return err
+	}
+	hash := ""
+	if pin != "" {
+		if err := ValidatePIN(pin); err != nil {
+			return err
+		}
+		if !r.HasPIN() {
+			return invalidf("room %q has no PIN: a moderator PIN needs one", slug)
+		}
+		if CheckPIN(r.PINHash, pin) {
+			return invalidf("the moderator PIN must differ from the room's PIN")
+		}
+		if hash, err = HashPIN(pin); err != nil {
+			return fmt.Errorf("dialplan: moderator pin: %w", err)
+		}
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE rooms SET mod_pin_hash = ? WHERE slug = ?`, hash, slug); err != nil {
+		return fmt.Errorf("dialplan: moderator pin for %q: %w", slug, err)
+	}
+	return nil
+}
+
 // IsEmpty reports whether no room exists yet (first start).
 func (s *Store) IsEmpty(ctx context.Context) (bool, error) {
 	var n int
@@ -132,7 +161,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanRoom(sc scanner) (Room, error) {
 	var r Room
 	var created int64
-	if err := sc.Scan(&r.ID, &r.Slug, &r.Name, &r.Lang, &r.PINHash, &created); err != nil {
+	if err := sc.Scan(&r.ID, &r.Slug, &r.Name, &r.Lang, &r.PINHash, &created, &r.ModPINHash); err != nil {
 		return Room{}, err
 	}
 	r.CreatedAt = time.Unix(created, 0).UTC()

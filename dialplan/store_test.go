@@ -268,3 +268,42 @@ func TestConcurrentOpenOfFreshDir(t *testing.T) {
 		}
 	}
 }
+
+func TestSetModeratorPIN(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, t.TempDir())
+	if _, err := s.AddRoom(ctx, "open", "", "", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddRoom(ctx, "locked", "", "1234", "en"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetModeratorPIN(ctx, "open", "987654"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("moderator PIN on a room without PIN: got %v, want ErrInvalid", err)
+	}
+	if err := s.SetModeratorPIN(ctx, "locked", "1234"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("moderator PIN equal to the PIN: got %v, want ErrInvalid", err)
+	}
+	if err := s.SetModeratorPIN(ctx, "nope", "987654"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown room: got %v, want ErrNotFound", err)
+	}
+	if err := s.SetModeratorPIN(ctx, "locked", "987654"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddNumber(ctx, "+4930111222", "locked"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.RoomForNumber(ctx, "+4930111222")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !CheckPIN(r.ModPINHash, "987654") || CheckPIN(r.ModPINHash, "1234") {
+		t.Errorf("stored moderator PIN hash does not match 987654 only")
+	}
+	if err := s.SetModeratorPIN(ctx, "locked", ""); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.RoomBySlug(ctx, "locked"); r.ModPINHash != "" {
+		t.Errorf("moderator PIN not removed")
+	}
+}

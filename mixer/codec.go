@@ -1,7 +1,6 @@
 package mixer
 
 import (
-	"sync"
 	"time"
 
 	"github.com/pion/rtp"
@@ -40,58 +39,123 @@ func (v *voiceEncoder) encode(pcm []int16) ([]byte, bool) {
 	return v.buf[:n], true
 }
 
-// maxConcealed is how many lost packets in a row are filled by Opus PLC; a longer
-// gap is a pause (DTX, mute) and is left silent.
-const maxConcealed = 3
+// maxOpusPacket is the largest Opus packet (RFC 6716 section 3.2.1).
+const maxOpusPacket = 1275
 
-// browserSource is one browser audio track as a mixer input.
+// opusFrame48k is one 20 ms Opus frame in RTP timestamp units (48 kHz, RFC 7587).
+const opusFrame48k = 960
+
+// opusSlot is one buffered browser packet.
+type opusSlot struct {
+	n     int
+	level int // quarter-dBov from the RFC 6464 header; 1 when the packet had none
+	data  [maxOpusPacket]byte
+}
+
+// browserSource is one browser audio track as a mixer input. Its packets wait
+// in a jitter buffer as Opus; they are decoded only while the track is one of
+// the room's talkers (levels come from the RFC 6464 header). A track without
+// that header is decoded every tick so its level can be measured.
 type browserSource struct {
-	decMu   sync.Mutex // serialises decode; one reader goroutine per track
-	dec     *opus.Decoder
-	started bool
-	lastSeq uint16
-	pcm     [6 * FrameSamples]int16 // up to 120 ms, the longest Opus packet
-
-	// Guarded by room.mu.
-	in       pcmQueue
+	// Guarded by room.mu: written by OnAudio, read by the tick.
+	jb       jitterCore
+	slots    [jbSlots]opusSlot
 	lastSeen time.Time
 
 	// Owned by the tick goroutine.
-	frame [FrameSamples]int16
+	dec      *opus.Decoder
+	talk     talkState
+	cur      opusSlot // this tick's packet, copied out of the jitter buffer
+	res      popResult
+	fec      opusSlot // the packet after a lost one, for in-band FEC
+	hasFEC   bool
+	frame    [FrameSamples]int16
+	pcm      [6 * FrameSamples]int16 // up to 120 ms, the longest Opus packet
+	hasFrame bool
 }
 
-func newBrowserSource() (*browserSource, error) {
+func newBrowserSource(c *counters) (*browserSource, error) {
 	dec, err := opus.NewDecoder(SampleRate, 1)
 	if err != nil {
 		return nil, err
 	}
-	return &browserSource{dec: dec}, nil
+	return &browserSource{dec: dec, jb: newJitterCore(c), talk: talkState{level: levelFloor}}, nil
 }
 
-// decode returns the 8 kHz PCM for pkt, preceded by concealment for a short gap
-// in sequence numbers. Late or duplicate packets give nothing.
-func (s *browserSource) decode(pkt *rtp.Packet) []int16 {
-	n := 0
-	if s.started {
-		gap := int16(pkt.SequenceNumber - s.lastSeq)
-		if gap <= 0 {
-			return nil // duplicate or reordered behind playout
+// insert buffers pkt (the owner holds room.mu). levelID is the negotiated
+// RFC 6464 extension ID, 0 when unknown.
+func (s *browserSource) insert(pkt *rtp.Packet, levelID uint8, now time.Time) {
+	if len(pkt.Payload) == 0 || len(pkt.Payload) > maxOpusPacket {
+		return
+	}
+	// The frame index comes from the timestamp, not the sequence number:
+	// across Opus DTX the sequence continues while time jumps.
+	idx, ok := s.jb.insert(uint16(pkt.Timestamp/opusFrame48k), now)
+	if !ok {
+		return
+	}
+	sl := &s.slots[idx]
+	sl.n = copy(sl.data[:], pkt.Payload)
+	sl.level = 1
+	if l, ok := audioLevel(pkt, levelID); ok {
+		sl.level = rfc6464Level(l)
+	}
+}
+
+// take moves this tick's packet out of the jitter buffer (room.mu held).
+func (s *browserSource) take(ts *tickStats) {
+	ts.observeDepth(s.jb.depth())
+	idx, res := s.jb.pop()
+	if res == popDrop {
+		idx, res = s.jb.pop()
+	}
+	s.res, s.hasFEC = res, false
+	switch res {
+	case popFrame:
+		s.cur.n, s.cur.level = s.slots[idx].n, s.slots[idx].level
+		copy(s.cur.data[:s.cur.n], s.slots[idx].data[:s.slots[idx].n])
+	case popLost:
+		if i, ok := s.jb.peek(s.jb.next); ok {
+			s.fec.n = copy(s.fec.data[:], s.slots[i].data[:s.slots[i].n])
+			s.hasFEC = true
 		}
-		for lost := int(gap) - 1; lost > 0 && lost <= maxConcealed && n+FrameSamples <= len(s.pcm)/2; lost-- {
-			if s.dec.DecodePLC(s.pcm[n:n+FrameSamples]) == nil {
-				n += FrameSamples
+	}
+}
+
+// needsDecode reports whether this tick's audio must be decoded: for a talker,
+// and for a track without level headers (its level is its decoded energy).
+func (s *browserSource) needsDecode() bool {
+	return s.res != popNone && (s.talk.talker || s.cur.level == 1)
+}
+
+// decode produces this tick's frame: the packet, FEC from the next packet for
+// a lost one, or Opus PLC. It reports whether the frame holds audio.
+func (s *browserSource) decode(c *counters, ts *tickStats) bool {
+	var err error
+	switch s.res {
+	case popFrame:
+		var n int
+		n, err = s.dec.Decode(s.cur.data[:s.cur.n], s.pcm[:])
+		if err == nil {
+			// Frames longer than 20 ms are cut to one tick; browsers send 20 ms.
+			copy(s.frame[:], s.pcm[:min(n, FrameSamples)])
+			clear(s.frame[min(n, FrameSamples):])
+		}
+	case popLost:
+		if s.hasFEC {
+			if err = s.dec.DecodeFEC(s.fec.data[:s.fec.n], s.frame[:]); err == nil {
+				c.fec.Add(1)
+				break
 			}
 		}
+		err = s.dec.DecodePLC(s.frame[:])
+	case popStretch:
+		err = s.dec.DecodePLC(s.frame[:])
+	default:
+		return false
 	}
-	s.started, s.lastSeq = true, pkt.SequenceNumber
-	if len(pkt.Payload) == 0 {
-		return s.pcm[:n]
-	}
-	got, err := s.dec.Decode(pkt.Payload, s.pcm[n:])
-	if err != nil {
-		return s.pcm[:n]
-	}
-	return s.pcm[:n+got]
+	ts.decodes++
+	return err == nil
 }
 
 // speakingDetector turns frame energies into a speaking state with hysteresis:

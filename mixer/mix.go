@@ -1,25 +1,17 @@
 package mixer
 
-// sumInto adds every frame in frames into sum (int32, so no overflow for any
-// realistic number of talkers). sum is cleared first.
-func sumInto(sum []int32, frames [][]int16) {
-	clear(sum)
-	for _, f := range frames {
-		for i, v := range f {
-			sum[i] += int32(v)
-		}
+// addInto adds frame into sum (int32, so no overflow for any realistic number
+// of talkers).
+func addInto(sum []int32, frame []int16) {
+	for i, v := range frame[:len(sum)] {
+		sum[i] += int32(v)
 	}
 }
 
-// minusOwn writes sum - own into out through the soft limiter. own may be nil for
-// a leg that contributed nothing this tick.
+// minusOwn writes sum - own into out through the soft limiter. The subtraction
+// happens before limiting, so a talker hears the others exactly as everyone
+// else does.
 func minusOwn(out []int16, sum []int32, own []int16) {
-	if own == nil {
-		for i, v := range sum {
-			out[i] = softLimit(v)
-		}
-		return
-	}
 	for i, v := range sum {
 		out[i] = softLimit(v - int32(own[i]))
 	}

@@ -1,9 +1,14 @@
 // Package mixer bridges phone calls and rooms. Each room with at least one phone
-// caller gets one mixing loop on a 20 ms tick: it sums every input once (phone legs
-// and browser audio tracks) in int32, then hands each phone leg the sum minus its
-// own voice through a soft limiter. Each phone caller's own voice is encoded to
-// Opus and published into the SFU room as that caller's track, so browsers hear
-// and see phone callers like anyone else.
+// caller gets one mixing loop on a 20 ms tick (room.go). Every input — phone legs
+// and browser audio tracks — has a jitter buffer that adapts to the measured
+// jitter (jitter.go) with loss concealment: G.711 Appendix I-style PLC for phone
+// PCM (plc.go), Opus FEC and PLC for browsers (codec.go). Each tick the loudest
+// few inputs become the talkers, with hysteresis (talk.go); only they are summed,
+// once, in int32. Everyone else hears the same limited sum; a talking phone leg
+// hears the sum minus its own voice (mix.go, deliver.go). Browser Opus is decoded
+// only while the track talks (levels from the RFC 6464 header, ext.go), and a
+// phone caller's voice is encoded to Opus for the browsers only while it speaks.
+// The tick allocates nothing; Stats (stats.go) feeds the /metrics endpoint.
 //
 // The mixer owns audio only: SIP signalling and G.711 live in sip, WebRTC in sfu.
 // It reaches the SFU through the small SFU interface below, which cmd/dialroom
@@ -47,10 +52,24 @@ type AudioSink interface {
 	OnAudio(participantID string, pkt *rtp.Packet)
 }
 
+// Config tunes the mixer; zero values mean the defaults.
+type Config struct {
+	// Talkers is how many of the loudest inputs are mixed (default 3).
+	Talkers int
+	// AudioLevelID is the RTP header extension ID the SFU negotiated for the
+	// RFC 6464 audio level; 0 means find it by its size (see audioLevel).
+	AudioLevelID uint8
+	// Now is the clock for packet arrival times (default time.Now); tests
+	// inject their own to replay packet schedules deterministically.
+	Now func() time.Time
+}
+
 // Mixer owns the mixing loops of all rooms that have phone callers.
 type Mixer struct {
-	sfu SFU
-	log *slog.Logger
+	sfu   SFU
+	log   *slog.Logger
+	cfg   Config
+	stats counters
 
 	// manualTick leaves the mixing loops unstarted so tests drive mixOnce.
 	manualTick bool
@@ -60,18 +79,23 @@ type Mixer struct {
 	closed bool
 }
 
-// New returns a Mixer that publishes phone callers into s.
-func New(s SFU, log *slog.Logger) *Mixer {
-	return &Mixer{sfu: s, log: log, rooms: map[string]*room{}}
+// New returns a Mixer with the default Config that publishes phone callers into s.
+func New(s SFU, log *slog.Logger) *Mixer { return NewWith(s, Config{}, log) }
+
+// NewWith returns a Mixer configured by cfg that publishes phone callers into s.
+func NewWith(s SFU, cfg Config, log *slog.Logger) *Mixer {
+	if cfg.Talkers <= 0 {
+		cfg.Talkers = DefaultTalkers
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Mixer{sfu: s, log: log, cfg: cfg, rooms: map[string]*room{}}
 }
 
 // Join attaches a phone leg to room roomID: from now on leg receives the room's
 // mix every 20 ms, and what the caller says (Member.Push) reaches the room.
 func (m *Mixer) Join(roomID string, info PhoneInfo, leg Leg) (*Member, error) {
-	enc, err := newVoiceEncoder()
-	if err != nil {
-		return nil, fmt.Errorf("mixer: join %s: %w", info.ID, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -83,7 +107,7 @@ func (m *Mixer) Join(roomID string, info PhoneInfo, leg Leg) (*Member, error) {
 	}
 	r := m.rooms[roomID]
 	if r == nil {
-		r = newRoom(roomID, m.log)
+		r = newRoom(roomID, m.cfg, &m.stats, m.log)
 		r.removeSink = m.sfu.AddAudioSink(roomID, r)
 		m.rooms[roomID] = r
 		if m.manualTick {
@@ -92,7 +116,8 @@ func (m *Mixer) Join(roomID string, info PhoneInfo, leg Leg) (*Member, error) {
 			go r.run()
 		}
 	}
-	mem := &Member{mixer: m, room: r, info: info, leg: leg, track: track, enc: enc}
+	mem := &Member{mixer: m, room: r, info: info, leg: leg, track: track,
+		jb: newJitterCore(&m.stats), talk: talkState{level: levelFloor}}
 	r.add(mem)
 	m.log.Debug("phone joined mix", "room", roomID, "participant", info.ID)
 	return mem, nil
@@ -142,36 +167,100 @@ type Member struct {
 	leg   Leg
 	track PhoneTrack
 
-	// Guarded by room.mu.
-	in pcmQueue
+	// The caller's jitter buffer, guarded by mu (Push and the tick).
+	mu    sync.Mutex
+	jb    jitterCore
+	slots [jbSlots][FrameSamples]int16
 
 	// Owned by the room's tick goroutine.
-	frame [FrameSamples]int16
-	has   bool
+	frame  [FrameSamples]int16
+	out    [FrameSamples]int16 // this leg's own N-1 mix while it talks
+	ownMix bool
+	plc    pcmPLC
+	talk   talkState
 
 	// Owned by the goroutine that calls Push.
-	enc      *voiceEncoder
+	enc      *voiceEncoder // created when the caller first speaks (about 50 KB)
+	encErr   error
 	speaking speakingDetector
+	seq      uint16
 
 	leaveOnce sync.Once
 }
 
 // Push hands the mixer one frame (FrameSamples of 8 kHz PCM) of what the caller
-// said. Call it from one goroutine (the call's RTP reader); it never blocks on
-// the network for long and keeps no reference to pcm.
+// said, in arrival order. Call it from one goroutine (the call's RTP reader); it
+// never blocks on the network for long and keeps no reference to pcm.
 func (mem *Member) Push(pcm []int16) {
-	mem.room.mu.Lock()
-	mem.in.push(pcm)
-	mem.room.mu.Unlock()
+	mem.seq++
+	mem.PushSeq(mem.seq, pcm)
+}
 
-	if changed, now := mem.speaking.update(level(pcm)); changed {
-		mem.track.SetSpeaking(now)
+// PushSeq is Push for a caller whose frames carry a sequence number (one per
+// 20 ms frame, e.g. the RTP sequence number of 20 ms packets): reordered,
+// duplicated and lost frames are then handled by the jitter buffer instead of
+// being played in arrival order. Use either Push or PushSeq for a member.
+func (mem *Member) PushSeq(seq uint16, pcm []int16) {
+	if len(pcm) != FrameSamples {
+		return
+	}
+	mem.mu.Lock()
+	if idx, ok := mem.jb.insert(seq, mem.mixer.cfg.Now()); ok {
+		copy(mem.slots[idx][:], pcm)
+	}
+	mem.mu.Unlock()
+
+	// The caller's voice goes to the browsers only while there is voice:
+	// silence costs no encode and no packet (the browsers' jitter buffers
+	// treat the gap like Opus DTX).
+	ms := level(pcm)
+	changed, speaking := mem.speaking.update(ms)
+	if changed {
+		mem.track.SetSpeaking(speaking)
+	}
+	if !speaking && ms < speakingThreshold {
+		return
+	}
+	if mem.enc == nil && mem.encErr == nil {
+		if mem.enc, mem.encErr = newVoiceEncoder(); mem.encErr != nil {
+			mem.mixer.log.Warn("mixer: opus encoder", "participant", mem.info.ID, "err", mem.encErr)
+		}
+	}
+	if mem.enc == nil {
+		return
 	}
 	if payload, ok := mem.enc.encode(pcm); ok {
+		mem.mixer.stats.encodes.Add(1)
 		if err := mem.track.WriteOpus(payload, FrameDuration); err != nil {
 			mem.mixer.log.Debug("phone track write", "participant", mem.info.ID, "err", err)
 		}
 	}
+}
+
+// pop takes this tick's frame from the jitter buffer into mem.frame, with
+// concealment for a lost frame; it reports whether mem.frame holds audio.
+func (mem *Member) pop(ts *tickStats) bool {
+	mem.mu.Lock()
+	ts.observeDepth(mem.jb.depth())
+	idx, res := mem.jb.pop()
+	if res == popDrop {
+		// Drift: the sender runs fast and the buffer has stayed too deep
+		// for jbPatient ticks; skip one frame to bring the delay back.
+		idx, res = mem.jb.pop()
+	}
+	if res == popFrame {
+		copy(mem.frame[:], mem.slots[idx][:])
+	}
+	mem.mu.Unlock()
+	switch res {
+	case popFrame:
+		mem.plc.good(mem.frame[:])
+		return true
+	case popLost, popStretch:
+		mem.plc.conceal(mem.frame[:])
+		return true
+	}
+	return false
 }
 
 // Leave removes the caller from the mix and the room. Idempotent.

@@ -15,6 +15,8 @@ const sourceIdle = 5 * time.Second
 // room is the mixing loop of one room.
 type room struct {
 	id         string
+	cfg        Config
+	stats      *counters
 	log        *slog.Logger
 	removeSink func()
 	stop       chan struct{}
@@ -25,96 +27,164 @@ type room struct {
 	members []*Member
 	sources map[string]*browserSource
 
-	// Scratch space of the tick goroutine; reused so the tick allocates nothing.
-	frames [][]int16
-	legs   []*Member
-	sum    [FrameSamples]int32
-	out    [FrameSamples]int16
+	// Owned by the tick goroutine; reused so the tick allocates nothing.
+	legs    []*Member
+	srcs    []*browserSource
+	talk    talkers
+	tick    tickStats
+	sum     [FrameSamples]int32
+	shared  [FrameSamples]int16 // what every non-talker hears
+	send    *senders            // nil while tests tick by hand
+	removed []*talkState        // inputs that left since the last tick
 }
 
-func newRoom(id string, log *slog.Logger) *room {
+func newRoom(id string, cfg Config, c *counters, log *slog.Logger) *room {
 	return &room{
 		id:      id,
+		cfg:     cfg,
+		stats:   c,
 		log:     log,
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		sources: map[string]*browserSource{},
+		talk:    newTalkers(cfg.Talkers),
 	}
 }
 
+// maxCatchUp bounds how many ticks one wake-up may run when the loop was
+// delayed (a busy machine): time.Ticker drops the ticks it could not deliver,
+// and each dropped tick would otherwise leave one frame more in every jitter
+// buffer, adding 20 ms of delay until drift correction removes it.
+const maxCatchUp = 3
+
 func (r *room) run() {
 	defer close(r.done)
+	r.send = newSenders(r)
+	defer r.send.stop()
 	t := time.NewTicker(FrameDuration)
 	defer t.Stop()
+	var next time.Time
 	for {
 		select {
 		case <-r.stop:
 			return
-		case now := <-t.C:
+		case <-t.C:
+			// The tick's own time may be stale when the loop was late;
+			// what counts is how many frame times have really passed.
+			now := time.Now()
+			if next.IsZero() {
+				next = now
+			}
 			r.mixOnce(now)
+			next = next.Add(FrameDuration)
+			// Catch up only while that is cheap: when the tick itself is
+			// what takes long (overload), more ticks would only add to it.
+			for n := 1; n < maxCatchUp && now.Sub(next) > FrameDuration/2 && time.Since(now) < FrameDuration/4; n++ {
+				r.mixOnce(now)
+				next = next.Add(FrameDuration)
+			}
+			if now.Sub(next) > FrameDuration/2 { // too far behind: start afresh
+				next = now.Add(FrameDuration)
+			}
 		}
 	}
 }
 
-// mixOnce is one tick: take one frame from every input, sum once, and give each
-// phone leg the sum minus its own frame. Tests call it directly with any now.
+// mixOnce is one tick: take one frame (or concealment) from every input's
+// jitter buffer, choose the talkers, sum the talkers once, and give every
+// non-talker the same limited sum and every talking phone leg the sum minus
+// its own voice. Tests call it directly with any now.
 func (r *room) mixOnce(now time.Time) {
-	r.mu.Lock()
-	r.frames, r.legs = r.frames[:0], r.legs[:0]
-	for _, m := range r.members {
-		m.has = m.in.pop(m.frame[:])
-		if m.has {
-			r.frames = append(r.frames, m.frame[:])
+	start := time.Now() // for the tick duration metric only, not for logic
+	r.snapshot(now)
+	for _, m := range r.legs {
+		m.talk.has = m.pop(&r.tick)
+		lvl := levelFloor
+		if m.talk.has {
+			lvl = energyLevel(level(m.frame[:]))
 		}
-		r.legs = append(r.legs, m)
+		r.talk.offer(&m.talk, lvl)
 	}
+	for _, s := range r.srcs {
+		s.hasFrame = false
+		lvl := levelFloor
+		if s.res != popNone && s.cur.level == 1 { // no level header: measure
+			s.hasFrame = s.decode(r.stats, &r.tick)
+			if s.hasFrame {
+				lvl = energyLevel(level(s.frame[:]))
+			}
+		} else if s.res == popFrame {
+			lvl = s.cur.level
+		}
+		r.talk.offer(&s.talk, lvl)
+	}
+	r.talk.update()
+	r.sumTalkers()
+	r.deliver()
+	r.stats.addTick(time.Since(start), &r.tick)
+}
+
+// snapshot copies the room's inputs for this tick and takes each browser
+// packet out of its jitter buffer, under the room lock.
+func (r *room) snapshot(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.removed {
+		r.talk.forget(s)
+	}
+	clear(r.removed)
+	r.removed = r.removed[:0]
+	r.legs = append(r.legs[:0], r.members...)
+	r.srcs = r.srcs[:0]
 	for id, s := range r.sources {
 		if now.Sub(s.lastSeen) > sourceIdle {
 			delete(r.sources, id)
+			r.talk.forget(&s.talk)
 			continue
 		}
-		if s.in.pop(s.frame[:]) {
-			r.frames = append(r.frames, s.frame[:])
-		}
-	}
-	r.mu.Unlock()
-
-	sumInto(r.sum[:], r.frames)
-	for _, m := range r.legs {
-		var own []int16
-		if m.has {
-			own = m.frame[:]
-		}
-		minusOwn(r.out[:], r.sum[:], own)
-		m.leg.WriteAudio(r.out[:])
+		s.take(&r.tick)
+		r.srcs = append(r.srcs, s)
 	}
 }
 
-// OnAudio implements AudioSink: decode a browser's Opus packet into its queue.
+// sumTalkers decodes the talking browser tracks and sums every talker's frame.
+func (r *room) sumTalkers() {
+	clear(r.sum[:])
+	for _, s := range r.srcs {
+		if s.talk.talker && !s.hasFrame && s.needsDecode() {
+			s.hasFrame = s.decode(r.stats, &r.tick)
+		}
+		if s.talk.talker && s.hasFrame {
+			addInto(r.sum[:], s.frame[:])
+		}
+	}
+	for _, m := range r.legs {
+		if m.talk.talker && m.talk.has {
+			addInto(r.sum[:], m.frame[:])
+		}
+	}
+	for i, v := range r.sum {
+		r.shared[i] = softLimit(v)
+	}
+}
+
+// OnAudio implements AudioSink: buffer a browser's Opus packet. Decoding
+// happens on the tick, and only for talkers.
 func (r *room) OnAudio(participantID string, pkt *rtp.Packet) {
+	now := r.cfg.Now()
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	s := r.sources[participantID]
 	if s == nil {
 		var err error
-		if s, err = newBrowserSource(); err != nil {
-			r.mu.Unlock()
+		if s, err = newBrowserSource(r.stats); err != nil {
 			r.log.Warn("mixer: browser source", "participant", participantID, "err", err)
 			return
 		}
 		r.sources[participantID] = s
 	}
-	s.lastSeen = time.Now()
-	r.mu.Unlock()
-
-	// Decoding happens outside the room lock; s.decMu serialises one source.
-	s.decMu.Lock()
-	pcm := s.decode(pkt)
-	if len(pcm) > 0 {
-		r.mu.Lock()
-		s.in.push(pcm)
-		r.mu.Unlock()
-	}
-	s.decMu.Unlock()
+	s.lastSeen = now
+	s.insert(pkt, r.cfg.AudioLevelID, now)
 }
 
 func (r *room) add(m *Member) {
@@ -130,6 +200,7 @@ func (r *room) remove(m *Member) bool {
 	for i, x := range r.members {
 		if x == m {
 			r.members = append(r.members[:i], r.members[i+1:]...)
+			r.removed = append(r.removed, &m.talk)
 			break
 		}
 	}

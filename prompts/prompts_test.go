@@ -13,7 +13,8 @@ func TestEveryPromptInEveryLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, lang := range []string{"de", "en"} {
-		for _, p := range []dialplan.Prompt{dialplan.PromptEnterPIN, dialplan.PromptWrongPIN, dialplan.PromptWelcome, dialplan.PromptGoodbye} {
+		for _, p := range []dialplan.Prompt{dialplan.PromptEnterPIN, dialplan.PromptWrongPIN, dialplan.PromptWelcome, dialplan.PromptGoodbye, dialplan.PromptMeetingEnding,
+			dialplan.PromptMuted, dialplan.PromptUnmuted, dialplan.PromptKeypadHelp} {
 			pcm := s.Prompt(lang, p)
 			secs := float64(len(pcm)) / SampleRate
 			if secs < 0.4 || secs > 10 {

@@ -7,6 +7,23 @@ import "github.com/pion/rtp"
 type PhoneInfo struct {
 	ID    string // unique participant ID
 	Label string // masked number or "Unknown caller"
+	Role  string // RoleModerator (e.g. entered a moderator PIN) or RoleParticipant ("" = participant)
+	// Owner carries out moderator actions on the caller; nil if the phone
+	// side cannot (then Phone.SetOwner may set it later).
+	Owner PhoneOwner
+}
+
+// PhoneOwner is implemented by the phone side (sip/mixer) of a phone
+// participant so that moderators can act on the call. Its methods are called
+// from signalling goroutines, never under a room lock; they must not block
+// for long and must be safe to call more than once.
+type PhoneOwner interface {
+	// SetMuted stops (true) or resumes (false) sending the caller's audio
+	// into the room. The roster's muted flag is updated by the room.
+	SetMuted(muted bool)
+	// Remove hangs up the call (BYE). The phone side must then call
+	// Phone.Leave, as it does for any other end of the call.
+	Remove()
 }
 
 // AudioSink receives every RTP packet of every browser audio track in a room.

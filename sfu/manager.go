@@ -147,6 +147,23 @@ func (m *Manager) Room(id string) *Room {
 	return r
 }
 
+// Rooms returns every room that has participants, in no particular order.
+func (m *Manager) Rooms() []*Room {
+	m.mu.Lock()
+	all := make([]*Room, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		all = append(all, r)
+	}
+	m.mu.Unlock()
+	busy := all[:0]
+	for _, r := range all {
+		if len(r.Roster().Participants) > 0 {
+			busy = append(busy, r)
+		}
+	}
+	return busy
+}
+
 // Close closes every PeerConnection of every room and waits for the goroutines
 // that read and drain them. It is idempotent.
 func (m *Manager) Close() error {

@@ -43,6 +43,19 @@ type Peer struct {
 // its first offer through sig before Join returns; the caller passes the
 // browser's answer and ICE candidates to the Peer.
 func (r *Room) Join(name string, sig Signaller) (*Peer, error) {
+	return r.JoinAs(JoinOptions{Name: name}, sig)
+}
+
+// JoinOptions describe a browser participant.
+type JoinOptions struct {
+	Name string
+	Role string // RoleModerator or RoleParticipant ("" = participant)
+}
+
+// JoinAs is Join with a role. It fails with ErrLocked when the room is
+// locked and the participant is not a moderator.
+func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
+	name := opts.Name
 	pc, err := r.m.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: join %s: %w", r.id, err)
@@ -63,7 +76,7 @@ func (r *Room) Join(name string, sig Signaller) (*Peer, error) {
 			r.m.goroutine(p.Leave)
 		}
 	})
-	ro, keyframes, err := r.addMember(&member{Participant: Participant{ID: p.id, Name: name, Kind: KindWeb}, peer: p})
+	ro, keyframes, err := r.addMember(&member{Participant: Participant{ID: p.id, Name: name, Kind: KindWeb, Role: opts.Role}, peer: p})
 	if err != nil {
 		_ = pc.Close()
 		return nil, fmt.Errorf("sfu: join %s: %w", r.id, err)

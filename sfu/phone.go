@@ -19,7 +19,11 @@ type Phone struct {
 	track *webrtc.TrackLocalStaticSample
 	left  atomic.Bool
 	once  sync.Once
+	owner atomic.Pointer[ownerBox] // who carries out moderator actions; may be unset
 }
+
+// ownerBox lets an interface value live in an atomic.Pointer.
+type ownerBox struct{ o PhoneOwner }
 
 // AddPhone adds a phone participant to the room; its tile appears for everyone.
 func (r *Room) AddPhone(info PhoneInfo) (*Phone, error) {
@@ -34,7 +38,11 @@ func (r *Room) AddPhone(info PhoneInfo) (*Phone, error) {
 	if label == "" {
 		label = "Unknown caller"
 	}
-	ro, _, err := r.addMember(&member{Participant: Participant{ID: info.ID, Name: label, Kind: KindPhone}})
+	p := &Phone{info: info, room: r, track: track}
+	if info.Owner != nil {
+		p.SetOwner(info.Owner)
+	}
+	ro, _, err := r.addMember(&member{Participant: Participant{ID: info.ID, Name: label, Kind: KindPhone, Role: info.Role}, phone: p})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: add phone %s: %w", info.ID, err)
 	}
@@ -42,7 +50,20 @@ func (r *Room) AddPhone(info PhoneInfo) (*Phone, error) {
 	r.broadcast(ro)
 	subs, _ := r.addOut(&outTrack{owner: info.ID, id: info.ID + "-audio", kind: webrtc.RTPCodecTypeAudio, local: track})
 	renegotiate(subs)
-	return &Phone{info: info, room: r, track: track}, nil
+	return p, nil
+}
+
+// SetOwner sets who carries out moderator actions (mute, remove) on this
+// phone participant; it replaces PhoneInfo.Owner. Until an owner is set,
+// mute only changes the roster and remove only removes the tile.
+func (p *Phone) SetOwner(o PhoneOwner) { p.owner.Store(&ownerBox{o: o}) }
+
+// getOwner returns the phone's owner or nil.
+func (p *Phone) getOwner() PhoneOwner {
+	if b := p.owner.Load(); b != nil {
+		return b.o
+	}
+	return nil
 }
 
 // ID returns the phone participant's ID.

@@ -23,6 +23,9 @@ type Participant struct {
 	Kind     string `json:"kind"` // KindWeb or KindPhone
 	Speaking bool   `json:"speaking"`
 	Muted    bool   `json:"muted,omitempty"`
+	Role     string `json:"role"`              // RoleModerator or RoleParticipant
+	Hand     bool   `json:"hand,omitempty"`    // a raised hand
+	Sharing  bool   `json:"sharing,omitempty"` // the video shows the participant's screen
 }
 
 // Roster is the full participant list of a room. Rev grows with every change,
@@ -30,6 +33,7 @@ type Participant struct {
 type Roster struct {
 	Rev          uint64        `json:"rev"`
 	Participants []Participant `json:"participants"`
+	Locked       bool          `json:"locked"` // only moderators may join
 }
 
 // Signaller carries messages from the SFU to one browser participant. Its
@@ -42,13 +46,18 @@ type Signaller interface {
 	Roster(r Roster)
 	// Speaking tells that a phone participant started or stopped speaking.
 	Speaking(participantID string, speaking bool)
+	// Chat delivers a room or private chat message.
+	Chat(m ChatMessage)
+	// Control tells the browser what a moderator did to it (see Control).
+	Control(c Control)
 }
 
 // member is the roster state of one participant, guarded by Room.mu.
 type member struct {
 	Participant
-	seq  uint64 // join order
-	peer *Peer  // nil for phones
+	seq   uint64 // join order
+	peer  *Peer  // nil for phones
+	phone *Phone // nil for browsers
 }
 
 // outTrack is a track the room sends to every participant except its owner.
@@ -79,6 +88,9 @@ type Room struct {
 	members map[string]*member
 	outs    map[string]*outTrack
 	sinkSeq uint64
+	locked  bool
+	chatSeq uint64
+	history []ChatMessage // the latest room chat messages, oldest first
 
 	sinks atomic.Pointer[[]sinkEntry] // copy on write; read per packet without a lock
 }
@@ -110,7 +122,7 @@ func (r *Room) rosterLocked() Roster {
 	for i, m := range ms {
 		list[i] = m.Participant
 	}
-	return Roster{Rev: r.rev, Participants: list}
+	return Roster{Rev: r.rev, Participants: list, Locked: r.locked}
 }
 
 // AddAudioSink registers s for every RTP packet of every browser audio track
@@ -141,6 +153,12 @@ func (r *Room) addMember(m *member) (Roster, []func(), error) {
 	}
 	if _, ok := r.members[m.ID]; ok {
 		return Roster{}, nil, fmt.Errorf("participant %s: already in room", m.ID)
+	}
+	if r.locked && m.Role != RoleModerator {
+		return Roster{}, nil, ErrLocked
+	}
+	if m.Role == "" {
+		m.Role = RoleParticipant
 	}
 	r.seq++
 	m.seq = r.seq

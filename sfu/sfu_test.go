@@ -21,11 +21,26 @@ type fakeSignaller struct {
 	offers   chan string
 	rosters  chan Roster
 	speaking chan Participant
+	chats    chan ChatMessage
+	controls chan Control
 }
 
 func newFakeSignaller() *fakeSignaller {
 	return &fakeSignaller{offers: make(chan string, 32), rosters: make(chan Roster, 64),
-		speaking: make(chan Participant, 64)}
+		speaking: make(chan Participant, 64), chats: make(chan ChatMessage, 256), controls: make(chan Control, 16)}
+}
+
+func (f *fakeSignaller) Chat(m ChatMessage) {
+	select {
+	case f.chats <- m:
+	default:
+	}
+}
+func (f *fakeSignaller) Control(c Control) {
+	select {
+	case f.controls <- c:
+	default:
+	}
 }
 
 func (f *fakeSignaller) Offer(sdp string) { f.offers <- sdp }

@@ -15,7 +15,7 @@ import (
 // answer opens the RTP session, sends 200 OK with the SDP answer, waits for
 // the ACK and then runs the call until it ends.
 func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTransaction,
-	room dialplan.Room, media Media, log *slog.Logger, label string) {
+	room dialplan.Room, media Media, log *slog.Logger, label string, guard *pinGuard) {
 	local, err := s.localIP(req)
 	if err != nil {
 		log.Warn("no local address for the call", "error", err)
@@ -32,6 +32,7 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 		s.respond(req, tx, 503, "Service Unavailable")
 		return
 	}
+	lateOffer := len(req.Body()) == 0
 	rtpSess := newRTPSession(conn, media, log)
 	dlg, err := s.dialogs.ReadInvite(req, tx)
 	if err != nil {
@@ -40,24 +41,37 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 		return
 	}
 	defer dlg.Close()
-	answer := Answer(media, mediaIP, rtpSess.Port(), rand.Uint64()>>2)
+	sessID := rand.Uint64() >> 2
+	answer := Answer(media, mediaIP, rtpSess.Port(), sessID, sessID)
 	contact := s.contact(local)
-	if !s.addCall(dlg.ID, &activeCall{dlg: dlg, answer: answer, contact: contact}) {
+	ac := &activeCall{dlg: dlg, contact: contact, infoDigits: make(chan byte, 32), media: rtpSess,
+		mediaIP: mediaIP, sessID: sessID, refresh: make(chan struct{}, 1),
+		answer: answer, sdpVer: sessID, offer: media, lateOffer: lateOffer}
+	if !s.addCall(dlg.ID, ac) {
 		_ = rtpSess.Close()
 		s.respond(req, tx, 503, "Service Unavailable")
 		return
 	}
 	defer s.removeCall(dlg.ID)
+	st, _ := parseSessionTimer(req, s.cfg.minSE) // too small ones got 422 in handleInvite
+	hdrs := append([]sip.Header{sip.NewHeader("Content-Type", "application/sdp"), &contact}, st.headers()...)
 	// Respond blocks until the ACK arrives (RFC 3261 §13.3.1.4).
-	if err := dlg.Respond(200, "OK", answer, sip.NewHeader("Content-Type", "application/sdp"), &contact); err != nil {
+	if err := dlg.Respond(200, "OK", answer, hdrs...); err != nil {
 		_ = rtpSess.Close()
 		log.Info("call ended before ack", "error", err)
 		return
 	}
-	log.Info("call answered", "codec", media.Codec.String())
+	if lateOffer && !ac.takeLateAnswer() {
+		_ = rtpSess.Close()
+		log.Info("call ended: no usable answer in the ack")
+		s.hangupNow(dlg, log)
+		return
+	}
+	log.Info("call answered", "codec", rtpSess.media.Load().Codec.String(), "late_offer", lateOffer)
 	c := &call{log: log, dlg: dlg, media: rtpSess, room: room, label: label, ivr: s.newIVR(room),
-		bridge: s.bridge, prompts: s.prompts, timeout: s.cfg.RTPTimeout,
-		laddr: sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}}
+		bridge: s.bridge, prompts: s.prompts, timeout: s.cfg.RTPTimeout, infoDigits: ac.infoDigits,
+		laddr: sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}, drainC: s.drain.C(),
+		session: st, refreshC: ac.refresh, refreshed: make(chan bool, 1), guard: guard}
 	c.run(ctx)
 }
 

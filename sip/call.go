@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -38,6 +39,7 @@ const (
 	endRTPTimeout endReason = "rtp timeout"
 	endShutdown   endReason = "server closing"
 	endJoinFailed endReason = "join failed"
+	endExpired    endReason = "session expired" // RFC 4028 §10: no refresh
 )
 
 func (r endReason) needsBye() bool { return r != endRemote }
@@ -56,6 +58,19 @@ type call struct {
 	timeout time.Duration // RTP inactivity limit
 	laddr   sip.Addr      // our UDP listener: BYE leaves from the port the call came in on
 
+	infoDigits <-chan byte     // digits relayed in SIP INFO
+	drainC     <-chan struct{} // closed when the server drains (drain.go)
+	gate       digitGate       // one way of relaying digits per call, so none is reported twice
+
+	session   sessionTimer // RFC 4028, zero when not negotiated
+	sessT     *time.Timer  // next refresh (ours) or expiry (theirs)
+	sessC     <-chan time.Time
+	refreshC  <-chan struct{} // the caller refreshed (re-INVITE, UPDATE)
+	refreshed chan bool       // result of our own refresh; buffered
+	bg        sync.WaitGroup  // our refresh in flight
+	guard     *pinGuard       // PIN failure throttle; nil in tests that need none
+	moderator bool            // joined with the moderator PIN
+
 	prompt     []int16 // prompt being played, nil when none
 	promptPos  int
 	promptDone bool // a Play must be acknowledged on the next tick
@@ -72,8 +87,14 @@ type call struct {
 func (c *call) run(ctx context.Context) {
 	c.timer = time.NewTimer(time.Hour)
 	c.timer.Stop()
-	reason := c.loop(ctx)
+	c.sessT = time.NewTimer(time.Hour)
+	c.armSession()
+	lctx, cancel := context.WithCancel(ctx)
+	reason := c.loop(lctx)
+	cancel()
+	c.bg.Wait()
 	c.timer.Stop()
+	c.sessT.Stop()
 	// Closing the media first stops the reader, so no Push follows Leave.
 	_ = c.media.Close()
 	if c.membership != nil {
@@ -102,13 +123,34 @@ func (c *call) loop(ctx context.Context) endReason {
 			return endShutdown
 		case <-c.dlg.Context().Done():
 			return endRemote
+		case <-c.drainC:
+			c.drainC = nil
+			if r, end := c.startDrain(); end {
+				return r
+			}
 		case d := <-c.media.digits:
-			acts = c.ivr.Digit(d)
+			acts = c.digit(d, c.media.digitSource())
+		case d := <-c.infoDigits:
+			acts = c.digit(d, srcInfo)
 		case <-c.timerC:
 			c.timerC = nil
 			acts = c.ivr.Timeout()
+		case <-c.refreshC:
+			c.armSession()
+		case <-c.sessC:
+			c.sessC = nil
+			if !c.session.weRefresh {
+				return endExpired
+			}
+			c.refreshSession(ctx)
+		case alive := <-c.refreshed:
+			if !alive {
+				return endExpired
+			}
+			c.armSession()
 		case now := <-ticker.C:
-			if now.Sub(c.media.LastReceived()) > c.timeout {
+			// A caller on hold (inactive, or only listening) sends no RTP.
+			if c.media.expectingRTP() && now.Sub(c.media.LastReceived()) > c.timeout {
 				return endRTPTimeout
 			}
 			var r endReason
@@ -121,6 +163,24 @@ func (c *call) loop(ctx context.Context) endReason {
 			return r
 		}
 	}
+}
+
+// armSession starts the wait for the next session refresh, if any.
+func (c *call) armSession() {
+	if c.session.interval == 0 {
+		return
+	}
+	c.sessT.Reset(c.session.next())
+	c.sessC = c.sessT.C
+}
+
+// digit hands a digit to the IVR unless the call listens to another way of
+// relaying digits.
+func (c *call) digit(d byte, src digitSource) []dialplan.Action {
+	if !c.gate.accept(src) {
+		return nil
+	}
+	return c.ivr.Digit(d)
 }
 
 // bye ends the dialog. Over UDP it is sent from the SIP listener socket, as
@@ -196,11 +256,22 @@ func (c *call) apply(acts []dialplan.Action) (endReason, bool) {
 			c.timer.Stop()
 			c.timerC = nil
 		case dialplan.ActionJoin:
+			c.moderator = a.Moderator
 			if c.prompt != nil {
 				c.joinWait = true
 			} else if !c.join() {
 				return endJoinFailed, true
 			}
+		case dialplan.ActionPINFailed:
+			if c.guard != nil {
+				c.guard.fail()
+			}
+		case dialplan.ActionPINAccepted:
+			if c.guard != nil {
+				c.guard.ok()
+			}
+		case dialplan.ActionMute, dialplan.ActionUnmute:
+			c.setMuted(a.Kind == dialplan.ActionMute)
 		case dialplan.ActionHangup:
 			if c.prompt == nil {
 				return endIVR, true
@@ -211,14 +282,24 @@ func (c *call) apply(acts []dialplan.Action) (endReason, bool) {
 	return "", false
 }
 
-// play starts a prompt. After Join the mixer owns the outgoing audio, so the
-// prompt is skipped and only its end is reported.
+// play starts a prompt. After Join the mixer owns the outgoing audio: the
+// prompt is laid over it frame by frame (playOverlay) and its end is
+// reported at once.
 func (c *call) play(p dialplan.Prompt) {
 	pcm := c.prompts.Prompt(c.room.Lang, p)
+	if c.joined && len(pcm) > 0 {
+		c.media.playOverlay(pcm) // over the room's audio; nothing waits for its end
+	}
 	if c.joined || len(pcm) == 0 {
 		c.prompt = nil
 		c.promptDone = true
 		return
+	}
+	if isPINPrompt(p) && c.guard != nil {
+		// Repeated failures from this caller or trunk: wait before asking.
+		if d, _ := c.guard.check(); d > 0 {
+			pcm = append(make([]int16, int(d.Seconds()*8000)), pcm...)
+		}
 	}
 	c.prompt, c.promptPos, c.promptDone = pcm, 0, false
 }
@@ -237,7 +318,12 @@ func (c *call) join() bool {
 	c.membership = m
 	c.media.SetMembership(m)
 	c.joined = true
-	c.log.Info("caller joined room", "room", c.room.Slug, "participant", info.ID)
+	role := "participant"
+	if c.moderator {
+		// mixer.PhoneInfo has no role yet, so the room does not know; see the issue note.
+		role = "moderator"
+	}
+	c.log.Info("caller joined room", "room", c.room.Slug, "participant", info.ID, "role", role)
 	return true
 }
 

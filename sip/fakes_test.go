@@ -47,7 +47,7 @@ type joined struct {
 }
 
 func (b *fakeBridge) Join(slug string, info mixer.PhoneInfo, leg mixer.Leg) (Membership, error) {
-	m := &fakeMember{heard: make(chan struct{}), left: make(chan struct{})}
+	m := &fakeMember{heard: make(chan struct{}), left: make(chan struct{}), loudSig: make(chan struct{}, 1)}
 	b.joins <- joined{slug: slug, info: info, leg: leg, member: m}
 	return m, nil
 }
@@ -56,6 +56,9 @@ type fakeMember struct {
 	mu        sync.Mutex
 	frames    int
 	badLen    int
+	loud      int           // frames with rms > 1000
+	loudSig   chan struct{} // a value after a loud frame (buffer 1)
+	muted     []bool        // SetMuted calls
 	heardOnce sync.Once
 	heard     chan struct{} // closed at the first loud frame
 	leftOnce  sync.Once
@@ -71,7 +74,27 @@ func (m *fakeMember) Push(pcm []int16) {
 	m.mu.Unlock()
 	if rms(pcm) > 1000 {
 		m.heardOnce.Do(func() { close(m.heard) })
+		m.mu.Lock()
+		m.loud++
+		m.mu.Unlock()
+		select {
+		case m.loudSig <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// SetMuted implements Muter.
+func (m *fakeMember) SetMuted(muted bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.muted = append(m.muted, muted)
+}
+
+func (m *fakeMember) loudFrames() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.loud
 }
 
 func (m *fakeMember) Leave() { m.leftOnce.Do(func() { close(m.left) }) }

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // allowed is our Allow header value (RFC 3261 §20.5).
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
 
 // checked rejects requests that lack a required header with 400 before they
 // reach h; an ACK cannot be answered and is dropped.
@@ -37,7 +38,13 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 	}
 }
 
+// handleOptions answers keep-alives and capability queries from trunks
+// (RFC 3261 §11); unknown sources are refused like their INVITEs.
 func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
+	if _, ok := s.trunks.bySource(sourceAddr(req)); !ok && !s.trunks.hasDigestOnly {
+		s.refuse(req, tx)
+		return
+	}
 	s.respond(req, tx, 200, "OK", sip.NewHeader("Allow", allowed), sip.NewHeader("Accept", "application/sdp"))
 }
 
@@ -53,6 +60,7 @@ func (s *Server) handleCancel(req *sip.Request, tx sip.ServerTransaction) {
 
 func (s *Server) handleAck(req *sip.Request, tx sip.ServerTransaction) {
 	if ac := s.findCall(req); ac != nil {
+		ac.setAckBody(req.Body(), req.CSeq().SeqNo)
 		_ = ac.dlg.ReadAck(req, tx)
 	}
 }
@@ -68,23 +76,6 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// handleReInvite answers a re-INVITE (session refresh, hold) with the SDP
-// the call already has.
-func (s *Server) handleReInvite(req *sip.Request, tx sip.ServerTransaction) {
-	ac := s.findCall(req)
-	if ac == nil {
-		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
-		return
-	}
-	_ = ac.dlg.ReadRequest(req, tx)
-	res := sip.NewResponseFromRequest(req, 200, "OK", ac.answer)
-	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	res.AppendHeader(sip.HeaderClone(&ac.contact))
-	if err := tx.Respond(res); err != nil {
-		s.log.Debug("re-invite respond failed", "error", err)
-	}
-}
-
 // handleInvite runs in the INVITE transaction's goroutine and, once the call
 // is answered, stays there for the whole call.
 func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -92,9 +83,22 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.handleReInvite(req, tx)
 		return
 	}
+	if s.refuseDraining(req, tx) {
+		return
+	}
+	trunk, ok := s.admit(req, tx)
+	if !ok {
+		return
+	}
+	if !s.acquire(trunk) {
+		s.log.Info("call rejected: concurrent call limit", "trunk", trunk.Name)
+		s.respond(req, tx, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
+		return
+	}
+	defer s.release(trunk)
 	s.respond(req, tx, 100, "Trying")
 	label := s.mask(callerNumber(req))
-	log := s.log.With("call", shortID(req.CallID().Value()), "caller", label)
+	log := s.log.With("call", shortID(req.CallID().Value()), "caller", label, "trunk", trunk.Name)
 	room, err := s.lookupRoom(req, tx)
 	switch {
 	case errors.Is(err, dialplan.ErrNotFound), errors.Is(err, dialplan.ErrInvalid):
@@ -112,13 +116,26 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 500, "Server Internal Error")
 		return
 	}
+	if _, tooSmall := parseSessionTimer(req, s.cfg.minSE); tooSmall {
+		s.respond(req, tx, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", fmt.Sprint(s.cfg.minSE)))
+		return
+	}
 	media, err := Negotiate(req.Body())
+	if len(req.Body()) == 0 {
+		media, err = lateOfferMedia(), nil // late offer: we offer in the 200, the ACK answers
+	}
 	if err != nil {
 		log.Info("call rejected: no common codec", "error", err)
 		s.respond(req, tx, 488, "Not Acceptable Here")
 		return
 	}
-	s.answer(s.ctx, req, tx, room, media, log.With("room", room.Slug), label)
+	guard := s.pinGuardFor(req, trunk)
+	if _, locked := guard.check(); locked && room.HasPIN() {
+		log.Info("call rejected: caller locked out after failed PIN entries")
+		s.respond(req, tx, 403, "Forbidden")
+		return
+	}
+	s.answer(s.ctx, req, tx, room, media, log.With("room", room.Slug), label, guard)
 }
 
 // lookupRoom asks the RoomFinder for the dialled number's room. The lookup

@@ -28,11 +28,20 @@ func missingHeader(req *sip.Request) string {
 }
 
 // callerNumber returns the caller's number as the trunk presented it:
-// P-Asserted-Identity (RFC 3325) first, else the From user part. Withheld
-// numbers ("anonymous", empty) give "".
+// P-Asserted-Identity (RFC 3325) first, else Remote-Party-ID (the older
+// draft many carriers still send), else the From user part. Withheld
+// numbers give "": "anonymous"/"unknown"/"restricted" users, a Privacy
+// header asking for id, user or header privacy (RFC 3323 §4.2, RFC 3325
+// §9.3), and a Remote-Party-ID with privacy=full or uri.
 func callerNumber(req *sip.Request) string {
+	if withheld(req) {
+		return ""
+	}
 	user := ""
 	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		user = identityUser(h.Value())
+	}
+	if h := req.GetHeader("Remote-Party-ID"); user == "" && h != nil {
 		user = identityUser(h.Value())
 	}
 	if user == "" {
@@ -40,10 +49,30 @@ func callerNumber(req *sip.Request) string {
 			user = f.Address.User
 		}
 	}
-	if strings.EqualFold(user, "anonymous") || strings.EqualFold(user, "unknown") {
+	switch strings.ToLower(user) {
+	case "anonymous", "unknown", "restricted", "unavailable", "private", "withheld":
 		return ""
 	}
 	return user
+}
+
+// withheld reports whether the caller asked for the number not to be shown.
+func withheld(req *sip.Request) bool {
+	if h := req.GetHeader("Privacy"); h != nil {
+		for _, p := range strings.FieldsFunc(strings.ToLower(h.Value()), func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
+			if p == "id" || p == "user" || p == "header" {
+				return true
+			}
+		}
+	}
+	if h := req.GetHeader("Remote-Party-ID"); h != nil && req.GetHeader("P-Asserted-Identity") == nil {
+		v := strings.ToLower(h.Value())
+		if i := strings.IndexByte(v, '>'); i >= 0 {
+			v = v[i:]
+		}
+		return strings.Contains(v, "privacy=full") || strings.Contains(v, "privacy=uri")
+	}
+	return false
 }
 
 // identityUser extracts the user part (or telephone number) of the first

@@ -67,6 +67,14 @@ func TestCallerNumber(t *testing.T) {
 		{"anonymous", nil, `From: "Anonymous" <sip:anonymous@anonymous.invalid>;tag=x`, ""},
 		{"no user part", nil, "From: <sip:example.com>;tag=x", ""},
 		{"garbage pai falls back", []string{"P-Asserted-Identity: nonsense"}, hFrom, "+4930123456"},
+		{"rpid", []string{`Remote-Party-ID: "Bob" <sip:+4922133344@gw.example>;party=calling;screen=yes;privacy=off`}, hFrom, "+4922133344"},
+		{"pai before rpid", []string{"Remote-Party-ID: <sip:+4922133344@gw.example>;party=calling", "P-Asserted-Identity: <sip:+4989111222@c.example>"}, hFrom, "+4989111222"},
+		{"rpid privacy full", []string{"Remote-Party-ID: <sip:+4922133344@gw.example>;party=calling;privacy=full"}, hFrom, ""},
+		{"privacy id", []string{"P-Asserted-Identity: <sip:+4989111222@c.example>", "Privacy: id"}, hFrom, ""},
+		{"privacy user;critical", []string{"Privacy: user;critical"}, hFrom, ""},
+		{"privacy none", []string{"P-Asserted-Identity: <sip:+4989111222@c.example>", "Privacy: none"}, hFrom, "+4989111222"},
+		{"restricted", nil, "From: <sip:restricted@carrier.example>;tag=x", ""},
+		{"anonymous pai", []string{"P-Asserted-Identity: <sip:anonymous@anonymous.invalid>"}, hFrom, ""},
 	}
 	for _, tt := range tests {
 		lines := append([]string{start, hVia, tt.from, hTo, hCallID, "CSeq: 1 INVITE"}, tt.extra...)

@@ -23,11 +23,15 @@ type phone struct {
 	ua      *sipgo.UserAgent
 	dialogs *sipgo.DialogClientCache
 	rtpConn *net.UDPConn
-	packets chan rtp.Packet // everything the server sent us
-	byes    chan struct{}   // one value per BYE the server sent
+	packets chan rtp.Packet   // everything the server sent us
+	byes    chan struct{}     // one value per BYE the server sent
+	updates chan *sip.Request // UPDATEs the server sent (answered 200)
 	dlg     *sipgo.DialogClientSession
 	seq     uint16
 	wg      sync.WaitGroup
+
+	noEvents bool   // offer no telephone-event: keys go in-band
+	from     string // caller number in From; "" means +4930123456
 }
 
 func newPhone(t *testing.T, server *net.UDPAddr) *phone {
@@ -55,13 +59,21 @@ func newPhone(t *testing.T, server *net.UDPAddr) *phone {
 		t.Fatal(err)
 	}
 	p := &phone{t: t, server: server, ua: ua, dialogs: sipgo.NewDialogClientCache(client, contact),
-		rtpConn: rtpConn, packets: make(chan rtp.Packet, 4096), byes: make(chan struct{}, 4)}
+		rtpConn: rtpConn, packets: make(chan rtp.Packet, 4096), byes: make(chan struct{}, 4),
+		updates: make(chan *sip.Request, 16)}
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		if err := p.dialogs.ReadBye(req, tx); err != nil {
 			tx.Respond(sip.NewResponseFromRequest(req, 481, "No dialog", nil))
 			return
 		}
 		p.byes <- struct{}{}
+	})
+	srv.OnUpdate(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		select {
+		case p.updates <- req:
+		default:
+		}
 	})
 	p.wg.Add(2)
 	go func() { defer p.wg.Done(); _ = srv.ServeUDP(sigConn) }()
@@ -94,18 +106,27 @@ func (p *phone) readRTP() {
 
 func (p *phone) offer() []byte {
 	port := p.rtpConn.LocalAddr().(*net.UDPAddr).Port
+	if p.noEvents {
+		return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+			"m=audio %d RTP/AVP 0 8\r\n", port))
+	}
 	return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
 		"m=audio %d RTP/AVP 0 8 96\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-16\r\n", port))
 }
 
 // invite sends an INVITE to number and returns the dialog and the final
 // response error (nil on 2xx).
-func (p *phone) invite(ctx context.Context, number string, opts sipgo.AnswerOptions) (*sipgo.DialogClientSession, error) {
+func (p *phone) invite(ctx context.Context, number string, opts sipgo.AnswerOptions, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
 	uri := sip.Uri{Scheme: "sip", User: number, Host: p.server.IP.String(), Port: p.server.Port}
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "+4930123456", Host: "127.0.0.1"},
+	user := p.from
+	if user == "" {
+		user = "+4930123456"
+	}
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1"},
 		Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
-	dlg, err := p.dialogs.Invite(ctx, uri, p.offer(), from, sip.NewHeader("Content-Type", "application/sdp"))
+	hdrs = append(hdrs, from, sip.NewHeader("Content-Type", "application/sdp"))
+	dlg, err := p.dialogs.Invite(ctx, uri, p.offer(), hdrs...)
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +134,11 @@ func (p *phone) invite(ctx context.Context, number string, opts sipgo.AnswerOpti
 }
 
 // call places a call that must be answered, and ACKs it.
-func (p *phone) call(number string) {
+func (p *phone) call(number string, hdrs ...sip.Header) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	dlg, err := p.invite(ctx, number, sipgo.AnswerOptions{})
+	dlg, err := p.invite(ctx, number, sipgo.AnswerOptions{}, hdrs...)
 	if err != nil {
 		p.t.Fatalf("call %s: %v", number, err)
 	}
@@ -196,7 +217,12 @@ func (p *phone) sendDTMFLikeSipp(keys string) {
 
 // sendTone sends n 20 ms frames of a 1 kHz tone as PCMU.
 func (p *phone) sendTone(n int) {
-	pcm := tone(1000, n*mixer.FrameSamples)
+	p.sendPCM(tone(1000, n*mixer.FrameSamples))
+}
+
+// sendPCM sends pcm as 20 ms PCMU packets (a partial last frame is dropped).
+func (p *phone) sendPCM(pcm []int16) {
+	n := len(pcm) / mixer.FrameSamples
 	for i := range n {
 		payload := make([]byte, mixer.FrameSamples)
 		EncodeULaw(payload, pcm[i*mixer.FrameSamples:])

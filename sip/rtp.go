@@ -27,8 +27,13 @@ const maxFrameBytes = 3 * mixer.FrameSamples
 // ticker (prompts, silence) and after Join by the mixer via WriteAudio.
 type rtpSession struct {
 	conn  *net.UDPConn
-	media Media
+	media atomic.Pointer[Media] // negotiated codec and payload types; replaced by re-INVITE/UPDATE
 	log   *slog.Logger
+	dir   atomic.Int32 // Direction of the caller's last offer
+	guard latchGuard   // symmetric RTP source lock; reader goroutine only
+	// relearn asks the reader to learn the caller's RTP source afresh
+	// (after a re-INVITE or UPDATE changed the address).
+	relearn atomic.Bool
 
 	remote   atomic.Pointer[netip.AddrPort] // where we send; latched to the caller's source
 	lastRecv atomic.Int64                   // unix nanoseconds of the last valid RTP packet
@@ -37,14 +42,19 @@ type rtpSession struct {
 	digits chan byte     // DTMF digits for the call goroutine
 	done   chan struct{} // closed when the reader goroutine returns
 
-	sendMu  sync.Mutex // serialises senders so seq and timestamp stay continuous
-	seq     uint16
-	ts      uint32
-	ssrc    uint32
-	marker  bool
-	silence [mixer.FrameSamples]int16
-	payload [mixer.FrameSamples]byte
-	buf     [rtpHeaderLen + mixer.FrameSamples]byte
+	muted atomic.Bool // the caller muted itself (*6): the room gets silence
+
+	sendMu     sync.Mutex // serialises senders so seq and timestamp stay continuous
+	overlay    []int16    // a prompt played over the room's audio after Join (*6, *0)
+	overlayPos int
+	overlayBuf [mixer.FrameSamples]int16
+	seq        uint16
+	ts         uint32
+	ssrc       uint32
+	marker     bool
+	silence    [mixer.FrameSamples]int16
+	payload    [mixer.FrameSamples]byte
+	buf        [rtpHeaderLen + mixer.FrameSamples]byte
 
 	closeOnce sync.Once
 }
@@ -80,7 +90,6 @@ func listenRTP(ip netip.Addr, minPort, maxPort int) (*net.UDPConn, error) {
 func newRTPSession(conn *net.UDPConn, media Media, log *slog.Logger) *rtpSession {
 	s := &rtpSession{
 		conn:   conn,
-		media:  media,
 		log:    log,
 		digits: make(chan byte, 32),
 		done:   make(chan struct{}),
@@ -89,6 +98,9 @@ func newRTPSession(conn *net.UDPConn, media Media, log *slog.Logger) *rtpSession
 		ssrc:   rand.Uint32(),
 		marker: true,
 	}
+	s.media.Store(&media)
+	s.dir.Store(int32(media.Dir))
+	s.guard.sdp = media.Remote
 	if r := media.Remote; r.IsValid() && !r.Addr().IsUnspecified() {
 		s.remote.Store(&r)
 	}
@@ -102,6 +114,15 @@ func (s *rtpSession) Port() int { return s.conn.LocalAddr().(*net.UDPAddr).Port 
 
 // LastReceived is when the last valid RTP packet arrived (or the session start).
 func (s *rtpSession) LastReceived() time.Time { return time.Unix(0, s.lastRecv.Load()) }
+
+// digitSource says how the digits on the digits channel were detected: RFC
+// 4733 events when telephone-event was negotiated, else in-band tones.
+func (s *rtpSession) digitSource() digitSource {
+	if s.media.Load().EventPT >= 0 {
+		return srcRFC4733
+	}
+	return srcInband
+}
 
 // SetMembership routes the caller's decoded audio to m from now on.
 func (s *rtpSession) SetMembership(m Membership) { s.member.Store(&memberRef{m: m}) }
@@ -118,18 +139,26 @@ func (s *rtpSession) sendFrame(pcm []int16) {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	n := mixer.FrameSamples
-	if s.media.Codec == PCMA {
+	media := s.media.Load()
+	if s.overlay != nil {
+		pcm = s.nextOverlay()
+	}
+	if !Direction(s.dir.Load()).weSend() {
+		s.ts += uint32(n) // on hold: send nothing, keep the clock running
+		return
+	}
+	if media.Codec == PCMA {
 		EncodeALaw(s.payload[:], pcm)
 	} else {
 		EncodeULaw(s.payload[:], pcm)
 	}
 	if len(pcm) < n {
-		fill := silenceByte(s.media.Codec)
+		fill := silenceByte(media.Codec)
 		for i := len(pcm); i < n; i++ {
 			s.payload[i] = fill
 		}
 	}
-	h := rtp.Header{Version: 2, Marker: s.marker, PayloadType: s.media.PT,
+	h := rtp.Header{Version: 2, Marker: s.marker, PayloadType: media.PT,
 		SequenceNumber: s.seq, Timestamp: s.ts, SSRC: s.ssrc}
 	s.marker = false
 	s.seq++
@@ -161,6 +190,7 @@ func (s *rtpSession) readLoop() {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	det := newDTMFDetector()
+	var inband *inbandDetector
 	fr := framer{}
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
@@ -173,31 +203,56 @@ func (s *rtpSession) readLoop() {
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
 		}
+		media := s.media.Load()
 		pt := int(pkt.PayloadType)
-		if pt != int(s.media.PT) && pt != s.media.EventPT {
+		if pt != int(media.PT) && pt != media.EventPT {
 			continue // unknown payload types (sipp sends PT 97) are ignored
+		}
+		if s.relearn.Swap(false) {
+			s.guard = latchGuard{sdp: media.Remote}
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if !s.guard.admit(from) {
+			continue // not the caller's stream: ignored, so it cannot inject audio or keys
 		}
 		s.lastRecv.Store(time.Now().UnixNano())
 		s.latch(from)
-		if pt == s.media.EventPT {
+		if pt == media.EventPT {
 			if d := det.Packet(pkt.SSRC, pkt.Timestamp, pkt.Payload); d != 0 {
-				select {
-				case s.digits <- d:
-				default: // the call is not reading; a digit flood is dropped
-				}
+				s.sendDigit(d)
 			}
 			continue
 		}
-		if ref := s.member.Load(); ref != nil {
-			fr.push(s.media.Codec, pkt.Payload, ref.m)
+		pcm := fr.decode(media.Codec, pkt.Payload)
+		if inband == nil && media.EventPT < 0 {
+			inband = newInbandDetector() // no telephone-event: keys arrive as tones
 		}
+		if inband != nil && media.EventPT < 0 {
+			inband.Feed(pcm, s.sendDigit)
+			if inband.Busy() {
+				clear(pcm) // keys typed in the meeting do not reach the room as tones
+			}
+		}
+		if s.muted.Load() {
+			clear(pcm)
+		}
+		if ref := s.member.Load(); ref != nil {
+			fr.push(pcm, ref.m)
+		}
+	}
+}
+
+// sendDigit hands a detected digit to the call goroutine.
+func (s *rtpSession) sendDigit(d byte) {
+	select {
+	case s.digits <- d:
+	default: // the call is not reading; a digit flood is dropped
 	}
 }
 
 // latch switches the destination to the source of the caller's RTP
 // (symmetric RTP, so callers behind NAT hear us).
 func (s *rtpSession) latch(from netip.AddrPort) {
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	if cur := s.remote.Load(); cur != nil && *cur == from {
 		return
 	}
@@ -219,7 +274,9 @@ type framer struct {
 	n     int // samples buffered in frame
 }
 
-func (f *framer) push(c Codec, payload []byte, m Membership) {
+// decode turns a G.711 payload (at most maxFrameBytes of it) into PCM in
+// f's buffer; the slice is valid until the next decode.
+func (f *framer) decode(c Codec, payload []byte) []int16 {
 	if len(payload) > maxFrameBytes {
 		payload = payload[:maxFrameBytes]
 	}
@@ -229,7 +286,11 @@ func (f *framer) push(c Codec, payload []byte, m Membership) {
 	} else {
 		k = DecodeULaw(f.pcm[:], payload)
 	}
-	src := f.pcm[:k]
+	return f.pcm[:k]
+}
+
+// push hands src to m in 20 ms frames, keeping the remainder for next time.
+func (f *framer) push(src []int16, m Membership) {
 	for len(src) > 0 {
 		c := copy(f.frame[f.n:], src)
 		f.n += c

@@ -33,12 +33,12 @@ func (c Codec) String() string {
 
 // Media is the result of negotiating one SDP offer.
 type Media struct {
-	Codec      Codec
-	PT         uint8          // payload type for the codec as the offer numbered it
-	EventPT    int            // telephone-event payload type, -1 when not offered
-	Remote     netip.AddrPort // where to send RTP until the caller's RTP arrives
-	PtimeMS    int            // the offer's a=ptime, 0 when absent
-	RemoteHold bool           // the offer's direction was sendonly or inactive
+	Codec   Codec
+	PT      uint8          // payload type for the codec as the offer numbered it
+	EventPT int            // telephone-event payload type, -1 when not offered
+	Remote  netip.AddrPort // where to send RTP until the caller's RTP arrives
+	PtimeMS int            // the offer's a=ptime, 0 when absent
+	Dir     Direction      // the offer's direction; c=0.0.0.0 (RFC 2543 hold) counts as sendonly
 }
 
 // Negotiate picks, from an SDP offer, the first audio stream and in it the
@@ -71,12 +71,35 @@ func Negotiate(offer []byte) (Media, error) {
 		if v, ok := md.Attribute("ptime"); ok {
 			m.PtimeMS, _ = strconv.Atoi(strings.TrimSpace(v))
 		}
-		_, sendonly := md.Attribute("sendonly")
-		_, inactive := md.Attribute("inactive")
-		m.RemoteHold = sendonly || inactive
+		m.Dir = offerDirection(&sd, md)
+		if addr.IsUnspecified() && m.Dir == DirSendRecv {
+			m.Dir = DirSendOnly
+		} else if addr.IsUnspecified() && m.Dir == DirRecvOnly {
+			m.Dir = DirInactive
+		}
 		return m, nil
 	}
 	return Media{}, ErrNoCodec
+}
+
+// offerDirection is the media-level direction attribute, else the
+// session-level one, else sendrecv (RFC 3264 §5.1).
+func offerDirection(sd *sdp.SessionDescription, md *sdp.MediaDescription) Direction {
+	for _, attrs := range [][]sdp.Attribute{md.Attributes, sd.Attributes} {
+		for _, a := range attrs {
+			switch a.Key {
+			case "sendonly":
+				return DirSendOnly
+			case "recvonly":
+				return DirRecvOnly
+			case "inactive":
+				return DirInactive
+			case "sendrecv":
+				return DirSendRecv
+			}
+		}
+	}
+	return DirSendRecv
 }
 
 func isRTPAVP(protos []string) bool {
@@ -146,15 +169,16 @@ func connectionAddr(sd *sdp.SessionDescription, md *sdp.MediaDescription) (netip
 }
 
 // Answer builds the SDP answer for m, announcing RTP at ip:port. sessionID
-// must stay the same for the life of the call (re-INVITEs get the same SDP).
-func Answer(m Media, ip netip.Addr, port int, sessionID uint64) []byte {
+// must stay the same for the life of the call; version must grow whenever
+// the SDP changes (RFC 3264 §8), e.g. when a re-INVITE puts the call on hold.
+func Answer(m Media, ip netip.Addr, port int, sessionID, version uint64) []byte {
 	ipVer := "IP4"
 	if ip.Is6() && !ip.Is4In6() {
 		ipVer = "IP6"
 	}
 	ipStr := ip.Unmap().String()
 	var b strings.Builder
-	fmt.Fprintf(&b, "v=0\r\no=dialroom %d %d IN %s %s\r\ns=dialroom\r\n", sessionID, sessionID, ipVer, ipStr)
+	fmt.Fprintf(&b, "v=0\r\no=dialroom %d %d IN %s %s\r\ns=dialroom\r\n", sessionID, version, ipVer, ipStr)
 	fmt.Fprintf(&b, "c=IN %s %s\r\nt=0 0\r\n", ipVer, ipStr)
 	fmts := strconv.Itoa(int(m.PT))
 	if m.EventPT >= 0 {
@@ -165,6 +189,6 @@ func Answer(m Media, ip netip.Addr, port int, sessionID uint64) []byte {
 	if m.EventPT >= 0 {
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", m.EventPT, m.EventPT)
 	}
-	b.WriteString("a=ptime:20\r\na=sendrecv\r\n")
+	b.WriteString("a=ptime:20\r\na=" + m.Dir.answer() + "\r\n")
 	return []byte(b.String())
 }

@@ -32,7 +32,13 @@ func TestNegotiate(t *testing.T) {
 		{"telephone-event 48k ignored", offer("m=audio 6000 RTP/AVP 0 97", "a=rtpmap:97 telephone-event/48000"),
 			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
 		{"sendonly", offer("m=audio 6000 RTP/AVP 0", "a=sendonly"),
-			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000"), RemoteHold: true}, nil},
+			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000"), Dir: DirSendOnly}, nil},
+		{"inactive", offer("m=audio 6000 RTP/AVP 0", "a=inactive"),
+			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000"), Dir: DirInactive}, nil},
+		{"recvonly", offer("m=audio 6000 RTP/AVP 0", "a=recvonly"),
+			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000"), Dir: DirRecvOnly}, nil},
+		{"RFC 2543 hold c=0.0.0.0", offer("m=audio 6000 RTP/AVP 0", "c=IN IP4 0.0.0.0"),
+			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("0.0.0.0:6000"), Dir: DirSendOnly}, nil},
 		{"video first", offer("m=video 5000 RTP/AVP 96", "m=audio 6000 RTP/AVP 8"),
 			Media{Codec: PCMA, PT: 8, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
 		{"only opus", offer("m=audio 6000 RTP/AVP 111", "a=rtpmap:111 opus/48000/2"), Media{}, ErrNoCodec},
@@ -71,9 +77,19 @@ func TestAnswerRoundTrip(t *testing.T) {
 		{"PCMA no te", Media{Codec: PCMA, PT: 8, EventPT: -1}, "192.0.2.1"},
 		{"IPv6", Media{Codec: PCMU, PT: 0, EventPT: 101}, "2001:db8::1"},
 	}
+	// The answer's direction mirrors the offer's (RFC 3264 §6.1).
+	for _, tt := range []struct {
+		offer Direction
+		want  string
+	}{{DirSendRecv, "a=sendrecv"}, {DirSendOnly, "a=recvonly"}, {DirRecvOnly, "a=sendonly"}, {DirInactive, "a=inactive"}} {
+		ans := string(Answer(Media{Codec: PCMU, EventPT: -1, Dir: tt.offer}, netip.MustParseAddr("192.0.2.1"), 12000, 1, 2))
+		if !strings.Contains(ans, tt.want+"\r\n") || !strings.Contains(ans, "o=dialroom 1 2 ") {
+			t.Errorf("answer to %v: got\n%s\nwant %s and o= version 2", tt.offer, ans, tt.want)
+		}
+	}
 	for _, tt := range tests {
 		ip := netip.MustParseAddr(tt.ip)
-		ans := Answer(tt.media, ip, 12000, 42)
+		ans := Answer(tt.media, ip, 12000, 42, 43)
 		if strings.Contains(string(ans), "0.0.0.0") {
 			t.Errorf("%s: answer contains 0.0.0.0", tt.name)
 		}

@@ -24,6 +24,30 @@ type Config struct {
 	RTPPortMin int           // lowest RTP port (even); default 10000
 	RTPPortMax int           // highest RTP port; default 20000
 	RTPTimeout time.Duration // hang up after this long without RTP; default 30 s
+
+	// Trunks may place calls; see Trunk. Requests from other sources are
+	// refused with 403 (or dropped, see DropUnknown).
+	Trunks []Trunk
+	// RefuseLoopback stops treating 127.0.0.0/8 and ::1 as an implicit
+	// trunk named "loopback" (trusted by default, so a softphone on the
+	// same machine can call without configuration).
+	RefuseLoopback bool
+	// DropUnknown ignores requests from unknown sources instead of
+	// answering 403, so scanners learn nothing. It cannot apply while a
+	// trunk without Sources (password only) exists.
+	DropUnknown bool
+	// Realm is the digest realm of 407 challenges; default "dialroom".
+	Realm string
+	// MaxCalls limits concurrent calls in total (503 beyond it); 0 means no limit.
+	MaxCalls int
+	// OnTrunkState, when set, is called with every change of a
+	// registration trunk's state (from the registration goroutine).
+	OnTrunkState func(TrunkState)
+
+	minSE int // Min-SE in seconds (RFC 4028); default minSessionExpires, lowered only by tests
+
+	// PIN throttles; default dialplan.CallerPolicy and TrunkPolicy, changed only by tests.
+	callerPolicy, trunkPolicy dialplan.ThrottlePolicy
 }
 
 // RoomFinder maps a dialled number (the Request-URI user part) to its room.
@@ -64,6 +88,15 @@ type Server struct {
 	log     *slog.Logger
 	newIVR  func(dialplan.Room) ivr
 	mask    func(caller string) string
+	trunks  *trunkTable
+	nonces  *nonces
+
+	client     *sipgo.Client
+	registrars []*registrar
+	regStates  trunkStates
+
+	callerThrottle *dialplan.Throttle // failed PINs per caller ID and trunk
+	trunkThrottle  *dialplan.Throttle // failed PINs per trunk
 
 	ua      *sipgo.UserAgent
 	sipSrv  *sipgo.Server
@@ -77,18 +110,37 @@ type Server struct {
 
 	mu     sync.Mutex
 	calls  map[string]*activeCall // by dialog ID
+	slots  map[string]int         // calls in progress per trunk name; "" is the total
 	closed bool
 	wg     sync.WaitGroup // one per call goroutine
 
 	closeOnce sync.Once
 	closeErr  error
+
+	drain drainer // SIGTERM: see drain.go
 }
 
 // activeCall is what in-dialog requests need to find.
 type activeCall struct {
 	dlg     *sipgo.DialogServerSession
-	answer  []byte            // our SDP answer, repeated for re-INVITEs
 	contact sip.ContactHeader // our Contact in this dialog
+	media   *rtpSession
+	mediaIP netip.Addr    // announced in our SDP
+	sessID  uint64        // o= session id, fixed for the call
+	refresh chan struct{} // a re-INVITE or UPDATE refreshed the session (RFC 4028)
+
+	infoDigits chan byte // digits from SIP INFO, read by the call goroutine
+
+	mu       sync.Mutex
+	infoSeq  uint32 // CSeq of the last INFO whose digit was taken
+	infoSeen bool
+	answer   []byte // our current SDP, repeated for refreshes
+	sdpVer   uint64 // o= version of answer
+	offer    Media  // the offer answer was built for
+
+	lateOffer bool   // the INVITE had no SDP: the ACK carries the answer
+	ackBody   []byte // that ACK's SDP
+	reoffered uint32 // CSeq of a re-INVITE without SDP we sent our offer to; its ACK answers
 }
 
 // New binds the SIP listeners (so Addr works before Serve) and prepares the
@@ -102,7 +154,15 @@ func New(cfg Config, rooms RoomFinder, bridge Bridge, prompts PromptSource, log 
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, rooms: rooms, bridge: bridge, prompts: prompts, log: log,
-		newIVR: defaultIVR, mask: maskCaller, calls: make(map[string]*activeCall)}
+		newIVR: defaultIVR, mask: maskCaller, calls: make(map[string]*activeCall), slots: make(map[string]int),
+		nonces:         newNonces(time.Now),
+		callerThrottle: dialplan.NewThrottle(cfg.callerPolicy, time.Now),
+		trunkThrottle:  dialplan.NewThrottle(cfg.trunkPolicy, time.Now)}
+	if err := s.prepareRegistrations(); err != nil {
+		return nil, err
+	}
+	s.trunks = newTrunkTable(s.cfg)
+	s.regStates.hook = cfg.OnTrunkState
 	if cfg.MediaIP != "" {
 		ip, err := netip.ParseAddr(cfg.MediaIP)
 		if err != nil || ip.IsUnspecified() {
@@ -134,6 +194,15 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.RTPTimeout == 0 {
 		cfg.RTPTimeout = 30 * time.Second
+	}
+	if cfg.minSE == 0 {
+		cfg.minSE = minSessionExpires
+	}
+	if cfg.callerPolicy == (dialplan.ThrottlePolicy{}) {
+		cfg.callerPolicy = dialplan.CallerPolicy()
+	}
+	if cfg.trunkPolicy == (dialplan.ThrottlePolicy{}) {
+		cfg.trunkPolicy = dialplan.TrunkPolicy()
 	}
 	return cfg
 }
@@ -182,13 +251,15 @@ func (s *Server) initSIP() error {
 		ua.Close()
 		return fmt.Errorf("sip: client: %w", err)
 	}
-	s.ua, s.sipSrv = ua, srv
+	s.ua, s.sipSrv, s.client = ua, srv, client
 	s.dialogs = sipgo.DialogUA{Client: client, ContactHDR: s.contact(s.listenIP()), RewriteContact: true}
 	srv.OnInvite(s.checked(s.handleInvite))
 	srv.OnAck(s.checked(s.handleAck))
 	srv.OnBye(s.checked(s.handleBye))
 	srv.OnCancel(s.checked(s.handleCancel))
 	srv.OnOptions(s.checked(s.handleOptions))
+	srv.OnInfo(s.checked(s.handleInfo))
+	srv.OnUpdate(s.checked(s.handleUpdate))
 	srv.OnNoRoute(s.checked(s.handleOther))
 	return nil
 }
@@ -205,8 +276,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	wg.Add(2)
-	go func() { defer wg.Done(); errs <- s.sipSrv.ServeUDP(s.udp) }()
-	go func() { defer wg.Done(); errs <- s.sipSrv.ServeTCP(s.tcp) }()
+	udpReady := make(chan struct{})
+	var once sync.Once
+	ready := func() { once.Do(func() { close(udpReady) }) }
+	go func() { defer wg.Done(); errs <- s.sipSrv.ServeUDP(filterConn{s.udp, s.trunks, ready}) }()
+	go func() { defer wg.Done(); errs <- s.sipSrv.ServeTCP(filterListener{s.tcp, s.trunks}) }()
+	s.startRegistrations(udpReady)
 	var err error
 	select {
 	case <-ctx.Done():

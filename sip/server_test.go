@@ -296,7 +296,7 @@ func TestHeaderValidation(t *testing.T) {
 		{"OPTIONS without Max-Forwards", strings.Replace(rawRequest("OPTIONS", "opt2"), "Max-Forwards: 70\r\n", "", 1), "SIP/2.0 200"},
 		{"unknown method", rawRequest("PUBLISH", "pub1"), "SIP/2.0 405"},
 		{"BYE outside a dialog", rawRequest("BYE", "bye1"), "SIP/2.0 481"},
-		{"INVITE without SDP", rawRequest("INVITE", "inv1"), "SIP/2.0 488"},
+		{"INVITE with a too short Session-Expires", rawRequest("INVITE", "inv1", "Session-Expires: 30"), "SIP/2.0 422"},
 		{"OPTIONS after the bad ones", rawRequest("OPTIONS", "opt3"), "SIP/2.0 200"},
 	}
 	for _, tt := range tests {

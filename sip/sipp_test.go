@@ -39,6 +39,18 @@ func freePorts(t *testing.T, n int) []int {
 // RFC 4733 quirks (PT 96 on its own SSRC, PT 97 noise, ms timestamps) must
 // still get the caller in, and its tone must reach the room.
 func TestSippCall(t *testing.T) {
+	runSippCaller(t, "testdata/sipp_pin.xml", "-key", "pin", "1234#")
+}
+
+// TestSippInfoCall is the same call from a caller whose keys arrive as SIP
+// INFO (application/dtmf-relay), with no telephone-event in the SDP.
+func TestSippInfoCall(t *testing.T) {
+	runSippCaller(t, "testdata/sipp_info.xml")
+}
+
+// runSippCaller runs one sipp caller scenario against a fresh server; the
+// caller must join room "standup" with PIN 1234, be heard, and hang up.
+func runSippCaller(t *testing.T, scenarioFile string, extra ...string) {
 	if testing.Short() {
 		t.Skip("end-to-end test")
 	}
@@ -57,17 +69,18 @@ func TestSippCall(t *testing.T) {
 	if out, err := sox.CombinedOutput(); err != nil {
 		t.Fatalf("sox: %v\n%s", err, out)
 	}
-	scenario, err := filepath.Abs("testdata/sipp_pin.xml")
+	scenario, err := filepath.Abs(scenarioFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ports := freePorts(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sipp", "-sf", scenario, "-i", "127.0.0.1",
-		"-p", fmt.Sprint(ports[0]), "-mp", fmt.Sprint(ports[1]), "-m", "1", "-nostdin",
-		"-key", "pin", "1234#", "-s", roomNumber, "-timeout", "25s", "-timeout_error",
-		env.srv.UDPAddr().String())
+	args := []string{"-sf", scenario, "-i", "127.0.0.1",
+		"-p", fmt.Sprint(ports[0]), "-mp", fmt.Sprint(ports[1]), "-m", "1", "-nostdin"}
+	args = append(args, extra...)
+	args = append(args, "-s", roomNumber, "-timeout", "25s", "-timeout_error", env.srv.UDPAddr().String())
+	cmd := exec.CommandContext(ctx, "sipp", args...)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -16,6 +16,10 @@ func FuzzDispatch(f *testing.F) {
 		`{"type":"candidate","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0","sdpMLineIndex":0}}`,
 		`{"type":"mute","muted":true}`,
 		`{"type":"leave"}`,
+		`{"type":"chat","text":"hi"}`, `{"type":"chat","to":"web-1","text":"psst"}`,
+		`{"type":"hand","raised":true}`,
+		`{"type":"moderate","action":"mute","target":"phone-1"}`, `{"type":"moderate","action":"end"}`,
+		`{"type":"join","room":"demo","name":"Ann","mod":"x"}`,
 		`{not json`, `null`, `[]`, `{"type":7}`,
 	} {
 		f.Add([]byte(s))

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"dialroom/dialplan"
+	"dialroom/sfu"
 )
 
 // errLeave ends the reader after a leave message.
@@ -31,6 +32,14 @@ func handler(msgType string) (func(c *conn, data []byte) error, bool) {
 		return (*conn).handleMute, true
 	case "leave":
 		return (*conn).handleLeave, true
+	case "chat":
+		return (*conn).handleChat, true
+	case "hand":
+		return (*conn).handleHand, true
+	case "moderate":
+		return (*conn).handleModerate, true
+	case "share":
+		return (*conn).handleShare, true
 	}
 	return nil, false
 }
@@ -85,7 +94,16 @@ func (c *conn) handleJoin(data []byte) error {
 		return nil
 	}
 	r := c.s.sfu.Room(room.Slug)
-	peer, err := r.Join(name, c)
+	role := sfu.RoleParticipant
+	if validModeratorToken(c.s.modSecret, room.Slug, m.Mod) {
+		role = sfu.RoleModerator
+	}
+	peer, err := r.JoinAs(sfu.JoinOptions{Name: name, Role: role}, c)
+	if errors.Is(err, sfu.ErrLocked) {
+		c.sendError(codeRoomLocked, "the room is locked")
+		c.closeAfterQueue()
+		return nil
+	}
 	if err != nil {
 		c.log.Error("join", "room", room.Slug, "err", err)
 		c.sendError(codeInternal, "could not join")
@@ -95,7 +113,7 @@ func (c *conn) handleJoin(data []byte) error {
 	c.log = c.log.With("room", room.Slug, "participant", peer.ID())
 	ro := r.Roster()
 	c.enqueue(joinedMsg{Type: "joined", ID: peer.ID(), Room: roomInfo{Slug: room.Slug, Name: room.Name},
-		Rev: ro.Rev, Participants: ro.Participants}, true)
+		Rev: ro.Rev, Participants: ro.Participants, Locked: ro.Locked, Role: role, History: r.ChatHistory()}, true)
 	return nil
 }
 

@@ -14,9 +14,10 @@ type envelope struct {
 
 // joinMsg asks to join a room under a display name.
 type joinMsg struct {
-	Type string `json:"type"` // "join"
-	Room string `json:"room"` // room slug
-	Name string `json:"name"` // display name, 1-64 characters
+	Type string `json:"type"`          // "join"
+	Room string `json:"room"`          // room slug
+	Name string `json:"name"`          // display name, 1-64 characters
+	Mod  string `json:"mod,omitempty"` // moderator token from the ?mod= link
 }
 
 // answerMsg answers the server's last offer.
@@ -59,6 +60,9 @@ type joinedMsg struct {
 	Room         roomInfo          `json:"room"`
 	Rev          uint64            `json:"rev"`
 	Participants []sfu.Participant `json:"participants"`
+	Locked       bool              `json:"locked"`
+	Role         string            `json:"role"`    // sfu.RoleModerator or sfu.RoleParticipant
+	History      []sfu.ChatMessage `json:"history"` // recent room chat, oldest first
 }
 
 // roomInfo names the room.
@@ -78,6 +82,7 @@ type rosterMsg struct {
 	Type         string            `json:"type"` // "roster"
 	Rev          uint64            `json:"rev"`
 	Participants []sfu.Participant `json:"participants"`
+	Locked       bool              `json:"locked"`
 }
 
 // speakingMsg says a phone participant started or stopped speaking.
@@ -104,4 +109,8 @@ const (
 	codeNotJoined     = "not_joined"     // answer/candidate/mute before join
 	codeNegotiation   = "negotiation"    // answer or candidate rejected by WebRTC
 	codeInternal      = "internal"       // server-side failure
+	codeForbidden     = "forbidden"      // moderate: only moderators may do that
+	codeNoParticipant = "no_participant" // chat/moderate: no such participant
+	codeRoomLocked    = "room_locked"    // join: the room is locked (fatal)
+	codeBadChat       = "bad_chat"       // chat: text empty or over 2000 characters
 )

@@ -30,6 +30,13 @@ type RoomLookup interface {
 // Config configures the web handler.
 type Config struct {
 	StaticDir string // "" serves the embedded client; else the client is read from this directory (development)
+	// ModSecret signs moderator links (see ModeratorToken); empty disables them.
+	ModSecret []byte
+	// Admin is changed by the admin API; with AdminTokenFile (the file
+	// NewAdminToken writes) it enables /admin and /api/v1. Either unset
+	// disables both.
+	Admin          AdminStore
+	AdminTokenFile string
 }
 
 // contentSecurityPolicy allows nothing from another host; media elements may
@@ -48,6 +55,10 @@ type server struct {
 	rooms RoomLookup
 	sfu   *sfu.Manager
 	log   *slog.Logger
+
+	modSecret      []byte
+	admin          AdminStore
+	adminTokenFile string
 }
 
 // New returns the handler for every route: GET / (start page), GET /join
@@ -57,7 +68,8 @@ func New(cfg Config, rooms RoomLookup, mgr *sfu.Manager, log *slog.Logger) http.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{rooms: rooms, sfu: mgr, log: log}
+	s := &server{rooms: rooms, sfu: mgr, log: log, modSecret: cfg.ModSecret,
+		admin: cfg.Admin, adminTokenFile: cfg.AdminTokenFile}
 	if cfg.StaticDir != "" {
 		s.files = os.DirFS(cfg.StaticDir)
 	} else {
@@ -69,6 +81,7 @@ func New(cfg Config, rooms RoomLookup, mgr *sfu.Manager, log *slog.Logger) http.
 	mux.HandleFunc("GET /r/{slug}", s.handleRoom)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticTypes(http.FileServerFS(s.files))))
 	mux.HandleFunc("GET /ws", s.handleWS)
+	s.routeAdmin(mux)
 	return securityHeaders(mux)
 }
 

@@ -107,6 +107,12 @@ func (c *conn) writer() {
 	for {
 		select {
 		case msg := <-c.send:
+			if msg == nil { // closeAfterQueue
+				_ = c.ws.WriteControl(websocket.CloseMessage,
+					websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+				c.fail()
+				return
+			}
 			_ = c.ws.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 			if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
 				c.fail()
@@ -151,6 +157,17 @@ func (c *conn) enqueue(v any, must bool) {
 	}
 }
 
+// closeAfterQueue closes the connection once the messages queued so far are
+// written.
+func (c *conn) closeAfterQueue() {
+	select {
+	case <-c.quit:
+	case c.send <- nil:
+	default:
+		c.fail()
+	}
+}
+
 func (c *conn) sendError(code, msg string) {
 	c.enqueue(errorMsg{Type: "error", Code: code, Message: msg}, false)
 }
@@ -160,7 +177,7 @@ func (c *conn) Offer(sdp string) { c.enqueue(offerMsg{Type: "offer", SDP: sdp}, 
 
 // Roster implements sfu.Signaller.
 func (c *conn) Roster(r sfu.Roster) {
-	c.enqueue(rosterMsg{Type: "roster", Rev: r.Rev, Participants: r.Participants}, true)
+	c.enqueue(rosterMsg{Type: "roster", Rev: r.Rev, Participants: r.Participants, Locked: r.Locked}, true)
 }
 
 // Speaking implements sfu.Signaller.

@@ -68,6 +68,14 @@ type message struct {
 	Rev          uint64            `json:"rev"`
 	Participants []sfu.Participant `json:"participants"`
 	Speaking     bool              `json:"speaking"`
+	Role         string            `json:"role"`
+	Locked       bool              `json:"locked"`
+	History      []sfu.ChatMessage `json:"history"`
+	Action       string            `json:"action"`
+	By           string            `json:"by"`
+	Text         string            `json:"text"`
+	From         string            `json:"from"`
+	To           string            `json:"to"`
 }
 
 // next reads messages until one has type typ.

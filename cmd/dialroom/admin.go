@@ -16,13 +16,21 @@ import (
 func commands() []command {
 	return []command{
 		{"serve", serveUsage, runServe},
-		{"version", "dialroom version\n\nPrints the program version.\n", runVersion},
+		{"load", loadUsage, runLoad},
+		{"version", versionUsage, runVersion},
+		{"check-config", checkConfigUsage, runCheckConfig},
+		{"backup", backupUsage, runBackup},
+		{"restore", restoreUsage, runRestore},
 		{"room add", roomAddUsage, runRoomAdd},
 		{"room list", "dialroom room list [-data DIR] [-config FILE]\n\nLists the rooms: slug, title, prompt language, whether a PIN is set, numbers.\n", runRoomList},
 		{"room rm", "dialroom room rm SLUG [-data DIR] [-config FILE]\n\nRemoves a room and its phone numbers.\n", runRoomRemove},
 		{"number add", numberAddUsage, runNumberAdd},
 		{"number list", "dialroom number list [-data DIR] [-config FILE]\n\nLists the phone numbers and their rooms.\n", runNumberList},
+		{"trunk list", trunkListUsage, runTrunkList},
+		{"room modpin", roomModPINUsage, runRoomModPIN},
 		{"number rm", "dialroom number rm NUMBER [-data DIR] [-config FILE]\n\nRemoves a phone number.\n", runNumberRemove},
+		{"admin token", adminTokenUsage, runAdminToken},
+		{"admin modlink", adminModlinkUsage, runAdminModlink},
 	}
 }
 
@@ -103,19 +111,6 @@ func (a adminCmd) run(args []string) error {
 	}
 	defer s.Close()
 	return a.do(context.Background(), s, pos)
-}
-
-func runVersion(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(fs, pos); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "dialroom %s\n", version)
-	return nil
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {

@@ -44,8 +44,8 @@ func TestHelp(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	code, out, errOut := call("version")
-	if code != 0 || out != "dialroom "+version+"\n" || errOut != "" {
-		t.Errorf("got %d %q %q, want 0 %q", code, out, errOut, "dialroom "+version+"\n")
+	if code != 0 || !strings.HasPrefix(out, "dialroom "+version+"\n") || !strings.Contains(out, "revision:") || errOut != "" {
+		t.Errorf("got %d %q %q, want 0, %q and the build info", code, out, errOut, "dialroom "+version+"\n")
 	}
 }
 

@@ -197,8 +197,14 @@ Usage:
   dialroom number add NUMBER -room SLUG
   dialroom number list
   dialroom number rm NUMBER
+  dialroom room modpin SLUG -pin DIGITS
+  dialroom trunk list [-config FILE]
+  dialroom load -number NUMBER [-pin DIGITS] [-sip ADDR] [-calls N] [-duration D] [-pid PID]
   dialroom help [COMMAND]
   dialroom version
+  dialroom check-config FILE
+  dialroom backup FILE [-data DIR] [-config FILE]
+  dialroom restore FILE [-data DIR] [-config FILE]
 
 Every room and number command takes -data DIR (default: data_dir from
 -config FILE, else ./data) and -config FILE. Flags may come before or

@@ -59,51 +59,66 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer rooms.Close()
-	mix := mixer.New(sfuAdapter{rooms}, log.With("pkg", "mixer"))
+	mix := mixer.NewWith(sfuAdapter{rooms}, mixer.Config{Talkers: cfg.Mixer.Talkers}, log.With("pkg", "mixer"))
 	defer mix.Close()
 	phones, err := sip.New(sip.Config{
-		Listen:     cfg.SIP.Listen,
-		MediaIP:    cfg.SIP.MediaIP,
-		RTPPortMin: cfg.SIP.RTPPortMin,
-		RTPPortMax: cfg.SIP.RTPPortMax,
-		RTPTimeout: cfg.SIP.RTPTimeout,
+		Listen:         cfg.SIP.Listen,
+		MediaIP:        cfg.SIP.MediaIP,
+		RTPPortMin:     cfg.SIP.RTPPortMin,
+		RTPPortMax:     cfg.SIP.RTPPortMax,
+		RTPTimeout:     cfg.SIP.RTPTimeout,
+		Trunks:         sipTrunks(cfg.SIP.Trunks),
+		RefuseLoopback: !cfg.SIP.LoopbackTrusted(),
+		DropUnknown:    cfg.SIP.DropUnknown,
+		Realm:          cfg.SIP.Realm,
+		MaxCalls:       cfg.SIP.MaxCalls,
+		OnTrunkState:   newTrunkStateWriter(cfg.DataDir, log).update,
 	}, store, bridgeAdapter{mix}, set, log.With("pkg", "sip"))
 	if err != nil {
 		return err
 	}
 	defer phones.Close()
 
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	wcfg, err := webConfig(cfg.DataDir, store)
 	if err != nil {
-		return fmt.Errorf("http: %w", err)
+		return err
 	}
-	srv := &http.Server{
-		Handler:           web.New(web.Config{}, store, rooms, log.With("pkg", "web")),
-		ReadHeaderTimeout: 10 * time.Second,
+	srv, err := newHTTP(cfg, withMetrics(web.New(wcfg, store, rooms, log.With("pkg", "web")), mix),
+		readyChecks(phones, store), log.With("pkg", "http"))
+	if err != nil {
+		return err
 	}
+	defer srv.Shutdown(context.Background())
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- srv.Serve(ln) }()
+	go func() { httpDone <- srv.Serve() }()
+	reloadOnSIGHUP(ctx, srv, log)
 	sipDone := make(chan error, 1)
-	go func() { sipDone <- phones.Serve(ctx) }()
+	// Not ctx: on SIGTERM the calls are drained first (phones.Drain below).
+	go func() { sipDone <- phones.Serve(context.Background()) }()
 
-	printJoinHints(ctx, stdout, cfg, store, ln.Addr(), phones.UDPAddr(), pin)
-	log.Info("dialroom running", "http", ln.Addr().String(), "sip", phones.UDPAddr().String())
+	printJoinHints(ctx, stdout, cfg, store, srv.Addr(), phones.UDPAddr(), pin)
+	log.Info("dialroom running", "http", srv.Addr().String(), "tls", cfg.HTTP.TLS.On(), "sip", phones.UDPAddr().String())
+	if err := sdNotify("READY=1"); err != nil {
+		log.Warn("telling systemd we are ready", "err", err)
+	}
 
 	var runErr error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down: hanging up calls")
+		log.Info("shutting down: draining calls")
 	case runErr = <-httpDone:
 	case runErr = <-sipDone:
 	}
 	stop()
-	// Order matters: calls end with BYE first, then the mix, then the rooms.
-	runErr = errors.Join(runErr, phones.Close(), mix.Close(), rooms.Close())
+	_ = sdNotify("STOPPING=1")
+	// Order matters: no new joins (HTTP closes), then callers hear the
+	// "meeting is ending" prompt and get a BYE, then the mix, then the rooms.
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
+	runErr = errors.Join(runErr, phones.Drain(context.Background(), cfg.Shutdown.Grace), mix.Close(), rooms.Close())
 	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) && !errors.Is(runErr, net.ErrClosed) {
 		return runErr
 	}
@@ -145,7 +160,7 @@ func seedDemo(ctx context.Context, cfg config.Config, store *dialplan.Store) (st
 func printJoinHints(ctx context.Context, w io.Writer, cfg config.Config, store *dialplan.Store, httpAddr net.Addr, sipAddr *net.UDPAddr, pin string) {
 	base := strings.TrimSuffix(cfg.HTTP.PublicURL, "/")
 	if base == "" {
-		base = "http://" + hostPort(httpAddr.(*net.TCPAddr).IP, httpAddr.(*net.TCPAddr).Port, "localhost")
+		base = scheme(cfg) + "://" + hostPort(httpAddr.(*net.TCPAddr).IP, httpAddr.(*net.TCPAddr).Port, "localhost")
 	}
 	nums, err := store.Numbers(ctx)
 	if err != nil {
@@ -208,4 +223,12 @@ func (b bridgeAdapter) Join(room string, info mixer.PhoneInfo, leg mixer.Leg) (s
 		return nil, err
 	}
 	return mem, nil
+}
+
+// scheme is the URL scheme browsers use to reach the server directly.
+func scheme(cfg config.Config) string {
+	if cfg.HTTP.TLS.On() {
+		return "https"
+	}
+	return "http"
 }

@@ -1,40 +1,56 @@
 // @ts-check
-// app.js renders the join screen and the room; protocol.js does the talking.
+// app.js runs the join screen and the room: tiles.js arranges the tiles,
+// sidebar.js shows participants and chat, devices.js picks devices, and
+// protocol.js does the talking.
 import { Session } from './protocol.js';
 import { Audio } from './audio.js';
-import { t } from './i18n.js';
+import { t, currentLang, setLang } from './i18n.js';
 import { icons } from './icons.js';
+import { Tiles } from './tiles.js';
+import { Sidebar } from './sidebar.js';
+import { Devices } from './devices.js';
+import { Quality } from './quality.js';
 
 /** @typedef {import('./protocol.js').Participant} Participant */
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const roomSlug = document.body.dataset.room || '';
+const params = new URLSearchParams(location.search);
+const modToken = params.get('mod') || '';
 const audio = new Audio();
+const devices = new Devices(audio);
+const tiles = new Tiles($('grid'), $('pager'));
+const sidebar = new Sidebar();
+const quality = new Quality((id) => tiles.tileOf(id));
 
 /** @type {MediaStream|null} */
 let local = null;
 /** @type {Session|null} */
 let session = null;
+let myName = '';
+let leaving = false;
+let retries = 0;
+/** @type {WeakSet<Session>} sessions whose end was handled */
+const closed = new WeakSet();
 
-/** getMedia asks for camera and microphone, falling back to audio, then to nothing. */
-async function getMedia() {
-  const note = $('media-note');
-  try {
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-  } catch {}
-  try {
-    const s = await navigator.mediaDevices.getUserMedia({ audio: true });
-    note.textContent = t('noCamera');
-    note.hidden = false;
-    return s;
-  } catch {}
-  note.textContent = t('noMedia');
-  note.hidden = false;
-  return null;
+/**
+ * setIcon replaces a button's icon and keeps its other children (badges).
+ * @param {HTMLElement} el
+ * @param {string} svg
+ */
+function setIcon(el, svg) {
+  let span = /** @type {HTMLElement|null} */ (el.querySelector('.icon'));
+  if (!span) {
+    span = document.createElement('span');
+    span.className = 'icon';
+    el.prepend(span);
+  }
+  span.innerHTML = svg;
 }
 
 function translate() {
-  document.documentElement.lang = t('join') === 'Beitreten' ? 'de' : 'en';
+  document.documentElement.lang = currentLang();
+  for (const id of ['lang', 'lang-room']) /** @type {HTMLSelectElement} */ ($(id)).value = currentLang();
   for (const el of document.querySelectorAll('[data-i18n]')) {
     el.textContent = t(/** @type {HTMLElement} */ (el).dataset.i18n || '');
   }
@@ -43,19 +59,37 @@ function translate() {
     el.setAttribute('title', label);
     el.setAttribute('aria-label', label);
   }
-  $('mic').innerHTML = icons.mic;
-  $('cam').innerHTML = icons.cam;
-  $('leave').innerHTML = icons.leave;
+  const mic = $('mic').getAttribute('aria-pressed') === 'true';
+  const cam = $('cam').getAttribute('aria-pressed') === 'true';
+  setIcon($('mic'), mic ? icons.micOff : icons.mic);
+  setIcon($('cam'), cam ? icons.camOff : icons.cam);
+  for (const [id, icon] of /** @type {[string, string][]} */ ([['leave', icons.leave], ['hand', icons.hand], ['share', icons.screen],
+    ['view', icons.view], ['people-toggle', icons.people], ['chat-toggle', icons.chat], ['settings-toggle', icons.gear]])) {
+    setIcon($(id), icon);
+  }
+  tiles.relabel();
+  if (session?.id) render(session);
 }
 
 async function setupJoinScreen() {
   translate();
+  for (const id of ['lang', 'lang-room']) {
+    $(id).addEventListener('change', () => {
+      setLang(/** @type {'de'|'en'} */ (/** @type {HTMLSelectElement} */ ($(id)).value));
+      translate();
+    });
+  }
   const name = /** @type {HTMLInputElement} */ ($('name'));
-  name.value = new URLSearchParams(location.search).get('name') || localStorage.getItem('dialroom.name') || '';
-  const media = getMedia().then((s) => {
+  name.value = params.get('name') || localStorage.getItem('dialroom.name') || '';
+  // Browsers start audio only after a gesture: the level meter moves from the first touch or key.
+  for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => audio.context(), { once: true });
+  devices.onchange = switchDevices;
+  const media = devices.acquire().then((s) => {
     local = s;
-    if (s && s.getVideoTracks().length > 0) /** @type {HTMLVideoElement} */ ($('preview')).srcObject = s;
-    else $('preview').hidden = true;
+    if (devices.note) {
+      $('media-note').textContent = t(devices.note);
+      $('media-note').hidden = false;
+    }
   });
   $('join').addEventListener('click', async () => {
     const button = /** @type {HTMLButtonElement} */ ($('join'));
@@ -63,10 +97,11 @@ async function setupJoinScreen() {
     button.textContent = t('joining');
     audio.context(); // created inside the click so it may play
     await media;
-    const n = name.value.trim() || t('you');
-    localStorage.setItem('dialroom.name', n);
-    join(n).catch((err) => showJoinError(String(err)));
+    myName = name.value.trim() || t('you');
+    localStorage.setItem('dialroom.name', myName);
+    join().catch((err) => showJoinError(String(err)));
   });
+  $('rejoin').addEventListener('click', () => location.reload());
 }
 
 /** @param {string} message */
@@ -78,105 +113,180 @@ function showJoinError(message) {
   $('join-error').hidden = false;
 }
 
-/** @param {string} name */
-async function join(name) {
+/**
+ * switchDevices sends the newly chosen camera and microphone instead of the old ones.
+ * @param {MediaStream|null} next
+ */
+async function switchDevices(next) {
+  const old = local;
+  local = next;
+  if (!session || !next) return;
+  const micOff = $('mic').getAttribute('aria-pressed') === 'true';
+  const camOff = $('cam').getAttribute('aria-pressed') === 'true';
+  for (const tr of next.getAudioTracks()) tr.enabled = !micOff;
+  for (const tr of next.getVideoTracks()) tr.enabled = !camOff;
+  for (const sender of session.pc.getSenders()) {
+    const kind = sender.track?.kind;
+    const track = kind === 'audio' ? next.getAudioTracks()[0] : kind === 'video' ? next.getVideoTracks()[0] : undefined;
+    if (track) await sender.replaceTrack(track).catch(() => {});
+  }
+  for (const tr of old ? old.getTracks() : []) tr.stop();
+  const self = tiles.tileOf(session.id);
+  if (self) {
+    self.querySelector('video')?.remove();
+    if (next.getVideoTracks().length > 0) showVideo(self, next);
+    audio.watch(session.id, next, (sp) => tiles.setSpeaking(session?.id || '', sp));
+  }
+}
+
+/** join connects a new Session; it is also how a lost connection is retried. */
+async function join() {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
   const s = new Session(url, local);
   session = s;
   s.onjoined = (id) => {
+    retries = 0;
+    $('banner').hidden = true;
     $('join-screen').hidden = true;
     $('room-screen').hidden = false;
-    addSelfTile(id, name);
+    $('settings').append($('devices'));
+    $('status').textContent = '';
+    sidebar.attach(s);
+    addSelfTile(id);
+    quality.start(s);
   };
-  s.onroster = renderRoster;
+  s.onroster = () => render(s);
   s.onspeaking = (id, speaking) => {
-    const tile = tileOf(id);
-    if (tile && tile.dataset.kind === 'phone') tile.dataset.speaking = String(speaking);
+    const tile = tiles.tileOf(id);
+    if (tile && tile.dataset.kind === 'phone') tiles.setSpeaking(id, speaking);
   };
   s.onstream = attachStream;
+  s.onchat = (m) => sidebar.add(m, !$('chat').hidden);
+  s.oncontrol = onControl;
   s.onerror = (code) => {
-    if (!s.id) showJoinError(t(code) === code ? t('error') : t(code));
+    const text = t(code) === code ? t('error') : t(code);
+    if (!s.id && retries === 0) showJoinError(text);
+    else if (s.id) toast(text);
   };
-  s.onclose = () => {
-    $('status').textContent = t(s.id ? 'disconnected' : 'error');
-  };
-  await s.join(roomSlug, name);
+  s.onclose = () => onClosed(s);
+  await s.join(roomSlug, myName, modToken);
+}
+
+/**
+ * onClosed shows why the session ended, or reconnects after a lost connection.
+ * @param {Session} s
+ */
+function onClosed(s) {
+  if (s !== session || leaving || closed.has(s)) return;
+  closed.add(s);
+  if (s.ended === 'removed' || s.ended === 'ended') return; // onControl showed why
+  if (!s.id && (retries === 0 || s.ended)) {
+    if (retries > 0) showEnd(t(s.ended)); // the room was locked while we were away
+    else if (!s.ended) showJoinError(t('error'));
+    return;
+  }
+  quality.stop();
+  $('banner').textContent = t('reconnecting');
+  $('banner').hidden = false;
+  s.pc.close();
+  for (const tile of tiles.all()) {
+    audio.unwatch(tile.dataset.participant || '');
+    tile.remove();
+  }
+  const delay = Math.min(10000, 1000 * 2 ** retries++);
+  setTimeout(() => join().catch(() => onClosed(/** @type {Session} */ (session))), delay);
+}
+
+/**
+ * onControl handles what a moderator did to us.
+ * @param {string} action
+ * @param {string} by
+ */
+function onControl(action, by) {
+  if (action === 'mute') {
+    setMic(true);
+    toast(t('mutedBy', { by }));
+    return;
+  }
+  showEnd(action === 'ended' ? t('ended', { by }) : t('removed'));
+}
+
+/**
+ * showEnd leaves the room for good and says why.
+ * @param {string} text
+ */
+function showEnd(text) {
+  leaving = true;
+  quality.stop();
+  for (const tr of local ? local.getTracks() : []) tr.stop();
+  session?.pc.close();
+  $('banner').hidden = true;
+  $('room-screen').hidden = true;
+  $('end-screen').hidden = false;
+  $('end-text').textContent = text;
+}
+
+/** @param {string} text */
+function toast(text) {
+  const el = $('toast');
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(Number(el.dataset.timer));
+  el.dataset.timer = String(setTimeout(() => (el.hidden = true), 5000));
 }
 
 /** @param {string} id */
-function tileOf(id) {
-  return /** @type {HTMLElement|null} */ (document.querySelector(`.tile[data-participant="${CSS.escape(id)}"]`));
-}
-
-/**
- * makeTile creates an empty tile for a participant.
- * @param {Participant} p
- */
-function makeTile(p) {
-  const tile = document.createElement('div');
-  tile.className = 'tile';
-  tile.dataset.participant = p.id;
-  tile.dataset.kind = p.kind === 'phone' ? 'phone' : 'web';
-  tile.dataset.speaking = String(p.kind === 'phone' && !!p.speaking);
-  const avatar = document.createElement('div');
-  avatar.className = 'avatar';
-  const label = document.createElement('div');
-  label.className = 'label';
-  const text = document.createElement('span');
-  const unknown = p.kind === 'phone' && (!p.name || p.name === 'Unknown caller');
-  const name = unknown ? t('unknownCaller') : p.name || '?';
-  text.textContent = name;
-  if (p.kind === 'phone') {
-    avatar.innerHTML = icons.phone;
-    label.innerHTML = icons.phone;
-  } else {
-    avatar.textContent = name.slice(0, 1).toUpperCase();
-  }
-  label.append(text);
-  tile.append(avatar, label);
-  $('grid').append(tile);
-  layout();
-  return tile;
-}
-
-/**
- * @param {string} id
- * @param {string} name
- */
-function addSelfTile(id, name) {
-  const tile = makeTile({ id, name: `${name} (${t('you')})`, kind: 'web', speaking: false });
+function addSelfTile(id) {
+  const tile = tiles.make({ id, name: myName, kind: 'web', speaking: false }, `${myName} (${t('you')})`);
   tile.dataset.self = 'true';
   if (local) {
     if (local.getVideoTracks().length > 0) showVideo(tile, local);
-    audio.watch(id, local, (sp) => (tile.dataset.speaking = String(sp)));
+    audio.watch(id, local, (sp) => tiles.setSpeaking(id, sp));
   }
 }
 
 /**
- * renderRoster adds tiles for new participants and removes departed ones.
- * @param {Participant[]} list
+ * label is the name a participant's tile shows.
+ * @param {Participant} p
  */
-function renderRoster(list) {
-  if (!session || !session.id) return;
+function label(p) {
+  if (p.kind === 'phone' && (!p.name || p.name === 'Unknown caller')) return t('unknownCaller');
+  return session && p.id === session.id ? `${p.name} (${t('you')})` : p.name || '?';
+}
+
+/**
+ * render adds tiles for new participants, removes departed ones and updates
+ * the tiles and the participant list.
+ * @param {Session} s
+ */
+function render(s) {
+  if (!s.id || s !== session) return;
+  const list = [...s.participants.values()];
   const ids = new Set(list.map((p) => p.id));
-  for (const tile of document.querySelectorAll('.tile')) {
-    const id = /** @type {HTMLElement} */ (tile).dataset.participant || '';
-    if (!ids.has(id)) {
+  for (const tile of tiles.all()) {
+    const id = tile.dataset.participant || '';
+    if (!ids.has(id) && id !== s.id) {
       audio.unwatch(id);
-      tile.remove();
+      tiles.remove(id);
     }
   }
   for (const p of list) {
-    if (p.id === session.id) continue;
-    let tile = tileOf(p.id);
-    if (!tile) {
-      tile = makeTile(p);
-      const stream = session.streams.get(p.id);
+    if (!tiles.tileOf(p.id)) {
+      tiles.make(p, label(p));
+      const stream = s.streams.get(p.id);
       if (stream) attachStream(p.id, stream);
     }
-    if (p.kind === 'phone') tile.dataset.speaking = String(!!p.speaking);
+    tiles.update(p, label(p));
   }
-  layout();
+  const me = s.participants.get(s.id);
+  $('hand').setAttribute('aria-pressed', String(!!me?.hand));
+  $('hand').setAttribute('aria-label', t(me?.hand ? 'lowerHand' : 'raiseHand'));
+  const speaker = tiles.view === 'speaker';
+  $('view').setAttribute('aria-pressed', String(speaker));
+  $('view').setAttribute('aria-label', t(speaker ? 'gridView' : 'speakerView'));
+  $('locked-badge').hidden = !s.locked;
+  sidebar.setPeople(list, s.locked);
+  tiles.layout();
 }
 
 /**
@@ -186,19 +296,20 @@ function renderRoster(list) {
  * @param {MediaStream} stream
  */
 function attachStream(id, stream) {
-  const tile = tileOf(id);
+  const tile = tiles.tileOf(id);
   if (!tile) return;
   let el = /** @type {HTMLAudioElement|null} */ (tile.querySelector('audio'));
   if (!el) {
     el = document.createElement('audio');
     el.autoplay = true;
+    devices.applySpeaker(el);
     tile.append(el);
   }
   if (el.srcObject !== stream) el.srcObject = stream;
   el.play().catch(() => {});
   const update = () => {
     if (stream.getVideoTracks().length > 0) showVideo(tile, stream);
-    if (tile.dataset.kind === 'web') audio.watch(id, stream, (sp) => (tile.dataset.speaking = String(sp)));
+    if (tile.dataset.kind === 'web') audio.watch(id, stream, (sp) => tiles.setSpeaking(id, sp));
   };
   stream.onaddtrack = update;
   update();
@@ -221,34 +332,111 @@ function showVideo(tile, stream) {
   if (v.srcObject !== stream) v.srcObject = stream;
 }
 
-/** layout picks the number of grid columns for the number of tiles. */
-function layout() {
-  const n = document.querySelectorAll('.tile').length;
-  $('grid').style.setProperty('--cols', String(Math.max(1, Math.ceil(Math.sqrt(n)))));
+/** @type {MediaStreamTrack|null} the screen track being sent instead of the camera */
+let screen = null;
+
+/** videoSender is the sender of our camera track, or null without a camera. */
+function videoSender() {
+  return session?.pc.getSenders().find((s) => s.track && s.track.kind === 'video') || null;
+}
+
+/** toggleShare sends the screen in place of the camera, or the camera again. */
+async function toggleShare() {
+  const sender = videoSender();
+  if (!session || !sender) {
+    toast(t('shareNeedsCamera'));
+    return;
+  }
+  if (screen) {
+    stopShare();
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+  } catch {
+    return; // the user cancelled
+  }
+  screen = stream.getVideoTracks()[0];
+  screen.onended = stopShare;
+  await sender.replaceTrack(screen);
+  session.setSharing(true);
+  const self = tiles.tileOf(session.id);
+  if (self) showVideo(self, stream);
+  $('share').setAttribute('aria-pressed', 'true');
+  $('share').setAttribute('aria-label', t('stopShare'));
+}
+
+function stopShare() {
+  if (!screen) return;
+  screen.onended = null;
+  screen.stop();
+  screen = null;
+  const cam = local?.getVideoTracks()[0];
+  const sender = videoSender();
+  if (sender && cam) sender.replaceTrack(cam).catch(() => {});
+  session?.setSharing(false);
+  const self = session && tiles.tileOf(session.id);
+  if (self && local) showVideo(self, local);
+  $('share').setAttribute('aria-pressed', 'false');
+  $('share').setAttribute('aria-label', t('share'));
+}
+
+/** @param {boolean} muted */
+function setMic(muted) {
+  for (const tr of local ? local.getAudioTracks() : []) tr.enabled = !muted;
+  $('mic').setAttribute('aria-pressed', String(muted));
+  setIcon($('mic'), muted ? icons.micOff : icons.mic);
+  session?.setMuted(muted);
+}
+
+/**
+ * togglePanel shows one side panel (people, chat or settings) and hides the others.
+ * @param {string} id
+ * @param {boolean} [show]
+ */
+function togglePanel(id, show) {
+  for (const p of ['people', 'chat', 'settings']) {
+    const on = p === id ? (show ?? $(p).hidden) : false;
+    $(p).hidden = !on;
+    $(`${p}-toggle`).setAttribute('aria-expanded', String(on));
+  }
+  if (id === 'chat' && !$('chat').hidden) sidebar.markRead();
 }
 
 function setupControls() {
-  const mic = $('mic');
   const cam = $('cam');
-  mic.addEventListener('click', () => {
-    const tracks = local ? local.getAudioTracks() : [];
-    const muted = mic.getAttribute('aria-pressed') !== 'true';
-    for (const tr of tracks) tr.enabled = !muted;
-    mic.setAttribute('aria-pressed', String(muted));
-    mic.innerHTML = muted ? icons.micOff : icons.mic;
-    session?.setMuted(muted);
-  });
+  $('mic').addEventListener('click', () => setMic($('mic').getAttribute('aria-pressed') !== 'true'));
   cam.addEventListener('click', () => {
     const off = cam.getAttribute('aria-pressed') !== 'true';
     for (const tr of local ? local.getVideoTracks() : []) tr.enabled = !off;
     cam.setAttribute('aria-pressed', String(off));
-    cam.innerHTML = off ? icons.camOff : icons.cam;
+    setIcon(cam, off ? icons.camOff : icons.cam);
+  });
+  $('share').addEventListener('click', () => toggleShare());
+  $('hand').addEventListener('click', () => session?.setHand($('hand').getAttribute('aria-pressed') !== 'true'));
+  $('view').addEventListener('click', () => {
+    const speaker = tiles.view === 'grid';
+    tiles.setView(speaker ? 'speaker' : 'grid');
+    $('view').setAttribute('aria-pressed', String(speaker));
+    $('view').setAttribute('aria-label', t(speaker ? 'gridView' : 'speakerView'));
+  });
+  for (const p of ['people', 'chat', 'settings']) $(`${p}-toggle`).addEventListener('click', () => togglePanel(p));
+  document.addEventListener('dialroom:chat', () => togglePanel('chat', true));
+  $('mute-all').addEventListener('click', () => session?.moderate('mute_all'));
+  $('lock-room').addEventListener('click', () => session?.moderate(session.locked ? 'unlock' : 'lock'));
+  $('end-meeting').addEventListener('click', () => {
+    if (confirm(t('confirmEnd'))) session?.moderate('end');
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') togglePanel('', false);
   });
   $('leave').addEventListener('click', () => {
-    if (session) session.onclose = () => {};
+    leaving = true;
+    quality.stop();
     session?.leave();
     for (const tr of local ? local.getTracks() : []) tr.stop();
-    $('grid').replaceChildren();
+    tiles.grid.replaceChildren();
     $('status').textContent = t('left');
   });
 }

@@ -57,6 +57,33 @@ export class Audio {
     });
   }
 
+  /**
+   * meter calls onLevel about ten times a second with the stream's RMS
+   * level (0..1) until the returned function is called.
+   * @param {MediaStream} stream
+   * @param {(level: number) => void} onLevel
+   * @returns {() => void}
+   */
+  meter(stream, onLevel) {
+    if (stream.getAudioTracks().length === 0) return () => {};
+    const ctx = this.context();
+    const src = ctx.createMediaStreamSource(stream);
+    const an = ctx.createAnalyser();
+    an.fftSize = 1024;
+    src.connect(an);
+    const buf = new Float32Array(an.fftSize);
+    const timer = setInterval(() => {
+      an.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const v of buf) sum += v * v;
+      onLevel(Math.sqrt(sum / buf.length));
+    }, 100);
+    return () => {
+      clearInterval(timer);
+      src.disconnect();
+    };
+  }
+
   /** @param {string} key */
   unwatch(key) {
     this.watchers.get(key)?.stop();

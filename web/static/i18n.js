@@ -18,6 +18,62 @@ const strings = {
     room_not_found: 'This room does not exist.',
     invalid_name: 'Please enter a name (up to 64 characters).',
     error: 'Something went wrong.',
+    people: 'Participants',
+    quality_good: 'Connection good',
+    quality_fair: 'Connection fair',
+    quality_poor: 'Connection poor',
+    share: 'Share screen',
+    stopShare: 'Stop sharing',
+    shareNeedsCamera: 'Screen sharing needs a camera when you join.',
+    phoneCaller: 'By phone',
+    chat: 'Chat',
+    raiseHand: 'Raise hand',
+    lowerHand: 'Lower hand',
+    everyone: 'Everyone',
+    send: 'Send',
+    message: 'Message',
+    sendTo: 'Send to',
+    moderator: 'Moderator',
+    counts: '{web} in the browser, {phone} by phone',
+    muteAll: 'Mute all',
+    lock: 'Lock room',
+    unlock: 'Unlock room',
+    endMeeting: 'End meeting',
+    confirmEnd: 'End the meeting for everyone?',
+    mute: 'Mute',
+    remove: 'Remove',
+    hangUp: 'Hang up',
+    rename: 'Rename',
+    newName: 'New name',
+    makeModerator: 'Make moderator',
+    handRaised: 'Hand raised',
+    muted: 'Muted',
+    locked: 'Room locked',
+    removed: 'A moderator removed you from the meeting.',
+    ended: '{by} ended the meeting.',
+    mutedBy: '{by} muted your microphone.',
+    room_locked: 'This room is locked. Ask a moderator to unlock it.',
+    forbidden: 'Only moderators may do that.',
+    no_participant: 'That participant has left.',
+    bad_chat: 'Messages must be 1 to 2000 characters.',
+    reconnecting: 'Connection lost. Reconnecting…',
+    speakerView: 'Speaker view',
+    gridView: 'Grid view',
+    pin: 'Pin',
+    unpin: 'Unpin',
+    prevPage: 'Previous page',
+    nextPage: 'Next page',
+    pageOf: 'Page {page} of {pages}',
+    settings: 'Devices',
+    camera: 'Camera',
+    microphone: 'Microphone',
+    speaker: 'Speaker',
+    level: 'Microphone level',
+    language: 'Language',
+    privateTo: 'private to {name}',
+    privateFrom: 'private',
+    close: 'Close',
+    newMessages: '{n} unread',
   },
   de: {
     yourName: 'Dein Name',
@@ -35,6 +91,62 @@ const strings = {
     room_not_found: 'Diesen Raum gibt es nicht.',
     invalid_name: 'Bitte gib einen Namen ein (bis zu 64 Zeichen).',
     error: 'Etwas ist schiefgegangen.',
+    people: 'Teilnehmende',
+    quality_good: 'Verbindung gut',
+    quality_fair: 'Verbindung mäßig',
+    quality_poor: 'Verbindung schlecht',
+    share: 'Bildschirm teilen',
+    stopShare: 'Teilen beenden',
+    shareNeedsCamera: 'Zum Bildschirmteilen braucht es beim Beitreten eine Kamera.',
+    phoneCaller: 'Per Telefon',
+    chat: 'Chat',
+    raiseHand: 'Hand heben',
+    lowerHand: 'Hand senken',
+    everyone: 'Alle',
+    send: 'Senden',
+    message: 'Nachricht',
+    sendTo: 'Senden an',
+    moderator: 'Moderation',
+    counts: '{web} im Browser, {phone} per Telefon',
+    muteAll: 'Alle stummschalten',
+    lock: 'Raum sperren',
+    unlock: 'Raum entsperren',
+    endMeeting: 'Meeting beenden',
+    confirmEnd: 'Das Meeting für alle beenden?',
+    mute: 'Stummschalten',
+    remove: 'Entfernen',
+    hangUp: 'Auflegen',
+    rename: 'Umbenennen',
+    newName: 'Neuer Name',
+    makeModerator: 'Zur Moderation machen',
+    handRaised: 'Hand gehoben',
+    muted: 'Stumm',
+    locked: 'Raum gesperrt',
+    removed: 'Die Moderation hat Dich aus dem Meeting entfernt.',
+    ended: '{by} hat das Meeting beendet.',
+    mutedBy: '{by} hat Dein Mikrofon stummgeschaltet.',
+    room_locked: 'Dieser Raum ist gesperrt. Bitte die Moderation, ihn zu entsperren.',
+    forbidden: 'Das darf nur die Moderation.',
+    no_participant: 'Diese Person ist nicht mehr da.',
+    bad_chat: 'Nachrichten müssen 1 bis 2000 Zeichen lang sein.',
+    reconnecting: 'Verbindung verloren. Verbinde neu …',
+    speakerView: 'Sprecheransicht',
+    gridView: 'Rasteransicht',
+    pin: 'Anheften',
+    unpin: 'Lösen',
+    prevPage: 'Vorherige Seite',
+    nextPage: 'Nächste Seite',
+    pageOf: 'Seite {page} von {pages}',
+    settings: 'Geräte',
+    camera: 'Kamera',
+    microphone: 'Mikrofon',
+    speaker: 'Lautsprecher',
+    level: 'Mikrofonpegel',
+    language: 'Sprache',
+    privateTo: 'privat an {name}',
+    privateFrom: 'privat',
+    close: 'Schließen',
+    newMessages: '{n} ungelesen',
   },
 };
 
@@ -49,12 +161,39 @@ export function lang(language) {
   return language.toLowerCase().startsWith('de') ? 'de' : 'en';
 }
 
+/** @type {'de'|'en'|''} a language the user picked with the switch */
+let chosen = '';
+try {
+  const saved = localStorage.getItem('dialroom.lang');
+  if (saved === 'de' || saved === 'en') chosen = saved;
+} catch {}
+
+/** @returns {'de'|'en'} the language in use */
+export function currentLang() {
+  return chosen || lang(navigator.language || 'en');
+}
+
 /**
- * t returns the UI string for key in the browser's language.
+ * setLang switches the language and remembers the choice.
+ * @param {'de'|'en'} l
+ */
+export function setLang(l) {
+  chosen = l;
+  try {
+    localStorage.setItem('dialroom.lang', l);
+  } catch {}
+}
+
+/**
+ * t returns the UI string for key in the current language, with {name}
+ * placeholders filled from vars.
  * @param {string} key
+ * @param {Record<string, string|number>} [vars]
  * @returns {string}
  */
-export function t(key) {
-  const table = /** @type {Record<string, string>} */ (strings[lang(navigator.language || 'en')]);
-  return table[key] ?? strings.en[/** @type {Key} */ (key)] ?? key;
+export function t(key, vars) {
+  const table = /** @type {Record<string, string>} */ (strings[currentLang()]);
+  let s = table[key] ?? strings.en[/** @type {Key} */ (key)] ?? key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replaceAll(`{${k}}`, String(v));
+  return s;
 }

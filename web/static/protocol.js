@@ -3,8 +3,9 @@
 // WebSocket and drives one RTCPeerConnection. It touches no DOM.
 
 /**
- * @typedef {{id: string, name: string, kind: 'web'|'phone', speaking: boolean, muted?: boolean}} Participant
+ * @typedef {{id: string, name: string, kind: 'web'|'phone', speaking: boolean, muted?: boolean, role?: string, hand?: boolean, sharing?: boolean}} Participant
  * @typedef {{slug: string, name: string}} RoomInfo
+ * @typedef {{seq: number, from: string, fromName: string, to?: string, text: string, time: number}} ChatMessage
  */
 
 /** Session is one browser's membership in one room. */
@@ -26,6 +27,18 @@ export class Session {
     this.onerror = () => {};
     /** @type {() => void} */
     this.onclose = () => {};
+    /** @type {(m: ChatMessage) => void} */
+    this.onchat = () => {};
+    /** @type {(action: string, by: string) => void} what a moderator did to us */
+    this.oncontrol = () => {};
+
+    /** @type {string} 'moderator' or 'participant' */
+    this.role = 'participant';
+    this.locked = false;
+    /** @type {ChatMessage[]} recent room chat received with joined */
+    this.history = [];
+    /** @type {string} set when the server ended our membership (removed, ended, room_locked) */
+    this.ended = '';
 
     /** @type {string} */
     this.id = '';
@@ -59,14 +72,15 @@ export class Session {
    * join opens the WebSocket and asks to join room under name.
    * @param {string} room room slug
    * @param {string} name display name
+   * @param {string} [mod] moderator token from the ?mod= link
    * @returns {Promise<void>} resolves once the socket is open
    */
-  join(room, name) {
+  join(room, name, mod) {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(this.url);
       this.ws = ws;
       ws.onopen = () => {
-        this.send({ type: 'join', room, name });
+        this.send(mod ? { type: 'join', room, name, mod } : { type: 'join', room, name });
         resolve();
       };
       ws.onerror = () => reject(new Error('websocket error'));
@@ -83,6 +97,35 @@ export class Session {
   /** @param {boolean} muted */
   setMuted(muted) {
     this.send({ type: 'mute', muted });
+  }
+
+  /**
+   * chat sends text to the room, or privately to participant to.
+   * @param {string} text
+   * @param {string} [to]
+   */
+  chat(text, to) {
+    this.send(to ? { type: 'chat', to, text } : { type: 'chat', text });
+  }
+
+  /** @param {boolean} on whether the video track now carries the screen */
+  setSharing(on) {
+    this.send({ type: 'share', on });
+  }
+
+  /** @param {boolean} raised */
+  setHand(raised) {
+    this.send({ type: 'hand', raised });
+  }
+
+  /**
+   * moderate asks for a moderator action (see docs/protocol.md).
+   * @param {string} action mute, mute_all, rename, remove, make_moderator, lower_hand, lock, unlock, end
+   * @param {string} [target] participant ID
+   * @param {string} [name] new name for rename
+   */
+  moderate(action, target, name) {
+    this.send({ type: 'moderate', action, target, name });
   }
 
   /** leave tells the server and closes everything. */
@@ -107,11 +150,20 @@ export class Session {
         break;
       case 'joined':
         this.id = msg.id;
+        this.role = msg.role || 'participant';
+        this.history = msg.history || [];
         this.onjoined(msg.id, msg.room);
-        this.roster(msg.rev, msg.participants);
+        this.roster(msg.rev, msg.participants, !!msg.locked);
         break;
       case 'roster':
-        this.roster(msg.rev, msg.participants);
+        this.roster(msg.rev, msg.participants, !!msg.locked);
+        break;
+      case 'chat':
+        this.onchat(msg);
+        break;
+      case 'control':
+        if (msg.action !== 'mute') this.ended = msg.action;
+        this.oncontrol(msg.action, msg.by || '');
         break;
       case 'speaking': {
         const p = this.participants.get(msg.id);
@@ -120,6 +172,7 @@ export class Session {
         break;
       }
       case 'error':
+        if (msg.code === 'room_locked') this.ended = msg.code;
         this.onerror(msg.code, msg.message);
         break;
     }
@@ -138,10 +191,14 @@ export class Session {
   /**
    * @param {number} rev
    * @param {Participant[]} list
+   * @param {boolean} locked
    */
-  roster(rev, list) {
+  roster(rev, list, locked) {
     if (rev < this.rev) return; // an older roster that arrived late
     this.rev = rev;
+    this.locked = locked;
+    const me = (list || []).find((p) => p.id === this.id);
+    if (me && me.role) this.role = me.role;
     this.participants = new Map((list || []).map((p) => [p.id, p]));
     for (const id of this.streams.keys()) {
       if (!this.participants.has(id)) this.streams.delete(id);

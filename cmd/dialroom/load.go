@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"dialroom/loadtest"
+)
+
+const loadUsage = `dialroom load -number NUMBER [-pin DIGITS] [-sip ADDR] [-calls N] [-rate N] [-duration D] [-signal noise|speech|tone] [-pid PID] [-join-wait D] [-jitter D]
+
+Calls a running dialroom server on this machine with N phone callers (SIP and
+G.711 RTP from this process, the PIN typed as RFC 4733 events), measures for
+-duration once everyone is in, hangs up and prints: call setup time, packet
+loss and jitter of what the callers receive, the mouth-to-ear delay through
+the bridge (caller 0 sends a 1 kHz burst every second; every other caller
+times its arrival), and, with -pid, the server's CPU and memory from /proc.
+-jitter D delays each packet to the server by a random 0..D, like a jittery
+network (loopback has none). Only loopback addresses are accepted. At most 5000 calls and one hour.
+The server needs 2 RTP ports per call (sip.rtp_port_min/max).
+`
+
+func runLoad(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	sipAddr := fs.String("sip", "127.0.0.1:5060", "the server's SIP address (UDP, loopback)")
+	number := fs.String("number", "", "the room's phone number")
+	pin := fs.String("pin", "", "the room's PIN")
+	calls := fs.Int("calls", 10, "phone callers")
+	rate := fs.Float64("rate", 20, "new calls per second")
+	dur := fs.Duration("duration", 30*time.Second, "measured time once everyone is in")
+	sig := fs.String("signal", "noise", "what listeners send: noise, speech or tone")
+	pid := fs.Int("pid", 0, "the server's process ID, for CPU and memory")
+	jitter := fs.Duration("jitter", 0, "emulated network jitter: each packet to the server waits a random 0..D")
+	joinWait := fs.Duration("join-wait", 2*time.Second, "after the PIN (or the answer), before a caller counts as in the room")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos); err != nil {
+		return err
+	}
+	if *number == "" {
+		return usagef("load: -number is required (see dialroom load -h)")
+	}
+	addr, err := net.ResolveUDPAddr("udp", *sipAddr)
+	if err != nil || !addr.IP.IsLoopback() {
+		return usagef("load: -sip %q: want a loopback host:port", *sipAddr)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := loadtest.Run(ctx, loadtest.Config{
+		Server: addr, Number: *number, PIN: *pin, Calls: *calls, Rate: *rate,
+		Duration: *dur, Signal: *sig, ServerPID: *pid, JoinWait: *joinWait, Jitter: *jitter,
+		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if rep != nil {
+		rep.Write(stdout)
+	}
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package loadtest
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+)
+
+// caller is one phone call from this process.
+type caller struct {
+	id    int
+	conn  *net.UDPConn
+	dlg   *sipgo.DialogClientSession
+	setup time.Duration
+
+	// Send side, owned by the pacer goroutine.
+	remote  *net.UDPAddr
+	eventPT uint8
+	seq     uint16
+	ts      uint32
+	ssrc    uint32
+	keys    []byte // RFC 4733 events still to send
+	keyPkt  int    // packet index within the current key
+	src     source
+	pcm     [frameSamples]int16
+	buf     [12 + frameSamples]byte
+
+	joinedAt  atomic.Int64 // unix ns when the last key went out; 0 before
+	serverBye atomic.Bool
+
+	// Receive side, guarded by mu (the reader writes, Run reads at the end).
+	mu       sync.Mutex
+	measure  bool
+	rx       rxStats
+	det      onsetDetector
+	onsets   []time.Time
+	lastRecv time.Time
+	done     chan struct{}
+}
+
+// offer is the caller's SDP: PCMU and telephone-event on its RTP port.
+func (c *caller) offer() []byte {
+	port := c.conn.LocalAddr().(*net.UDPAddr).Port
+	return []byte(fmt.Sprintf("v=0\r\no=- %d 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"+
+		"a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n", c.id+1, port))
+}
+
+// parseAnswer reads the server's RTP address and telephone-event payload type
+// from an SDP answer (RFC 4566: the session c= line and the first m=audio).
+func parseAnswer(sdp []byte) (*net.UDPAddr, uint8, error) {
+	var ip net.IP
+	port, pt := 0, -1
+	for _, line := range strings.Split(string(sdp), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "c=IN IP4 ") || strings.HasPrefix(line, "c=IN IP6 "):
+			ip = net.ParseIP(strings.Fields(line[9:])[0])
+		case strings.HasPrefix(line, "m=audio ") && port == 0:
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				port, _ = strconv.Atoi(f[1])
+			}
+		case strings.HasPrefix(line, "a=rtpmap:") && strings.Contains(strings.ToLower(line), "telephone-event/8000"):
+			n, _, _ := strings.Cut(line[len("a=rtpmap:"):], " ")
+			pt, _ = strconv.Atoi(n)
+		}
+	}
+	if ip == nil || port <= 0 || port > 65535 {
+		return nil, 0, fmt.Errorf("loadtest: answer without address: %q", sdp)
+	}
+	if pt < 0 || pt > 127 {
+		return nil, 0, fmt.Errorf("loadtest: answer without telephone-event")
+	}
+	return &net.UDPAddr{IP: ip, Port: port}, uint8(pt), nil
+}
+
+// dtmfEvent maps a key to its RFC 4733 event code.
+func dtmfEvent(k byte) byte {
+	switch {
+	case k >= '0' && k <= '9':
+		return k - '0'
+	case k == '*':
+		return 10
+	}
+	return 11 // '#'
+}
+
+// Each key is 5 packets (100 ms) of event, 3 end packets (RFC 4733 section
+// 2.5.1.4: the end is sent three times) and 3 frames of silence between keys.
+const keyPackets = 5 + 3 + 3
+
+// next builds the caller's next packet into c.buf; bursts says whether the
+// mouth sends its marker now. It returns the packet and whether it starts a burst.
+func (c *caller) next(bursts bool) ([]byte, bool) {
+	h := c.buf[:12]
+	h[0] = 0x80
+	c.seq++
+	binary.BigEndian.PutUint16(h[2:], c.seq)
+	binary.BigEndian.PutUint32(h[8:], c.ssrc)
+	if len(c.keys) > 0 && c.keyPkt < 8 {
+		// One event lasts from the timestamp of its first packet (RFC 4733 2.5.1.1).
+		h[1] = c.eventPT
+		if c.keyPkt == 0 {
+			h[1] |= 0x80 // marker on the first packet of an event
+		}
+		binary.BigEndian.PutUint32(h[4:], c.ts)
+		p := c.buf[12:16]
+		p[0] = dtmfEvent(c.keys[0])
+		p[1] = 10 // volume -10 dBm0
+		dur := min(c.keyPkt+1, 5) * frameSamples
+		if c.keyPkt >= 5 {
+			p[1] |= 0x80 // end bit
+		}
+		binary.BigEndian.PutUint16(p[2:], uint16(dur))
+		c.keyPkt++
+		if c.keyPkt == 8 { // the event took 8 packet times on the wire
+			c.ts += 8 * frameSamples
+		}
+		return c.buf[:16], false
+	}
+	if len(c.keys) > 0 {
+		c.keyPkt++
+		if c.keyPkt == keyPackets {
+			c.keys, c.keyPkt = c.keys[1:], 0
+			if len(c.keys) == 0 {
+				c.joinedAt.Store(time.Now().UnixNano())
+			}
+		}
+	}
+	h[1] = 0 // PCMU
+	binary.BigEndian.PutUint32(h[4:], c.ts)
+	c.ts += frameSamples
+	start := c.src.frame(c.pcm[:], bursts)
+	ulawEncode(c.buf[12:], c.pcm[:])
+	return c.buf[:12+frameSamples], start
+}
+
+// read receives the server's RTP until the socket closes.
+func (c *caller) read() {
+	defer close(c.done)
+	buf := make([]byte, 1500)
+	var pcm [1500]int16
+	for {
+		n, err := c.conn.Read(buf)
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		p := buf[:n]
+		if n < 12 || p[0]>>6 != 2 || p[1]&0x7f != 0 {
+			continue // not PCMU RTP
+		}
+		hl := 12 + 4*int(p[0]&0x0f)
+		if p[0]&0x10 != 0 && n >= hl+4 {
+			hl += 4 + 4*int(binary.BigEndian.Uint16(p[hl+2:]))
+		}
+		if hl > n {
+			continue
+		}
+		seq := binary.BigEndian.Uint16(p[2:])
+		ts := binary.BigEndian.Uint32(p[4:])
+		k := ulawDecode(pcm[:], p[hl:])
+		c.mu.Lock()
+		c.lastRecv = now
+		if c.measure {
+			c.rx.add(seq, ts, now)
+			if off := c.det.feed(pcm[:k]); off >= 0 {
+				c.onsets = append(c.onsets, now.Add(time.Duration(off)*time.Second/rate))
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// startMeasuring resets the receive statistics at the start of the window.
+func (c *caller) startMeasuring() {
+	c.mu.Lock()
+	c.measure, c.rx, c.det, c.onsets = true, rxStats{}, newOnsetDetector(), nil
+	c.mu.Unlock()
+}

@@ -1,0 +1,22 @@
+// Package loadtest drives a running dialroom server with many phone callers
+// and measures what a listener would notice: call setup time, packet loss,
+// jitter and the mouth-to-ear delay through the bridge, plus the server's CPU
+// and memory from /proc. It is the engine of `dialroom load`.
+//
+// Every caller is real SIP (sipgo, UDP) and RTP (G.711 µ-law, 20 ms) from this
+// process: it dials the room's number, types the PIN as RFC 4733 events, then
+// speaks. Caller 0 is the "mouth": once everyone is in, it sends a 1 kHz tone
+// burst every second; every other caller is an "ear" that finds the burst's
+// onset in what it hears. The delay of one burst at one ear is
+//
+//	(arrival of the packet with the onset + onset offset in it)
+//	  - (send time of the mouth's packet with the burst start + its offset)
+//
+// so it covers the network and the bridge (jitter buffer, mixing tick, encode)
+// but not the callers' own packetisation or playout buffers. Listeners send
+// line noise (about -60 dBov) or, with Signal "speech", a quiet speech-like
+// babble below the talker threshold, so the mouth stays the loudest talker.
+//
+// The package talks only to the address it is given; the command restricts
+// that to loopback. It owns no server code and imports no server package.
+package loadtest

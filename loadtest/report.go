@@ -1,0 +1,120 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"time"
+)
+
+// Report is what one run measured.
+type Report struct {
+	Config     Config
+	Failed     int    // calls not answered
+	FirstError string // why the first failed call failed
+
+	setups                       []time.Duration
+	procIdle, procStart, procEnd procSample
+	selfStart, selfEnd           procSample // this process, for comparison
+	start, end                   time.Time
+
+	// Filled by collect.
+	Answered, Dropped, Silent int
+	Expected, Received        uint64
+	Jitters                   []time.Duration // final RFC 3550 jitter per caller
+	Delays                    []time.Duration // mouth-to-ear, per burst and ear
+	Bursts, Missed            int             // bursts sent; burst-ear pairs not heard
+}
+
+// collect gathers the callers' receive statistics and matches each ear's
+// burst onsets to the mouth's burst starts.
+func (r *Report) collect(calls []*caller, starts []time.Time) {
+	r.Answered = len(calls)
+	r.Bursts = len(starts)
+	for _, c := range calls {
+		c.mu.Lock()
+		if c.serverBye.Load() {
+			r.Dropped++
+		}
+		if r.end.Sub(c.lastRecv) > 2*time.Second {
+			r.Silent++
+		}
+		r.Expected += c.rx.expected()
+		r.Received += c.rx.received
+		r.Jitters = append(r.Jitters, c.rx.jitterDur())
+		if c.id != 0 {
+			r.matchOnsets(c.onsets, starts)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// matchOnsets pairs each onset with the latest burst start before it (within
+// one burst period); bursts an ear never heard count as missed. The last
+// burst is not counted as missed: it may still be in flight at the end.
+func (r *Report) matchOnsets(onsets, starts []time.Time) {
+	heard := make([]bool, len(starts))
+	for _, o := range onsets {
+		i, _ := slices.BinarySearchFunc(starts, o, func(s, t time.Time) int { return s.Compare(t) })
+		if i == 0 {
+			continue
+		}
+		d := o.Sub(starts[i-1])
+		if d >= burstPeriod*frameDur || heard[i-1] {
+			continue
+		}
+		heard[i-1] = true
+		r.Delays = append(r.Delays, d)
+	}
+	for i, h := range heard {
+		if !h && i < len(heard)-1 {
+			r.Missed++
+		}
+	}
+}
+
+// Loss is the share of packets the callers did not receive (0..1).
+func (r *Report) Loss() float64 {
+	if r.Expected == 0 {
+		return 0
+	}
+	return 1 - float64(r.Received)/float64(r.Expected)
+}
+
+// Write prints the report for people.
+func (r *Report) Write(w io.Writer) {
+	c := r.Config
+	fmt.Fprintf(w, "dialroom load: %d calls to %s at %.0f calls/s, %v measured, listeners send %s\n",
+		c.Calls, c.Server, c.Rate, r.end.Sub(r.start).Round(time.Millisecond), c.Signal)
+	if c.Jitter > 0 {
+		fmt.Fprintf(w, "emulated jitter: every packet to the server waits 0..%v (mean %v), included in the delay\n", c.Jitter, c.Jitter/2)
+	}
+	s50, s95 := quantiles(r.setups)
+	fmt.Fprintf(w, "calls:        %d answered, %d failed, %d hung up by the server, %d without audio at the end\n",
+		r.Answered, r.Failed, r.Dropped, r.Silent)
+	if r.FirstError != "" {
+		fmt.Fprintf(w, "first error:  %s\n", r.FirstError)
+	}
+	fmt.Fprintf(w, "setup time:   median %v, p95 %v (INVITE to 200 OK)\n", s50.Round(10*time.Microsecond), s95.Round(10*time.Microsecond))
+	fmt.Fprintf(w, "packet loss:  %.4f %% (%d of %d packets from the server)\n", 100*r.Loss(), r.Expected-r.Received, r.Expected)
+	if secs := r.end.Sub(r.start).Seconds(); secs > 0 && r.Answered > 0 {
+		// Loss counts sequence gaps; a server that falls behind its 20 ms
+		// clock sends fewer packets without gaps, which only this shows.
+		fmt.Fprintf(w, "packet rate:  %.1f packets/s per caller from the server (50 on time)\n",
+			float64(r.Received)/float64(r.Answered)/secs)
+	}
+	j50, j95 := quantiles(r.Jitters)
+	fmt.Fprintf(w, "jitter:       median %v, p95 %v (RFC 3550, per caller)\n", j50.Round(10*time.Microsecond), j95.Round(10*time.Microsecond))
+	d50, d95 := quantiles(r.Delays)
+	fmt.Fprintf(w, "phone->phone: mouth-to-ear median %v, p95 %v (%d onsets; %d bursts, %d burst-ear pairs missed)\n",
+		d50.Round(100*time.Microsecond), d95.Round(100*time.Microsecond), len(r.Delays), r.Bursts, r.Missed)
+	if c.ServerPID > 0 {
+		n := max(r.Answered, 1)
+		fmt.Fprintf(w, "server:       %.1f %% of one core; RSS %.1f MB (%.1f MB before the calls, peak %.1f MB), %.0f KB per call; %d threads\n",
+			100*cpuShare(r.procStart, r.procEnd), mb(r.procEnd.rssBytes), mb(r.procIdle.rssBytes), mb(r.procEnd.hwmBytes),
+			float64(r.procEnd.rssBytes-r.procIdle.rssBytes)/1024/float64(n), r.procEnd.threads)
+	}
+	fmt.Fprintf(w, "load tool:    %.1f %% of one core (it shares the machine with the server)\n", 100*cpuShare(r.selfStart, r.selfEnd))
+}
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }

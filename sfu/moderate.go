@@ -1,0 +1,252 @@
+package sfu
+
+import (
+	"errors"
+	"strings"
+)
+
+// Roles of a participant.
+const (
+	RoleModerator   = "moderator"
+	RoleParticipant = "participant"
+)
+
+// Errors of moderator actions and joins.
+var (
+	ErrNotModerator  = errors.New("sfu: only moderators may do that")
+	ErrNoParticipant = errors.New("sfu: no such participant")
+	ErrLocked        = errors.New("sfu: room is locked")
+)
+
+// Control types sent to a browser through Signaller.Control.
+const (
+	ControlMute    = "mute"    // a moderator muted you: mute the microphone
+	ControlRemoved = "removed" // a moderator removed you; the room has let you go
+	ControlEnded   = "ended"   // a moderator ended the meeting for everyone
+)
+
+// Control is something a moderator did to one browser participant.
+type Control struct {
+	Type string `json:"type"` // ControlMute, ControlRemoved or ControlEnded
+	By   string `json:"by"`   // the moderator's display name
+}
+
+// Participants returns the room's roster entries (a copy).
+func (r *Room) Participants() []Participant { return r.Roster().Participants }
+
+// checkActorLocked returns the actor's member if it is a moderator.
+func (r *Room) checkActorLocked(actor string) (*member, error) {
+	m, ok := r.members[actor]
+	if !ok {
+		return nil, ErrNoParticipant
+	}
+	if m.Role != RoleModerator {
+		return nil, ErrNotModerator
+	}
+	return m, nil
+}
+
+// target looks up actor (who must be a moderator unless actor == AdminActor)
+// and target; it returns the actor's name and a copy of the target.
+func (r *Room) target(actor, target string) (by string, t *member, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	by = "admin"
+	if actor != AdminActor {
+		a, err := r.checkActorLocked(actor)
+		if err != nil {
+			return "", nil, err
+		}
+		by = a.Name
+	}
+	t, ok := r.members[target]
+	if !ok {
+		return "", nil, ErrNoParticipant
+	}
+	return by, t, nil
+}
+
+// AdminActor is the actor ID the server's own admin uses; it acts as a
+// moderator of every room without being a participant.
+const AdminActor = "admin"
+
+// Mute mutes target on behalf of moderator actor. A browser is told to mute
+// its microphone (it may unmute itself later); a phone's owner stops its audio.
+func (r *Room) Mute(actor, target string) error {
+	by, t, err := r.target(actor, target)
+	if err != nil {
+		return err
+	}
+	r.muteMember(by, t)
+	return nil
+}
+
+func (r *Room) muteMember(by string, t *member) {
+	r.update(t.ID, func(p *Participant) bool {
+		changed := !p.Muted
+		p.Muted = true
+		return changed
+	})
+	switch {
+	case t.peer != nil:
+		t.peer.sig.Control(Control{Type: ControlMute, By: by})
+	case t.phone != nil:
+		if o := t.phone.getOwner(); o != nil {
+			o.SetMuted(true)
+		}
+	}
+}
+
+// MuteAll mutes every participant except actor.
+func (r *Room) MuteAll(actor string) error {
+	r.mu.Lock()
+	by := "admin"
+	if actor != AdminActor {
+		a, err := r.checkActorLocked(actor)
+		if err != nil {
+			r.mu.Unlock()
+			return err
+		}
+		by = a.Name
+	}
+	var ts []*member
+	for id, m := range r.members {
+		if id != actor {
+			ts = append(ts, m)
+		}
+	}
+	r.mu.Unlock()
+	for _, t := range ts {
+		r.muteMember(by, t)
+	}
+	return nil
+}
+
+// Rename gives target a new display name; participants may rename
+// themselves, moderators anyone.
+func (r *Room) Rename(actor, target, name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return errors.New("sfu: rename: empty name")
+	}
+	if actor != target {
+		if _, _, err := r.target(actor, target); err != nil {
+			return err
+		}
+	}
+	found := false
+	r.update(target, func(p *Participant) bool {
+		found = true
+		changed := p.Name != name
+		p.Name = name
+		return changed
+	})
+	if !found {
+		return ErrNoParticipant
+	}
+	return nil
+}
+
+// SetRole makes target a moderator or a participant.
+func (r *Room) SetRole(actor, target, role string) error {
+	if role != RoleModerator && role != RoleParticipant {
+		return errors.New("sfu: set role: unknown role")
+	}
+	if _, _, err := r.target(actor, target); err != nil {
+		return err
+	}
+	r.update(target, func(p *Participant) bool {
+		changed := p.Role != role
+		p.Role = role
+		return changed
+	})
+	return nil
+}
+
+// LowerHand lowers target's raised hand.
+func (r *Room) LowerHand(actor, target string) error {
+	if actor != target {
+		if _, _, err := r.target(actor, target); err != nil {
+			return err
+		}
+	}
+	r.update(target, func(p *Participant) bool {
+		changed := p.Hand
+		p.Hand = false
+		return changed
+	})
+	return nil
+}
+
+// Remove takes target out of the meeting: a browser is told and let go, a
+// phone's owner hangs up (without an owner the tile is removed).
+func (r *Room) Remove(actor, target string) error {
+	by, t, err := r.target(actor, target)
+	if err != nil {
+		return err
+	}
+	r.removeMemberAs(t, Control{Type: ControlRemoved, By: by})
+	return nil
+}
+
+func (r *Room) removeMemberAs(t *member, c Control) {
+	switch {
+	case t.peer != nil:
+		t.peer.sig.Control(c)
+		t.peer.Leave()
+	case t.phone != nil:
+		if o := t.phone.getOwner(); o != nil {
+			o.Remove()
+		} else {
+			t.phone.Leave()
+		}
+	}
+}
+
+// Lock locks (only moderators may join) or unlocks the room.
+func (r *Room) Lock(actor string, locked bool) error {
+	r.mu.Lock()
+	if actor != AdminActor {
+		if _, err := r.checkActorLocked(actor); err != nil {
+			r.mu.Unlock()
+			return err
+		}
+	}
+	if r.locked == locked {
+		r.mu.Unlock()
+		return nil
+	}
+	r.locked = locked
+	r.rev++
+	ro := r.rosterLocked()
+	r.mu.Unlock()
+	r.broadcast(ro)
+	return nil
+}
+
+// End ends the meeting: every participant is let go (phones hung up), and the
+// room forgets its lock and chat history.
+func (r *Room) End(actor string) error {
+	r.mu.Lock()
+	by := "admin"
+	if actor != AdminActor {
+		a, err := r.checkActorLocked(actor)
+		if err != nil {
+			r.mu.Unlock()
+			return err
+		}
+		by = a.Name
+	}
+	ts := make([]*member, 0, len(r.members))
+	for _, m := range r.members {
+		ts = append(ts, m)
+	}
+	r.locked = false
+	r.history = nil
+	r.mu.Unlock()
+	r.log.Info("meeting ended by moderator")
+	for _, t := range ts {
+		r.removeMemberAs(t, Control{Type: ControlEnded, By: by})
+	}
+	return nil
+}

@@ -1,0 +1,283 @@
+// @ts-check
+// admin.js is the admin console: rooms, phone numbers and meetings in
+// progress, through the JSON API under /api/v1 (docs/api.md). The admin
+// token is kept in sessionStorage for this tab only.
+
+/**
+ * @typedef {{slug: string, name: string, lang: string, hasPin: boolean, numbers: string[], joinPath: string,
+ *   moderatorPath: string, dialIn: string, createdAt: number, live: number, locked?: boolean}} Room
+ * @typedef {{number: string, room: string}} PhoneNumber
+ * @typedef {{id: string, name: string, kind: string, muted?: boolean, role?: string}} Participant
+ * @typedef {{slug: string, locked: boolean, web: number, phone: number, participants: Participant[]}} LiveRoom
+ */
+
+const main = /** @type {HTMLElement} */ (document.getElementById('admin'));
+const logout = /** @type {HTMLButtonElement} */ (document.getElementById('logout'));
+const TOKEN = 'dialroom.adminToken';
+/** @type {number|undefined} */
+let timer;
+
+/**
+ * el builds an element with attributes and children (text is never parsed as HTML).
+ * @param {string} tag
+ * @param {Record<string, string>} [attrs]
+ * @param {(Node|string)[]} [children]
+ */
+function el(tag, attrs = {}, children = []) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}
+
+/**
+ * btn makes a button.
+ * @param {string} text
+ * @param {() => void} onclick
+ * @param {Record<string, string>} [attrs]
+ */
+function btn(text, onclick, attrs = {}) {
+  const b = el('button', { type: 'button', class: 'small', ...attrs }, [text]);
+  b.addEventListener('click', onclick);
+  return b;
+}
+
+class APIError extends Error {
+  /** @param {number} status @param {string} message */
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * api calls the admin API and returns the decoded JSON (null for 204).
+ * @param {string} method
+ * @param {string} path
+ * @param {object} [body]
+ */
+async function api(method, path, body) {
+  const res = await fetch(`/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN) || ''}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new APIError(res.status, data.message || res.statusText);
+  return data;
+}
+
+/** @param {unknown} err */
+function report(err) {
+  if (err instanceof APIError && err.status === 401) {
+    sessionStorage.removeItem(TOKEN);
+    showLogin('The token was not accepted.');
+    return;
+  }
+  const box = document.getElementById('message');
+  if (box) {
+    box.textContent = String(err instanceof Error ? err.message : err);
+    box.hidden = false;
+  }
+}
+
+/** @param {string} [error] */
+function showLogin(error) {
+  clearInterval(timer);
+  logout.hidden = true;
+  const input = el('input', { id: 'token', type: 'password', autocomplete: 'current-password', required: '' });
+  const form = el('form', { id: 'login', class: 'card' }, [
+    el('h2', {}, ['Log in']),
+    el('label', { for: 'token' }, ['Admin token (create one with: dialroom admin token)']),
+    input,
+    el('button', { type: 'submit', class: 'primary' }, ['Log in']),
+    el('p', { class: 'error', role: 'alert' }, [error || '']),
+  ]);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    sessionStorage.setItem(TOKEN, /** @type {HTMLInputElement} */ (input).value.trim());
+    showConsole();
+  });
+  main.replaceChildren(form);
+  input.focus();
+}
+
+async function showConsole() {
+  try {
+    await api('GET', '/rooms');
+  } catch (err) {
+    report(err);
+    return;
+  }
+  logout.hidden = false;
+  main.replaceChildren(
+    el('p', { id: 'message', class: 'error', role: 'alert', hidden: '' }),
+    el('section', { id: 'rooms-section', 'aria-labelledby': 'rooms-h' }, [el('h2', { id: 'rooms-h' }, ['Rooms']), roomForm(), el('div', { id: 'rooms' })]),
+    el('section', { id: 'numbers-section', 'aria-labelledby': 'numbers-h' }, [el('h2', { id: 'numbers-h' }, ['Phone numbers']), numberForm(), el('div', { id: 'numbers' })]),
+    el('section', { id: 'live-section', 'aria-labelledby': 'live-h' }, [el('h2', { id: 'live-h' }, ['Meetings in progress']), el('div', { id: 'live', 'aria-live': 'polite' })]),
+  );
+  await refresh();
+  clearInterval(timer);
+  timer = setInterval(() => refreshLive().catch(report), 3000);
+}
+
+async function refresh() {
+  try {
+    await Promise.all([refreshRooms(), refreshNumbers(), refreshLive()]);
+  } catch (err) {
+    report(err);
+  }
+}
+
+/**
+ * field is a labelled input.
+ * @param {string} id
+ * @param {string} label
+ * @param {Record<string, string>} [attrs]
+ */
+function field(id, label, attrs = {}) {
+  return el('div', { class: 'field' }, [el('label', { for: id }, [label]), el('input', { id, name: id, ...attrs })]);
+}
+
+function roomForm() {
+  const lang = el('select', { id: 'room-lang' }, [el('option', { value: 'de' }, ['Deutsch']), el('option', { value: 'en' }, ['English'])]);
+  const form = el('form', { id: 'room-form', class: 'inline' }, [
+    field('room-slug', 'Slug (a-z, 0-9, -)', { required: '', pattern: '[a-z0-9-]{1,64}' }),
+    field('room-name', 'Title'),
+    field('room-pin', 'PIN for phone callers (optional)', { inputmode: 'numeric', pattern: '[0-9]{4,12}', autocomplete: 'off' }),
+    el('div', { class: 'field' }, [el('label', { for: 'room-lang' }, ['Prompt language']), lang]),
+    el('button', { type: 'submit', class: 'primary', id: 'room-create' }, ['Create room']),
+  ]);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ (document.getElementById(id)).value.trim();
+    try {
+      await api('POST', '/rooms', { slug: v('room-slug'), name: v('room-name'), pin: v('room-pin'), lang: v('room-lang') });
+      /** @type {HTMLFormElement} */ (form).reset();
+      await refreshRooms();
+    } catch (err) {
+      report(err);
+    }
+  });
+  return form;
+}
+
+/**
+ * copyBox shows a text with a copy button.
+ * @param {string} label
+ * @param {string} text
+ */
+function copyBox(label, text) {
+  const input = /** @type {HTMLInputElement} */ (el('input', { readonly: '', value: text, 'aria-label': label }));
+  return el('div', { class: 'copy' }, [
+    input,
+    btn(`Copy ${label.toLowerCase()}`, () => {
+      input.select();
+      navigator.clipboard?.writeText(text).catch(() => document.execCommand('copy'));
+    }),
+  ]);
+}
+
+async function refreshRooms() {
+  const rooms = /** @type {Room[]} */ (await api('GET', '/rooms'));
+  const rows = rooms.map((r) =>
+    el('tr', { 'data-room': r.slug }, [
+      el('td', {}, [el('strong', {}, [r.name]), el('div', { class: 'note' }, [r.slug])]),
+      el('td', {}, [r.hasPin ? 'yes' : 'no']),
+      el('td', {}, [r.numbers.join(', ') || '–']),
+      el('td', {}, [String(r.live)]),
+      el('td', { class: 'links' }, [
+        copyBox('Join link', location.origin + r.joinPath),
+        ...(r.moderatorPath ? [copyBox('Moderator link', location.origin + r.moderatorPath)] : []),
+        ...(r.dialIn ? [copyBox('Dial-in text', r.dialIn)] : []),
+      ]),
+      el('td', {}, [
+        btn('Delete', async () => {
+          if (!confirm(`Delete room ${r.slug} and its phone numbers?`)) return;
+          await api('DELETE', `/rooms/${encodeURIComponent(r.slug)}`).catch(report);
+          await refresh();
+        }, { 'data-action': 'delete' }),
+      ]),
+    ]),
+  );
+  const head = el('tr', {}, ['Room', 'PIN', 'Numbers', 'Live', 'Links', ''].map((h) => el('th', { scope: 'col' }, [h])));
+  /** @type {HTMLElement} */ (document.getElementById('rooms')).replaceChildren(
+    rooms.length ? el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]) : el('p', { class: 'note' }, ['No rooms yet.']),
+  );
+  const sel = document.getElementById('number-room');
+  if (sel) sel.replaceChildren(...rooms.map((r) => el('option', { value: r.slug }, [r.slug])));
+}
+
+function numberForm() {
+  const form = el('form', { id: 'number-form', class: 'inline' }, [
+    field('number-e164', 'Number (international, e.g. +4930123456)', { required: '', inputmode: 'tel' }),
+    el('div', { class: 'field' }, [el('label', { for: 'number-room' }, ['Room']), el('select', { id: 'number-room' })]),
+    el('button', { type: 'submit', class: 'primary' }, ['Assign']),
+  ]);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const number = /** @type {HTMLInputElement} */ (document.getElementById('number-e164')).value.trim();
+    const room = /** @type {HTMLSelectElement} */ (document.getElementById('number-room')).value;
+    try {
+      await api('POST', '/numbers', { number, room });
+      /** @type {HTMLInputElement} */ (document.getElementById('number-e164')).value = '';
+      await refresh();
+    } catch (err) {
+      report(err);
+    }
+  });
+  return form;
+}
+
+async function refreshNumbers() {
+  const nums = /** @type {PhoneNumber[]} */ (await api('GET', '/numbers'));
+  const rows = nums.map((n) =>
+    el('li', { 'data-number': n.number }, [
+      `${n.number} → ${n.room} `,
+      btn('Unassign', async () => {
+        await api('DELETE', `/numbers/${encodeURIComponent(n.number)}`).catch(report);
+        await refresh();
+      }),
+    ]),
+  );
+  /** @type {HTMLElement} */ (document.getElementById('numbers')).replaceChildren(
+    nums.length ? el('ul', { class: 'plain' }, rows) : el('p', { class: 'note' }, ['No numbers assigned.']),
+  );
+}
+
+async function refreshLive() {
+  const live = /** @type {LiveRoom[]} */ (await api('GET', '/live'));
+  const box = /** @type {HTMLElement} */ (document.getElementById('live'));
+  if (!live.length) {
+    box.replaceChildren(el('p', { class: 'note' }, ['No meeting in progress.']));
+    return;
+  }
+  const act = (/** @type {string} */ path) => async () => {
+    await api('POST', path).catch(report);
+    await refreshLive().catch(report);
+  };
+  box.replaceChildren(
+    ...live.map((r) =>
+      el('article', { class: 'live', 'data-live': r.slug }, [
+        el('h3', {}, [`${r.slug}: ${r.web} in the browser, ${r.phone} by phone${r.locked ? ' (locked)' : ''}`]),
+        el('ul', { class: 'plain' }, r.participants.map((p) => {
+          const base = `/live/${encodeURIComponent(r.slug)}/participants/${encodeURIComponent(p.id)}`;
+          return el('li', { 'data-person': p.id }, [
+            `${p.kind === 'phone' ? '☎ ' : ''}${p.name}${p.role === 'moderator' ? ' (moderator)' : ''}${p.muted ? ' (muted)' : ''} `,
+            btn('Mute', act(`${base}/mute`)),
+            btn(p.kind === 'phone' ? 'Hang up' : 'Remove', act(`${base}/remove`), { 'data-action': 'remove' }),
+          ]);
+        })),
+        btn('End meeting', act(`/live/${encodeURIComponent(r.slug)}/end`), { class: 'small danger' }),
+      ]),
+    ),
+  );
+}
+
+logout.addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN);
+  showLogin();
+});
+if (sessionStorage.getItem(TOKEN)) showConsole();
+else showLogin();
