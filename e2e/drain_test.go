@@ -6,8 +6,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -171,30 +169,7 @@ func readNotify(t *testing.T, conn *net.UnixConn, timeout time.Duration) string 
 // leaves stopping it to the test (Cleanup kills a server still running).
 func startServerWith(t *testing.T, bin, extraYAML string, env []string, rooms ...roomSpec) *server {
 	t.Helper()
-	data := t.TempDir()
-	for _, r := range rooms {
-		addRoom(t, bin, data, r)
-	}
-	cfg := writeConfig(t, data)
-	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(f, extraYAML)
-	f.Close()
-	s := &server{
-		httpAddr: net.JoinHostPort("127.0.0.1", itoa(freeTCPPort(t))),
-		sipAddr:  net.JoinHostPort("127.0.0.1", itoa(freeSIPPort(t))),
-		out:      &syncBuffer{},
-		exited:   make(chan struct{}),
-	}
-	s.cmd = exec.Command(bin, "serve", "-config", cfg, "-data", data, "-http", s.httpAddr, "-sip", s.sipAddr)
-	s.cmd.Env = append(os.Environ(), env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start dialroom serve: %v", err)
-	}
-	go func() { s.waitErr = s.cmd.Wait(); close(s.exited) }()
+	s := launchServer(t, bin, extraYAML, env, rooms)
 	t.Cleanup(func() {
 		select {
 		case <-s.exited:

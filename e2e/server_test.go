@@ -69,11 +69,25 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // does not exit; on failure the server's log is printed.
 func startServer(t *testing.T, bin string, rooms ...roomSpec) *server {
 	t.Helper()
+	// A short drain: these tests stop the server with callers that are gone.
+	s := launchServer(t, bin, "shutdown: {grace: 2s}", nil, rooms)
+	t.Cleanup(func() { s.stop(t, rooms) })
+	if err := s.waitReady(deadlineCtx(t, 20*time.Second)); err != nil {
+		t.Fatalf("dialroom serve not ready: %v", err)
+	}
+	return s
+}
+
+// launchServer creates rooms with the CLI in a fresh data directory and starts
+// "dialroom serve" on free loopback ports, with extraYAML appended to the
+// shared configuration and env added to the environment.
+func launchServer(t *testing.T, bin, extraYAML string, env []string, rooms []roomSpec) *server {
+	t.Helper()
 	data := t.TempDir()
 	for _, r := range rooms {
 		addRoom(t, bin, data, r)
 	}
-	cfg := writeConfig(t, data)
+	cfg := writeConfig(t, data, extraYAML)
 	s := &server{
 		httpAddr: net.JoinHostPort("127.0.0.1", itoa(freeTCPPort(t))),
 		sipAddr:  net.JoinHostPort("127.0.0.1", itoa(freeSIPPort(t))),
@@ -82,15 +96,12 @@ func startServer(t *testing.T, bin string, rooms ...roomSpec) *server {
 	}
 	s.cmd = exec.Command(bin, "serve", "-config", cfg, "-data", data,
 		"-http", s.httpAddr, "-sip", s.sipAddr)
+	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start dialroom serve: %v", err)
 	}
 	go func() { s.waitErr = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() { s.stop(t, rooms) })
-	if err := s.waitReady(deadlineCtx(t, 20*time.Second)); err != nil {
-		t.Fatalf("dialroom serve not ready: %v", err)
-	}
 	return s
 }
 
@@ -124,14 +135,15 @@ func runCLI(t *testing.T, bin string, args ...string) {
 }
 
 // writeConfig writes the YAML config the e2e servers share and returns its path.
-func writeConfig(t *testing.T, dir string) string {
+func writeConfig(t *testing.T, dir, extraYAML string) string {
 	t.Helper()
 	base := rtpPortBase()
 	yaml := fmt.Sprintf(`demo: {enabled: false}
 log: {level: debug}
 sip: {media_ip: 127.0.0.1, rtp_port_min: %d, rtp_port_max: %d}
 webrtc: {ice_ips: [127.0.0.1]}
-`, base, base+99)
+%s
+`, base, base+99, extraYAML)
 	path := filepath.Join(dir, "dialroom.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatalf("write config: %v", err)

@@ -18,6 +18,19 @@ type Leg interface {
 
 // PhoneInfo describes a phone participant for the room.
 type PhoneInfo struct {
-	ID    string // unique per call, e.g. "phone-<random>"
-	Label string // what browsers show: a masked number or "Unknown caller"
+	ID        string // unique per call, e.g. "phone-<random>"
+	Label     string // what browsers show: a masked number or "Unknown caller"
+	Moderator bool   // the caller entered the room's moderator PIN
+	// Owner carries out moderator actions (mute, remove) on the call; nil if
+	// the phone side offers none. The mixer hands it on to the room untouched.
+	Owner PhoneOwner
+}
+
+// PhoneOwner is the phone side of a participant, as moderators reach it:
+// SetMuted stops or resumes the caller's voice towards the room, Remove hangs
+// up (the call then leaves as on any other end). Both must be safe to call
+// more than once and must not block for long.
+type PhoneOwner interface {
+	SetMuted(muted bool)
+	Remove()
 }

@@ -85,8 +85,22 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 			return nil, fmt.Errorf("register codec %s: %w", c.c.MimeType, err)
 		}
 	}
+	// Registered first, so that pion offers it with ID 1 (AudioLevelID): the
+	// mixer reads speech levels from it without decoding (RFC 6464).
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register audio level extension: %w", err)
+	}
 	return me, nil
 }
+
+// audioLevelURI names the RFC 6464 client-to-mixer audio level extension.
+const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+// AudioLevelID is the RTP header extension ID that the SFU's offers give the
+// RFC 6464 audio level; browser audio packets handed to an AudioSink carry the
+// level under this ID. The server always offers, so the browser's answer keeps it.
+const AudioLevelID = 1
 
 var opusCapability = webrtc.RTPCodecCapability{
 	MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",

@@ -44,7 +44,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	set, err := prompts.Load()
+	set, err := prompts.LoadWithOverrides(cfg.SIP.PromptsDir)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer rooms.Close()
-	mix := mixer.NewWith(sfuAdapter{rooms}, mixer.Config{Talkers: cfg.Mixer.Talkers}, log.With("pkg", "mixer"))
+	mix := mixer.NewWith(sfuAdapter{rooms}, mixer.Config{Talkers: cfg.Mixer.Talkers, AudioLevelID: sfu.AudioLevelID}, log.With("pkg", "mixer"))
 	defer mix.Close()
 	phones, err := sip.New(sip.Config{
 		Listen:         cfg.SIP.Listen,
@@ -203,7 +203,15 @@ func hostPort(ip net.IP, port int, local string) string {
 type sfuAdapter struct{ m *sfu.Manager }
 
 func (a sfuAdapter) AddPhone(roomID string, info mixer.PhoneInfo) (mixer.PhoneTrack, error) {
-	p, err := a.m.Room(roomID).AddPhone(sfu.PhoneInfo{ID: info.ID, Label: info.Label})
+	role := sfu.RoleParticipant
+	if info.Moderator {
+		role = sfu.RoleModerator
+	}
+	var owner sfu.PhoneOwner
+	if info.Owner != nil { // a nil mixer.PhoneOwner must stay a nil sfu.PhoneOwner
+		owner = info.Owner
+	}
+	p, err := a.m.Room(roomID).AddPhone(sfu.PhoneInfo{ID: info.ID, Label: info.Label, Role: role, Owner: owner})
 	if err != nil {
 		return nil, err
 	}
