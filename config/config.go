@@ -87,6 +87,9 @@ type SIP struct {
 	Realm string `yaml:"realm"`
 	// MaxCalls limits concurrent phone calls in total (503 beyond it); 0 = no limit.
 	MaxCalls int `yaml:"max_calls"`
+	// PromptsDir holds replacement recordings, LANG/NAME.wav (8 kHz mono
+	// 16-bit), e.g. de/enter_pin.wav; "" = only the built-in prompts.
+	PromptsDir string `yaml:"prompts_dir"`
 }
 
 // Trunk is a carrier or PBX allowed to place calls.

@@ -103,6 +103,10 @@ func (v *IVR) Digit(d byte) []Action {
 	}
 }
 
+// SetMuted tells the IVR that someone else (a moderator) muted or unmuted
+// the caller, so that the next *6 does the opposite of the current state.
+func (v *IVR) SetMuted(muted bool) { v.muted = muted }
+
 // menu handles keys typed in the meeting: *6 mutes or unmutes the caller,
 // *0 and *# play the keypad help. Anything else is ignored.
 func (v *IVR) menu(d byte) []Action {

@@ -217,3 +217,14 @@ func TestIVRModeratorPIN(t *testing.T) {
 		t.Errorf("wrong PIN: got %q, want a failure", got)
 	}
 }
+
+// After a moderator muted the caller, *6 unmutes.
+func TestIVRMutedByModerator(t *testing.T) {
+	v := NewIVR(Room{Slug: "b"}, IVROptions{})
+	feed(v, "start")
+	feed(v, "done")
+	v.SetMuted(true)
+	if got := actions(feed(v, "*6")); got != "Unmute Play(unmuted)" {
+		t.Errorf("*6 after a moderator mute: got %q, want %q", got, "Unmute Play(unmuted)")
+	}
+}

@@ -26,7 +26,7 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 	if s.mediaIP.IsValid() {
 		mediaIP = s.mediaIP
 	}
-	conn, err := listenRTP(s.listenIP(), s.cfg.RTPPortMin, s.cfg.RTPPortMax)
+	conn, rtcpConn, err := listenRTPPair(s.listenIP(), s.cfg.RTPPortMin, s.cfg.RTPPortMax)
 	if err != nil {
 		log.Warn("no rtp port", "error", err)
 		s.respond(req, tx, 503, "Service Unavailable")
@@ -34,6 +34,7 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 	}
 	lateOffer := len(req.Body()) == 0
 	rtpSess := newRTPSession(conn, media, log)
+	rtpSess.attachRTCP(rtcpConn)
 	dlg, err := s.dialogs.ReadInvite(req, tx)
 	if err != nil {
 		_ = rtpSess.Close()
@@ -71,7 +72,8 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 	c := &call{log: log, dlg: dlg, media: rtpSess, room: room, label: label, ivr: s.newIVR(room),
 		bridge: s.bridge, prompts: s.prompts, timeout: s.cfg.RTPTimeout, infoDigits: ac.infoDigits,
 		laddr: sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}, drainC: s.drain.C(),
-		session: st, refreshC: ac.refresh, refreshed: make(chan bool, 1), guard: guard}
+		session: st, refreshC: ac.refresh, refreshed: make(chan bool, 1), guard: guard,
+		owner: newPhoneOwner(rtpSess, log)}
 	c.run(ctx)
 }
 

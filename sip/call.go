@@ -30,6 +30,12 @@ type ivr interface {
 	Timeout() []dialplan.Action
 }
 
+// muteAware is an ivr that tracks mutes made by others (dialplan.IVR does;
+// the IVR used while draining has no menu and does not).
+type muteAware interface {
+	SetMuted(muted bool)
+}
+
 // endReason says why a call ended; it decides whether we send BYE.
 type endReason string
 
@@ -40,6 +46,7 @@ const (
 	endShutdown   endReason = "server closing"
 	endJoinFailed endReason = "join failed"
 	endExpired    endReason = "session expired" // RFC 4028 §10: no refresh
+	endRemoved    endReason = "removed by moderator"
 )
 
 func (r endReason) needsBye() bool { return r != endRemote }
@@ -70,6 +77,7 @@ type call struct {
 	bg        sync.WaitGroup  // our refresh in flight
 	guard     *pinGuard       // PIN failure throttle; nil in tests that need none
 	moderator bool            // joined with the moderator PIN
+	owner     *phoneOwner     // moderator actions on this call
 
 	prompt     []int16 // prompt being played, nil when none
 	promptPos  int
@@ -113,6 +121,8 @@ func (c *call) run(ctx context.Context) {
 func (c *call) loop(ctx context.Context) endReason {
 	ticker := time.NewTicker(frameInterval)
 	defer ticker.Stop()
+	reports := time.NewTicker(rtcpInterval)
+	defer reports.Stop()
 	if r, end := c.apply(c.ivr.Start()); end {
 		return r
 	}
@@ -123,6 +133,12 @@ func (c *call) loop(ctx context.Context) endReason {
 			return endShutdown
 		case <-c.dlg.Context().Done():
 			return endRemote
+		case <-c.owner.remove:
+			return endRemoved
+		case m := <-c.owner.muted:
+			if v, ok := c.ivr.(muteAware); ok {
+				v.SetMuted(m)
+			}
 		case <-c.drainC:
 			c.drainC = nil
 			if r, end := c.startDrain(); end {
@@ -135,6 +151,8 @@ func (c *call) loop(ctx context.Context) endReason {
 		case <-c.timerC:
 			c.timerC = nil
 			acts = c.ivr.Timeout()
+		case now := <-reports.C:
+			c.media.sendRTCP(now)
 		case <-c.refreshC:
 			c.armSession()
 		case <-c.sessC:
@@ -309,7 +327,7 @@ func (c *call) join() bool {
 	if c.joined {
 		return true
 	}
-	info := mixer.PhoneInfo{ID: "phone-" + randomHex(8), Label: c.label}
+	info := mixer.PhoneInfo{ID: "phone-" + randomHex(8), Label: c.label, Moderator: c.moderator, Owner: c.owner}
 	m, err := c.bridge.Join(c.room.Slug, info, c.media)
 	if err != nil {
 		c.log.Warn("join room failed", "room", c.room.Slug, "error", err)
@@ -320,7 +338,6 @@ func (c *call) join() bool {
 	c.joined = true
 	role := "participant"
 	if c.moderator {
-		// mixer.PhoneInfo has no role yet, so the room does not know; see the issue note.
 		role = "moderator"
 	}
 	c.log.Info("caller joined room", "room", c.room.Slug, "participant", info.ID, "role", role)

@@ -316,3 +316,41 @@ func TestReInviteWithoutSDP(t *testing.T) {
 	}
 	p.hangup()
 }
+
+// A re-INVITE that moves the caller's media (new port) and changes the
+// codec to PCMA: our answer says PCMA, and the room's audio goes out as
+// PCMA to the new address.
+func TestReInviteCodecAndAddressChange(t *testing.T) {
+	env := startServer(t, Config{})
+	p := newPhone(t, env.srv.UDPAddr())
+	p.call(openNumber)
+	j := env.waitJoin(t)
+	moved := loopbackUDP(t)
+	sdp := fmt.Sprintf("v=0\r\no=- 1 3 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 8\r\na=sendrecv\r\n", moved.LocalAddr().(*net.UDPAddr).Port)
+	res := p.inDialog(sip.INVITE, []byte(sdp))
+	if res.StatusCode != 200 {
+		t.Fatalf("re-INVITE: got %d, want 200", res.StatusCode)
+	}
+	ans, err := Negotiate(res.Body())
+	if err != nil || ans.Codec != PCMA || ans.PT != 8 {
+		t.Fatalf("answer %+v (%v), want PCMA/8", ans, err)
+	}
+	j.leg.WriteAudio(tone(600, mixer.FrameSamples))
+	buf := make([]byte, 1500)
+	_ = moved.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := moved.Read(buf)
+	if err != nil {
+		t.Fatalf("nothing at the new address: %v", err)
+	}
+	var pkt rtp.Packet
+	if err := pkt.Unmarshal(buf[:n]); err != nil || pkt.PayloadType != 8 {
+		t.Fatalf("packet PT %d (%v), want 8 (PCMA)", pkt.PayloadType, err)
+	}
+	pcm := make([]int16, n)
+	if k := DecodeALaw(pcm, pkt.Payload); rms(pcm[:k]) < 1000 {
+		t.Errorf("PCMA payload decodes to rms %.0f, want the loud 600 Hz tone", rms(pcm[:k]))
+	}
+	p.hangup()
+	waitClosed(t, j.member.left, "Leave")
+}

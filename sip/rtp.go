@@ -44,17 +44,23 @@ type rtpSession struct {
 
 	muted atomic.Bool // the caller muted itself (*6): the room gets silence
 
-	sendMu     sync.Mutex // serialises senders so seq and timestamp stay continuous
-	overlay    []int16    // a prompt played over the room's audio after Join (*6, *0)
-	overlayPos int
-	overlayBuf [mixer.FrameSamples]int16
-	seq        uint16
-	ts         uint32
-	ssrc       uint32
-	marker     bool
-	silence    [mixer.FrameSamples]int16
-	payload    [mixer.FrameSamples]byte
-	buf        [rtpHeaderLen + mixer.FrameSamples]byte
+	rtcpConn   *net.UDPConn                   // nil when the session has no RTCP
+	rtcpDone   chan struct{}                  // closed when readRTCP returns
+	rtcpRemote atomic.Pointer[netip.AddrPort] // where the caller's RTCP comes from
+	stats      recvStats
+
+	sendMu                  sync.Mutex // serialises senders so seq and timestamp stay continuous
+	overlay                 []int16    // a prompt played over the room's audio after Join (*6, *0)
+	overlayPos              int
+	overlayBuf              [mixer.FrameSamples]int16
+	sentPackets, sentOctets uint32 // for sender reports
+	seq                     uint16
+	ts                      uint32
+	ssrc                    uint32
+	marker                  bool
+	silence                 [mixer.FrameSamples]int16
+	payload                 [mixer.FrameSamples]byte
+	buf                     [rtpHeaderLen + mixer.FrameSamples]byte
 
 	closeOnce sync.Once
 }
@@ -173,7 +179,10 @@ func (s *rtpSession) sendFrame(pcm []int16) {
 		return
 	}
 	// Errors (e.g. ICMP port unreachable) are expected while the caller sets up.
-	_, _ = s.conn.WriteToUDPAddrPort(s.buf[:hn+n], *dst)
+	if _, err := s.conn.WriteToUDPAddrPort(s.buf[:hn+n], *dst); err == nil {
+		s.sentPackets++
+		s.sentOctets += uint32(n)
+	}
 }
 
 func silenceByte(c Codec) byte {
@@ -223,6 +232,7 @@ func (s *rtpSession) readLoop() {
 			}
 			continue
 		}
+		s.stats.packet(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, time.Now())
 		pcm := fr.decode(media.Codec, pkt.Payload)
 		if inband == nil && media.EventPT < 0 {
 			inband = newInbandDetector() // no telephone-event: keys arrive as tones
@@ -262,8 +272,16 @@ func (s *rtpSession) latch(from netip.AddrPort) {
 // Close closes the socket and waits for the reader goroutine. Idempotent.
 func (s *rtpSession) Close() error {
 	var err error
-	s.closeOnce.Do(func() { err = s.conn.Close() })
+	s.closeOnce.Do(func() {
+		err = s.conn.Close()
+		if s.rtcpConn != nil {
+			_ = s.rtcpConn.Close()
+		}
+	})
 	<-s.done
+	if s.rtcpDone != nil {
+		<-s.rtcpDone
+	}
 	return err
 }
 

@@ -23,6 +23,7 @@ import (
 const (
 	roomNumber   = "+4940111222" // room "standup", PIN 1234
 	openNumber   = "+4940333444" // room "lobby", no PIN
+	modNumber    = "+4940555666" // room "board", PIN 1234, moderator PIN 975310
 	testWaitLong = 10 * time.Second
 )
 
@@ -39,9 +40,14 @@ func startServer(t *testing.T, cfg Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	modHash, err := dialplan.HashPIN("975310")
+	if err != nil {
+		t.Fatal(err)
+	}
 	rooms := &fakeRooms{cancelled: make(chan struct{}), rooms: map[string]dialplan.Room{
 		roomNumber: {ID: 1, Slug: "standup", Lang: "en", PINHash: hash},
 		openNumber: {ID: 2, Slug: "lobby", Lang: "de"},
+		modNumber:  {ID: 3, Slug: "board", Lang: "en", PINHash: hash, ModPINHash: modHash},
 	}}
 	bridge := &fakeBridge{joins: make(chan joined, 4)}
 	if cfg.Listen == "" {

@@ -1,0 +1,44 @@
+package sip
+
+import (
+	"log/slog"
+	"sync"
+)
+
+// phoneOwner lets moderators act on a call (mixer.PhoneOwner, handed to the
+// room with the caller's PhoneInfo). Safe for concurrent use; neither method
+// blocks.
+type phoneOwner struct {
+	media  *rtpSession
+	log    *slog.Logger
+	remove chan struct{} // closed by Remove; the call goroutine hangs up
+	once   sync.Once
+	muted  chan bool // moderator mute changes for the call goroutine's IVR (latest wins)
+}
+
+func newPhoneOwner(media *rtpSession, log *slog.Logger) *phoneOwner {
+	return &phoneOwner{media: media, log: log, remove: make(chan struct{}), muted: make(chan bool, 1)}
+}
+
+// SetMuted stops (true) or resumes (false) the caller's voice towards the
+// room; the caller hears no prompt for it.
+func (o *phoneOwner) SetMuted(muted bool) {
+	o.media.muted.Store(muted)
+	o.log.Info("caller muted by moderator", "muted", muted)
+	for {
+		select {
+		case o.muted <- muted:
+			return
+		default:
+		}
+		select { // drop a stale value nobody read yet, then try again
+		case <-o.muted:
+		default:
+		}
+	}
+}
+
+// Remove hangs up the call (BYE); it leaves the room as on any other end.
+func (o *phoneOwner) Remove() {
+	o.once.Do(func() { close(o.remove) })
+}

@@ -1,0 +1,97 @@
+package sip
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+
+	"dialroom/mixer"
+)
+
+// Our report carries what we sent (SR counts) and what we received from
+// the caller (RFC 3550 §6.4: losses, highest sequence number), goes to the
+// caller's RTP port + 1, and echoes the caller's last SR (LSR).
+func TestRTCPReports(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	peerRTP, peerRTCP, err := listenRTPPair(lo, 31200, 31298)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peerRTP.Close()
+	defer peerRTCP.Close()
+	conn, rtcpConn, err := listenRTPPair(lo, 31300, 31398)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newRTPSession(conn, Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: addrPort(peerRTP)}, testLogger())
+	s.attachRTCP(rtcpConn)
+	defer s.Close()
+	m := &recordMember{got: make(chan struct{}, 64)}
+	s.SetMembership(m)
+
+	for range 3 {
+		s.sendFrame(nil)
+	}
+	sent := 0
+	for seq := uint16(100); seq < 120; seq++ {
+		if seq == 105 || seq == 106 {
+			continue // lost
+		}
+		b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq,
+			Timestamp: uint32(seq) * 160, SSRC: 0xBEEF}, Payload: make([]byte, mixer.FrameSamples)}).Marshal()
+		if _, err := peerRTP.WriteToUDP(b, conn.LocalAddr().(*net.UDPAddr)); err != nil {
+			t.Fatal(err)
+		}
+		sent++
+	}
+	for range sent {
+		select {
+		case <-m.got:
+		case <-time.After(5 * time.Second):
+			t.Fatal("caller's packets not all received")
+		}
+	}
+	// The caller's own SR, so that ours can echo it.
+	theirNTP := ntpTime(time.Now())
+	sr, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 0xBEEF, NTPTime: theirNTP}})
+	if _, err := peerRTCP.WriteToUDP(sr, rtcpConn.LocalAddr().(*net.UDPAddr)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.rtcpRemote.Load() == nil && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // condition wait for the RTCP reader
+	}
+
+	s.sendRTCP(time.Now())
+	buf := make([]byte, 1500)
+	_ = peerRTCP.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := peerRTCP.Read(buf)
+	if err != nil {
+		t.Fatalf("no RTCP at the caller's RTP port + 1: %v", err)
+	}
+	pkts, err := rtcp.Unmarshal(buf[:n])
+	if err != nil || len(pkts) != 2 {
+		t.Fatalf("got %d RTCP packets (%v), want SR + SDES", len(pkts), err)
+	}
+	ours, ok := pkts[0].(*rtcp.SenderReport)
+	if !ok {
+		t.Fatalf("first packet %T, want a sender report", pkts[0])
+	}
+	if ours.PacketCount != 3 || ours.OctetCount != 3*mixer.FrameSamples {
+		t.Errorf("SR counts %d packets %d octets, want 3 and %d", ours.PacketCount, ours.OctetCount, 3*mixer.FrameSamples)
+	}
+	if len(ours.Reports) != 1 {
+		t.Fatalf("%d reception reports, want 1", len(ours.Reports))
+	}
+	rr := ours.Reports[0]
+	if rr.SSRC != 0xBEEF || rr.TotalLost != 2 || rr.LastSequenceNumber != 119 || rr.FractionLost != 2*256/20 {
+		t.Errorf("report %+v, want SSRC 0xBEEF, 2 lost, highest 119, fraction %d", rr, 2*256/20)
+	}
+	if want := uint32(theirNTP >> 16); rr.LastSenderReport != want {
+		t.Errorf("LSR %08x, want %08x (the middle of the caller's SR time)", rr.LastSenderReport, want)
+	}
+}
