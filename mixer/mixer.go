@@ -44,6 +44,7 @@ type SFU interface {
 type PhoneTrack interface {
 	WriteOpus(payload []byte, d time.Duration) error
 	SetSpeaking(speaking bool)
+	SetMuted(muted bool)
 	Leave()
 }
 
@@ -262,6 +263,10 @@ func (mem *Member) pop(ts *tickStats) bool {
 	}
 	return false
 }
+
+// SetMuted shows in the room that the caller is muted (or no longer is). The
+// phone side silences the caller itself by not pushing its voice.
+func (mem *Member) SetMuted(muted bool) { mem.track.SetMuted(muted) }
 
 // Leave removes the caller from the mix and the room. Idempotent.
 func (mem *Member) Leave() {

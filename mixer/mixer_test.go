@@ -46,8 +46,11 @@ type fakeTrack struct {
 	mu       sync.Mutex
 	packets  [][]byte
 	speaking []bool
+	muted    []bool
 	left     bool
 }
+
+func (t *fakeTrack) SetMuted(m bool) { t.mu.Lock(); t.muted = append(t.muted, m); t.mu.Unlock() }
 
 func (t *fakeTrack) WriteOpus(p []byte, d time.Duration) error {
 	t.mu.Lock()
@@ -285,5 +288,18 @@ func TestSoftLimit(t *testing.T) {
 	}
 	if got := softLimit(10 * 32767); got <= 32000 {
 		t.Errorf("softLimit(10x full scale) = %d, want close to 32767", got)
+	}
+}
+
+func TestMuteShownInRoom(t *testing.T) {
+	m, s := newTestMixer(t)
+	mem, err := m.Join("r", PhoneInfo{ID: "a"}, &recLeg{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem.SetMuted(true)
+	mem.SetMuted(false)
+	if got := s.tracks["a"].muted; len(got) != 2 || !got[0] || got[1] {
+		t.Errorf("mute states reaching the room: got %v, want [true false]", got)
 	}
 }

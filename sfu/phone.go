@@ -100,6 +100,17 @@ func (p *Phone) SetSpeaking(speaking bool) {
 	}
 }
 
+// SetMuted records that the caller muted or unmuted itself (keypad *6) or was
+// muted through its owner; browsers see it in the roster. It never calls the
+// owner back, so a moderator's mute that ends here does not loop.
+func (p *Phone) SetMuted(muted bool) {
+	p.room.update(p.info.ID, func(pt *Participant) bool {
+		changed := pt.Muted != muted
+		pt.Muted = muted
+		return changed
+	})
+}
+
 // Leave removes the phone participant; its tile vanishes for everyone. It is
 // idempotent.
 func (p *Phone) Leave() {

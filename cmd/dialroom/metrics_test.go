@@ -21,6 +21,7 @@ type noTrack struct{}
 
 func (noTrack) WriteOpus([]byte, time.Duration) error { return nil }
 func (noTrack) SetSpeaking(bool)                      {}
+func (noTrack) SetMuted(bool)                         {}
 func (noTrack) Leave()                                {}
 
 type noLeg struct{}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dialroom/sip"
 )
 
 func TestVersionText(t *testing.T) {
@@ -102,6 +104,29 @@ func TestOpsHelp(t *testing.T) {
 		code, out, errOut := call(args...)
 		if code != 0 || !strings.Contains(out, "Usage") || errOut != "" {
 			t.Errorf("%v: got exit %d, stdout %q, stderr %q; want 0, usage, nothing", args, code, out, errOut)
+		}
+	}
+}
+
+func TestRegisteredTrunkReadiness(t *testing.T) {
+	states := []sip.TrunkState{
+		{Name: "up", Registered: true},
+		{Name: "down", LastError: "403 Forbidden"},
+		{Name: "trying"},
+	}
+	for _, tc := range []struct {
+		name string
+		ok   bool
+		want string
+	}{
+		{"up", true, ""},
+		{"down", false, "not registered: 403 Forbidden"},
+		{"trying", false, "not registered yet"},
+		{"unknown", false, "not registered yet"},
+	} {
+		err := registered(states, tc.name)
+		if (err == nil) != tc.ok || (err != nil && err.Error() != tc.want) {
+			t.Errorf("%s: got %v, want ok=%v %q", tc.name, err, tc.ok, tc.want)
 		}
 	}
 }

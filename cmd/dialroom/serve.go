@@ -84,7 +84,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv, err := newHTTP(cfg, withMetrics(web.New(wcfg, store, rooms, log.With("pkg", "web")), mix),
-		readyChecks(phones, store), log.With("pkg", "http"))
+		readyChecks(phones, store, cfg.SIP.Trunks), log.With("pkg", "http"))
 	if err != nil {
 		return err
 	}

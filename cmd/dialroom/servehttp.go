@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -41,10 +42,9 @@ func newHTTP(cfg config.Config, h http.Handler, checks []web.ReadyCheck, log *sl
 }
 
 // readyChecks are what /readyz requires: SIP listening and not draining,
-// the database writable. Trunk registration (issue 3) adds one check per
-// configured trunk here.
-func readyChecks(phones *sip.Server, store *dialplan.Store) []web.ReadyCheck {
-	return []web.ReadyCheck{
+// the database writable, and every registration trunk registered.
+func readyChecks(phones *sip.Server, store *dialplan.Store, trunks []config.Trunk) []web.ReadyCheck {
+	checks := []web.ReadyCheck{
 		{Name: "sip", Check: func(context.Context) error {
 			if phones.Draining() {
 				return errors.New("shutting down")
@@ -53,6 +53,33 @@ func readyChecks(phones *sip.Server, store *dialplan.Store) []web.ReadyCheck {
 		}},
 		{Name: "database", Check: store.CheckWritable},
 	}
+	for _, t := range trunks {
+		if t.Register == nil {
+			continue // an IP trunk has no state of its own to be ready in
+		}
+		name := t.Name
+		checks = append(checks, web.ReadyCheck{Name: "trunk " + name, Check: func(context.Context) error {
+			return registered(phones.TrunkStates(), name)
+		}})
+	}
+	return checks
+}
+
+// registered reports why trunk name is not registered, or nil if it is.
+func registered(states []sip.TrunkState, name string) error {
+	for _, st := range states {
+		if st.Name != name {
+			continue
+		}
+		switch {
+		case st.Registered:
+			return nil
+		case st.LastError != "":
+			return fmt.Errorf("not registered: %s", st.LastError)
+		}
+		break
+	}
+	return errors.New("not registered yet")
 }
 
 // reloadOnSIGHUP re-reads the certificate files on every SIGHUP until ctx
