@@ -118,12 +118,25 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
-	runErr = errors.Join(runErr, phones.Drain(context.Background(), cfg.Shutdown.Grace), mix.Close(), rooms.Close())
+	runErr = errors.Join(runErr, phones.Drain(context.Background(), cfg.Shutdown.Grace))
+	endMeetings(rooms, log)
+	runErr = errors.Join(runErr, mix.Close(), rooms.Close())
 	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) && !errors.Is(runErr, net.ErrClosed) {
 		return runErr
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// endMeetings tells every browser still in a room that the meeting has ended
+// (the client shows its end screen instead of a reconnect banner). Phone
+// callers are gone by now: Drain played them the prompt and hung up.
+func endMeetings(rooms *sfu.Manager, log *slog.Logger) {
+	for _, r := range rooms.Rooms() {
+		if err := r.End(sfu.AdminActor); err != nil {
+			log.Warn("ending meeting at shutdown", "room", r.ID(), "err", err)
+		}
+	}
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
