@@ -11,7 +11,7 @@ TEST_PKGS := $(RUN_PKGS) sip-tester baresip-core chromium chromium-driver tshark
 
 BIN := bin/dialroom
 
-.PHONY: run build test deps-run deps-test fuzz bench clean
+.PHONY: run build test deps-run deps-test fuzz fuzz-sip bench clean
 
 run: build
 	./$(BIN) serve
@@ -22,6 +22,13 @@ build: deps-run
 test: deps-test
 	go vet ./...
 	go test -race -count=1 -timeout 20m ./...
+	$(MAKE) fuzz-sip
+
+# Each sip fuzz target (parsers of what carriers send) for 5 s; part of `make test`.
+fuzz-sip:
+	@for f in $$(go test -list 'Fuzz.*' ./sip | grep ^Fuzz); do \
+	  go test -run XXX -fuzz "^$$f$$" -fuzztime 5s ./sip || exit 1; \
+	done
 
 # A short run of every fuzz target (not part of `make test`).
 fuzz:

@@ -25,6 +25,8 @@ func (k ActionKind) String() string {
 		return "Mute"
 	case ActionUnmute:
 		return "Unmute"
+	case ActionSetRoom:
+		return "SetRoom"
 	}
 	return fmt.Sprintf("ActionKind(%d)", int(k))
 }
@@ -36,6 +38,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("Play(%s)", a.Prompt)
 	case ActionSetTimer:
 		return fmt.Sprintf("SetTimer(%v)", a.After)
+	case ActionSetRoom:
+		return fmt.Sprintf("SetRoom(%s)", a.Room.Slug)
 	case ActionJoin:
 		if a.Moderator {
 			return "Join(moderator)"

@@ -25,16 +25,22 @@ type Room struct {
 	// ModPINHash is the moderator PIN's hash, "" for none; it only counts
 	// when PINHash is set. Callers who type it join as moderators.
 	ModPINHash string
-	CreatedAt  time.Time
+	// DialCode is the room's unique numeric dial-in code (DialCodeLen
+	// digits), asked for by shared numbers. Not secret: the PIN protects.
+	DialCode  string
+	CreatedAt time.Time
 }
 
 // HasPIN reports whether callers must enter a PIN.
 func (r Room) HasPIN() bool { return r.PINHash != "" }
 
-// Number is a phone number (DID) in E.164 form assigned to a room.
+// Number is a phone number (DID) in E.164 form assigned to a room, or
+// shared: its callers type a room's dial-in code.
 type Number struct {
 	E164     string // "+4930123456"
-	RoomSlug string
+	RoomSlug string // "" when Shared
+	Shared   bool
+	Lang     string // Shared: language of the prompts before the code; else ""
 }
 
 // Prompt names one recorded announcement; the sip package has one per language.
@@ -44,14 +50,22 @@ type Prompt string
 const (
 	PromptEnterPIN Prompt = "enter_pin" // "Please enter the meeting PIN followed by the hash key."
 	PromptWrongPIN Prompt = "wrong_pin" // "That PIN is not correct. Please try again."
-	PromptWelcome  Prompt = "welcome"   // "You are now in the meeting." (confirmation / greeting)
-	PromptGoodbye  Prompt = "goodbye"   // "Goodbye."
+	// Shared numbers ask for a room's dial-in code first.
+	PromptEnterCode Prompt = "enter_code" // "Please enter the meeting code followed by the hash key."
+	PromptWrongCode Prompt = "wrong_code" // "That meeting code is not valid. Please try again."
+	PromptWelcome   Prompt = "welcome"    // "You are now in the meeting." (confirmation / greeting)
+	PromptGoodbye   Prompt = "goodbye"    // "Goodbye."
 	// PromptMeetingEnding is played to every caller when the server shuts down.
 	PromptMeetingEnding Prompt = "meeting_ending" // "This meeting is ending now. Goodbye."
 	// Keypad menu in the meeting (*6, *0).
 	PromptMuted      Prompt = "muted"       // "You are muted."
 	PromptUnmuted    Prompt = "unmuted"     // "You are unmuted."
 	PromptKeypadHelp Prompt = "keypad_help" // "Press star six to mute or unmute yourself. Press star zero …"
+	// Played by the call itself, outside the IVR's dialogue.
+	PromptFirstParticipant Prompt = "first_participant" // "You are the first participant in the meeting." (joining an empty room)
+	PromptMeetingEnded     Prompt = "meeting_ended"     // "The meeting has ended. Goodbye."
+	PromptRemoved          Prompt = "removed"           // "A moderator has removed you from the meeting. Goodbye."
+	PromptRoomLocked       Prompt = "room_locked"       // "This meeting is locked. … Goodbye."
 )
 
 // ActionKind says what an IVR Action asks the call to do.
@@ -69,6 +83,7 @@ const (
 	ActionPINAccepted                       // the PIN was right: forget the caller's failures
 	ActionMute                              // in the meeting: stop sending the caller's voice to the room (*6)
 	ActionUnmute                            // in the meeting: send it again (*6 once more)
+	ActionSetRoom                           // a dial-in code was right: Action.Room is the call's room from now on
 )
 
 // Action is one instruction from the IVR to the call that runs it.
@@ -78,4 +93,6 @@ type Action struct {
 	After  time.Duration // for ActionSetTimer
 	// Moderator, for ActionJoin, says the caller typed the moderator PIN.
 	Moderator bool
+	// Room, for ActionSetRoom, is the room the dial-in code leads to.
+	Room Room
 }

@@ -51,12 +51,29 @@ type IVR struct {
 	star    bool // in the meeting: '*' pressed, the menu key follows
 	mod     bool // the caller typed the moderator PIN
 	muted   bool // in the meeting: the caller muted itself with *6
+	// lookup, for a shared number, finds the room of a dial-in code; the
+	// IVR asks for the code first while wantCode is set.
+	lookup   CodeLookup
+	wantCode bool
 }
+
+// CodeLookup returns the room whose dial-in code is code, false when none.
+type CodeLookup func(code string) (Room, bool)
 
 // NewIVR returns the IVR for a call to room.
 func NewIVR(room Room, opts IVROptions) *IVR {
 	o := opts.withDefaults()
 	return &IVR{room: room, opts: o, digits: make([]byte, 0, o.MaxDigits+1)}
+}
+
+// NewSharedIVR returns the IVR for a call to a shared number: it asks for
+// a dial-in code, finds the room with lookup (and reports it with
+// ActionSetRoom), then goes on as NewIVR would for that room. Wrong codes
+// count like wrong PINs (ActionPINFailed).
+func NewSharedIVR(lookup CodeLookup, opts IVROptions) *IVR {
+	v := NewIVR(Room{}, opts)
+	v.lookup, v.wantCode = lookup, true
+	return v
 }
 
 // Joined reports whether the IVR has emitted ActionJoin.
@@ -67,6 +84,9 @@ func (v *IVR) Joined() bool { return v.state == ivrJoined }
 func (v *IVR) Start() []Action {
 	if v.state != ivrIdle {
 		return nil
+	}
+	if v.wantCode {
+		return v.play(ivrCollect, PromptEnterCode)
 	}
 	if !v.room.HasPIN() {
 		return v.play(ivrWelcome, PromptWelcome)
@@ -159,8 +179,11 @@ func (v *IVR) Timeout() []Action {
 	return v.fail()
 }
 
-// submit checks the entered PIN ('#' was pressed).
+// submit checks the entered PIN or code ('#' was pressed).
 func (v *IVR) submit() []Action {
+	if v.wantCode {
+		return v.submitCode()
+	}
 	ok := len(v.digits) > 0 && CheckPIN(v.room.PINHash, string(v.digits))
 	if !ok && len(v.digits) > 0 && v.room.ModPINHash != "" {
 		ok = CheckPIN(v.room.ModPINHash, string(v.digits))
@@ -174,6 +197,28 @@ func (v *IVR) submit() []Action {
 	return append([]Action{{Kind: ActionCancelTimer}, {Kind: ActionPINAccepted}}, v.play(ivrWelcome, PromptWelcome)...)
 }
 
+// submitCode looks up the entered dial-in code. A right code moves on to
+// the room's PIN (with fresh tries) or straight in; it does not clear the
+// caller's PIN failures, since codes are not secret.
+func (v *IVR) submitCode() []Action {
+	var room Room
+	ok := len(v.digits) > 0
+	if ok {
+		room, ok = v.lookup(string(v.digits))
+	}
+	clear(v.digits)
+	v.digits = v.digits[:0]
+	if !ok {
+		return v.fail()
+	}
+	v.room, v.wantCode, v.fails = room, false, 0
+	acts := []Action{{Kind: ActionCancelTimer}, {Kind: ActionSetRoom, Room: room}}
+	if !room.HasPIN() {
+		return append(acts, v.play(ivrWelcome, PromptWelcome)...)
+	}
+	return append(acts, v.play(ivrCollect, PromptEnterPIN)...)
+}
+
 // fail counts a failed try and asks again, or says goodbye after MaxTries.
 func (v *IVR) fail() []Action {
 	v.fails++
@@ -182,6 +227,9 @@ func (v *IVR) fail() []Action {
 	acts := []Action{{Kind: ActionCancelTimer}, {Kind: ActionPINFailed}}
 	if v.fails >= v.opts.MaxTries {
 		return append(acts, v.play(ivrGoodbye, PromptGoodbye)...)
+	}
+	if v.wantCode {
+		return append(acts, v.play(ivrCollect, PromptWrongCode)...)
 	}
 	return append(acts, v.play(ivrCollect, PromptWrongPIN)...)
 }

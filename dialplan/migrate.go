@@ -24,6 +24,19 @@ var migrations = []string{
 	CREATE INDEX numbers_room ON numbers(room_id);`,
 	// 2: a second PIN whose callers join as moderators.
 	`ALTER TABLE rooms ADD COLUMN mod_pin_hash TEXT NOT NULL DEFAULT '';`,
+	// 3: dial-in codes (assigned to existing rooms by assignDialCodes) and
+	// shared numbers, which belong to no room: room_id becomes nullable.
+	`ALTER TABLE rooms ADD COLUMN dial_code TEXT;
+	CREATE UNIQUE INDEX rooms_dial_code ON rooms(dial_code);
+	CREATE TABLE numbers_v3 (
+		e164    TEXT PRIMARY KEY,
+		room_id INTEGER REFERENCES rooms(id) ON DELETE CASCADE, -- NULL: shared
+		lang    TEXT NOT NULL DEFAULT '' -- shared: prompt language before the code
+	);
+	INSERT INTO numbers_v3 (e164, room_id, lang) SELECT e164, room_id, '' FROM numbers;
+	DROP TABLE numbers;
+	ALTER TABLE numbers_v3 RENAME TO numbers;
+	CREATE INDEX numbers_room ON numbers(room_id);`,
 }
 
 // migrate applies the pending migrations in one immediate transaction, so
@@ -48,6 +61,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migrate to version %d: %w", i+1, err)
 		}
+	}
+	if err := assignDialCodes(ctx, tx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	if v < len(migrations) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM schema_version`); err != nil {

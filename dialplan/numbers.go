@@ -27,13 +27,8 @@ func (s *Store) AddNumber(ctx context.Context, number, slug string) (Number, err
 	if err != nil {
 		return Number{}, fmt.Errorf("dialplan: add number: %w", err)
 	}
-	var owner string
-	err = tx.QueryRowContext(ctx, `SELECT r.slug FROM numbers n JOIN rooms r ON r.id = n.room_id WHERE n.e164 = ?`, e164).Scan(&owner)
-	if err == nil {
-		return Number{}, existsf("number %s already belongs to room %q", MaskNumber(e164), owner)
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return Number{}, fmt.Errorf("dialplan: add number: %w", err)
+	if err := numberFree(ctx, tx, e164); err != nil {
+		return Number{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO numbers (e164, room_id) VALUES (?, ?)`, e164, roomID); err != nil {
 		return Number{}, fmt.Errorf("dialplan: add number: %w", err)
@@ -46,7 +41,8 @@ func (s *Store) AddNumber(ctx context.Context, number, slug string) (Number, err
 
 // Numbers returns all numbers ordered by number.
 func (s *Store) Numbers(ctx context.Context) ([]Number, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT n.e164, r.slug FROM numbers n JOIN rooms r ON r.id = n.room_id ORDER BY n.e164`)
+	rows, err := s.db.QueryContext(ctx, `SELECT n.e164, COALESCE(r.slug, ''), n.lang, n.room_id IS NULL
+		FROM numbers n LEFT JOIN rooms r ON r.id = n.room_id ORDER BY n.e164`)
 	if err != nil {
 		return nil, fmt.Errorf("dialplan: list numbers: %w", err)
 	}
@@ -54,7 +50,7 @@ func (s *Store) Numbers(ctx context.Context) ([]Number, error) {
 	var nums []Number
 	for rows.Next() {
 		var n Number
-		if err := rows.Scan(&n.E164, &n.RoomSlug); err != nil {
+		if err := rows.Scan(&n.E164, &n.RoomSlug, &n.Lang, &n.Shared); err != nil {
 			return nil, fmt.Errorf("dialplan: list numbers: %w", err)
 		}
 		nums = append(nums, n)
@@ -92,8 +88,8 @@ func (s *Store) RoomForNumber(ctx context.Context, dialled string) (Room, error)
 	if err != nil {
 		return Room{}, err
 	}
-	r, err := scanRoom(s.db.QueryRowContext(ctx, `SELECT r.id, r.slug, r.name, r.lang, r.pin_hash, r.created_at, r.mod_pin_hash
-		FROM numbers n JOIN rooms r ON r.id = n.room_id WHERE n.e164 = ?`, e164))
+	r, err := scanRoom(s.db.QueryRowContext(ctx, `SELECT r.id, r.slug, r.name, r.lang, r.pin_hash, r.created_at, r.mod_pin_hash,
+		COALESCE(r.dial_code, '') FROM numbers n JOIN rooms r ON r.id = n.room_id WHERE n.e164 = ?`, e164))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Room{}, notFoundf("number %s not found", MaskNumber(e164))
 	}
@@ -116,4 +112,49 @@ func (s *Store) NumbersForRoom(ctx context.Context, slug string) ([]Number, erro
 		}
 	}
 	return out, nil
+}
+
+// AddSharedNumber adds a number that belongs to no room: its callers are
+// asked for a room's dial-in code, in language lang ("" means "de").
+func (s *Store) AddSharedNumber(ctx context.Context, number, lang string) (Number, error) {
+	e164, err := NormalizeNumber(number)
+	if err != nil {
+		return Number{}, err
+	}
+	if lang == "" {
+		lang = "de"
+	}
+	if err := ValidateLang(lang); err != nil {
+		return Number{}, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Number{}, fmt.Errorf("dialplan: add number: %w", err)
+	}
+	defer tx.Rollback()
+	if err := numberFree(ctx, tx, e164); err != nil {
+		return Number{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO numbers (e164, room_id, lang) VALUES (?, NULL, ?)`, e164, lang); err != nil {
+		return Number{}, fmt.Errorf("dialplan: add number: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Number{}, fmt.Errorf("dialplan: add number: %w", err)
+	}
+	return Number{E164: e164, Shared: true, Lang: lang}, nil
+}
+
+// numberFree fails with ErrExists when e164 is already in use.
+func numberFree(ctx context.Context, tx *sql.Tx, e164 string) error {
+	var owner sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT r.slug FROM numbers n LEFT JOIN rooms r ON r.id = n.room_id WHERE n.e164 = ?`, e164).Scan(&owner)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("dialplan: add number: %w", err)
+	case !owner.Valid:
+		return existsf("number %s is already a shared number", MaskNumber(e164))
+	}
+	return existsf("number %s already belongs to room %q", MaskNumber(e164), owner.String)
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-const roomColumns = `id, slug, name, lang, pin_hash, created_at, mod_pin_hash`
+const roomColumns = `id, slug, name, lang, pin_hash, created_at, mod_pin_hash, COALESCE(dial_code, '')`
 
 // AddRoom creates a room. pin "" means no PIN; lang "" means "de"; name ""
 // means the slug. The PIN is stored only as a hash.
@@ -35,8 +35,11 @@ func (s *Store) AddRoom(ctx context.Context, slug, name, pin, lang string) (Room
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return Room{}, fmt.Errorf("dialplan: add room: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO rooms (slug, name, lang, pin_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		r.Slug, r.Name, r.Lang, r.PINHash, r.CreatedAt.Unix())
+	if r.DialCode, err = unusedDialCode(ctx, tx); err != nil {
+		return Room{}, fmt.Errorf("dialplan: add room: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO rooms (slug, name, lang, pin_hash, created_at, dial_code) VALUES (?, ?, ?, ?, ?, ?)`,
+		r.Slug, r.Name, r.Lang, r.PINHash, r.CreatedAt.Unix(), r.DialCode)
 	if err != nil {
 		return Room{}, fmt.Errorf("dialplan: add room: %w", err)
 	}
@@ -161,7 +164,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanRoom(sc scanner) (Room, error) {
 	var r Room
 	var created int64
-	if err := sc.Scan(&r.ID, &r.Slug, &r.Name, &r.Lang, &r.PINHash, &created, &r.ModPINHash); err != nil {
+	if err := sc.Scan(&r.ID, &r.Slug, &r.Name, &r.Lang, &r.PINHash, &created, &r.ModPINHash, &r.DialCode); err != nil {
 		return Room{}, err
 	}
 	r.CreatedAt = time.Unix(created, 0).UTC()

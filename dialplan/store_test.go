@@ -164,7 +164,7 @@ func TestNumbers(t *testing.T) {
 		t.Errorf("AddNumber national: got %v, want ErrInvalid", err)
 	}
 	nums, err := s.Numbers(ctx)
-	want := []Number{{"+442079460000", "b"}, {"+4930123456", "a"}}
+	want := []Number{{E164: "+442079460000", RoomSlug: "b"}, {E164: "+4930123456", RoomSlug: "a"}}
 	if err != nil || len(nums) != 2 || nums[0] != want[0] || nums[1] != want[1] {
 		t.Errorf("Numbers: got %+v, %v; want %+v", nums, err, want)
 	}

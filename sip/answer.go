@@ -15,7 +15,7 @@ import (
 // answer opens the RTP session, sends 200 OK with the SDP answer, waits for
 // the ACK and then runs the call until it ends.
 func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTransaction,
-	room dialplan.Room, media Media, log *slog.Logger, label string, guard *pinGuard) {
+	route dialplan.Route, media Media, log *slog.Logger, label string, guard *pinGuard) {
 	local, err := s.localIP(req)
 	if err != nil {
 		log.Warn("no local address for the call", "error", err)
@@ -69,7 +69,11 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 		return
 	}
 	log.Info("call answered", "codec", rtpSess.media.Load().Codec.String(), "late_offer", lateOffer)
-	c := &call{log: log, dlg: dlg, media: rtpSess, room: room, label: label, ivr: s.newIVR(room),
+	room := route.Room
+	if route.Number.Shared {
+		room = dialplan.Room{Lang: route.Number.Lang} // until the caller types a dial-in code
+	}
+	c := &call{log: log, dlg: dlg, media: rtpSess, room: room, label: label, ivr: s.newIVR(route, s.codeLookup(ctx, log)),
 		bridge: s.bridge, prompts: s.prompts, timeout: s.cfg.RTPTimeout, infoDigits: ac.infoDigits,
 		laddr: sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}, drainC: s.drain.C(),
 		session: st, refreshC: ac.refresh, refreshed: make(chan bool, 1), guard: guard,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -47,6 +48,7 @@ const (
 	endJoinFailed endReason = "join failed"
 	endExpired    endReason = "session expired" // RFC 4028 §10: no refresh
 	endRemoved    endReason = "removed by moderator"
+	endLocked     endReason = "room locked"
 )
 
 func (r endReason) needsBye() bool { return r != endRemote }
@@ -81,9 +83,11 @@ type call struct {
 
 	prompt     []int16 // prompt being played, nil when none
 	promptPos  int
-	promptDone bool // a Play must be acknowledged on the next tick
-	joinWait   bool // Join asked for while a prompt plays: join when it ends
-	hangWait   bool // Hangup asked for while a prompt plays
+	promptDone bool      // a Play must be acknowledged on the next tick
+	joinWait   bool      // Join asked for while a prompt plays: join when it ends
+	hangWait   bool      // Hangup asked for while a prompt plays
+	hangReason endReason // why, when not the IVR's hangup ("" means endIVR)
+	locked     bool      // the last join failed because the room is locked
 	joined     bool
 	membership Membership
 	timer      *time.Timer
@@ -123,6 +127,7 @@ func (c *call) loop(ctx context.Context) endReason {
 	defer ticker.Stop()
 	reports := time.NewTicker(rtcpInterval)
 	defer reports.Stop()
+	removeC := c.owner.remove
 	if r, end := c.apply(c.ivr.Start()); end {
 		return r
 	}
@@ -133,8 +138,11 @@ func (c *call) loop(ctx context.Context) endReason {
 			return endShutdown
 		case <-c.dlg.Context().Done():
 			return endRemote
-		case <-c.owner.remove:
-			return endRemoved
+		case <-removeC:
+			removeC = nil
+			if r, end := c.farewell(dialplan.PromptRemoved, endRemoved); end {
+				return r
+			}
 		case m := <-c.owner.muted:
 			if v, ok := c.ivr.(muteAware); ok {
 				v.SetMuted(m)
@@ -244,12 +252,15 @@ func (c *call) tick() ([]dialplan.Action, endReason, bool) {
 // runDeferred executes a Hangup or Join that waited for a prompt to end.
 func (c *call) runDeferred() (endReason, bool) {
 	if c.hangWait {
+		if c.hangReason != "" {
+			return c.hangReason, true
+		}
 		return endIVR, true
 	}
 	if c.joinWait {
 		c.joinWait = false
 		if !c.join() {
-			return endJoinFailed, true
+			return c.joinFailed()
 		}
 	}
 	return "", false
@@ -278,9 +289,10 @@ func (c *call) apply(acts []dialplan.Action) (endReason, bool) {
 			if c.prompt != nil {
 				c.joinWait = true
 			} else if !c.join() {
-				return endJoinFailed, true
+				return c.joinFailed()
 			}
 		case dialplan.ActionPINFailed:
+			c.log.Info("pin or code entry failed") // never the digits
 			if c.guard != nil {
 				c.guard.fail()
 			}
@@ -288,6 +300,10 @@ func (c *call) apply(acts []dialplan.Action) (endReason, bool) {
 			if c.guard != nil {
 				c.guard.ok()
 			}
+		case dialplan.ActionSetRoom:
+			c.room = a.Room
+			c.log = c.log.With("room", a.Room.Slug)
+			c.log.Info("dial-in code accepted")
 		case dialplan.ActionMute, dialplan.ActionUnmute:
 			c.setMuted(a.Kind == dialplan.ActionMute)
 		case dialplan.ActionHangup:
@@ -329,6 +345,11 @@ func (c *call) join() bool {
 	}
 	info := mixer.PhoneInfo{ID: "phone-" + randomHex(8), Label: c.label, Moderator: c.moderator, Owner: c.owner}
 	m, err := c.bridge.Join(c.room.Slug, info, c.media)
+	if errors.Is(err, ErrRoomLocked) {
+		c.log.Info("join refused: room locked", "room", c.room.Slug)
+		c.locked = true
+		return false
+	}
 	if err != nil {
 		c.log.Warn("join room failed", "room", c.room.Slug, "error", err)
 		return false
@@ -341,7 +362,19 @@ func (c *call) join() bool {
 		role = "moderator"
 	}
 	c.log.Info("caller joined room", "room", c.room.Slug, "participant", info.ID, "role", role)
+	if f, ok := m.(firstReporter); ok && f.FirstInRoom() {
+		c.play(dialplan.PromptFirstParticipant)
+	}
 	return true
+}
+
+// joinFailed ends the call after a failed join: a locked room is told
+// first (then BYE), any other failure hangs up at once.
+func (c *call) joinFailed() (endReason, bool) {
+	if c.locked {
+		return c.farewell(dialplan.PromptRoomLocked, endLocked)
+	}
+	return endJoinFailed, true
 }
 
 func randomHex(n int) string {

@@ -98,9 +98,15 @@ func (s *Server) refuseDraining(req *sip.Request, tx sip.ServerTransaction) bool
 }
 
 // startDrain takes the caller out of its room and plays the "meeting is
-// ending" prompt; the call hangs up with BYE when the prompt ends. The IVR
-// no longer hears digits. Without the prompt the call ends at once.
+// ending" prompt; the call hangs up with BYE when the prompt ends.
 func (c *call) startDrain() (endReason, bool) {
+	return c.farewell(dialplan.PromptMeetingEnding, endShutdown)
+}
+
+// farewell takes the caller out of its room (if in one) and plays p; the
+// call hangs up with BYE, for reason, when the prompt ends. The IVR no
+// longer hears digits. Without the prompt the call ends at once.
+func (c *call) farewell(p dialplan.Prompt, reason endReason) (endReason, bool) {
 	if c.membership != nil {
 		c.media.SetMembership(noMembership{})
 		c.membership.Leave()
@@ -111,12 +117,12 @@ func (c *call) startDrain() (endReason, bool) {
 	c.timer.Stop()
 	c.timerC = nil
 	c.ivr = drainedIVR{}
-	pcm := c.prompts.Prompt(c.room.Lang, dialplan.PromptMeetingEnding)
+	pcm := c.prompts.Prompt(c.room.Lang, p)
 	if len(pcm) == 0 {
-		return endShutdown, true
+		return reason, true
 	}
 	c.prompt, c.promptPos, c.promptDone = pcm, 0, false
-	c.hangWait = true
+	c.hangWait, c.hangReason = true, reason
 	return "", false
 }
 

@@ -14,29 +14,53 @@ import (
 	"dialroom/mixer"
 )
 
-// fakeRooms maps dialled numbers to rooms. The number "block" waits until the
-// call is cancelled and then reports it on cancelled.
+// fakeRooms maps dialled numbers to rooms, and shared numbers to their
+// prompt language. The number "block" waits until the call is cancelled
+// and then reports it on cancelled.
 type fakeRooms struct {
 	rooms     map[string]dialplan.Room
+	shared    map[string]string
 	cancelled chan struct{}
 }
 
-func (f *fakeRooms) RoomForNumber(ctx context.Context, dialled string) (dialplan.Room, error) {
+func (f *fakeRooms) RouteNumber(ctx context.Context, dialled string) (dialplan.Route, error) {
 	if dialled == "block" {
 		<-ctx.Done()
 		close(f.cancelled)
-		return dialplan.Room{}, ctx.Err()
+		return dialplan.Route{}, ctx.Err()
+	}
+	if lang, ok := f.shared[dialled]; ok {
+		return dialplan.Route{Number: dialplan.Number{E164: dialled, Shared: true, Lang: lang}}, nil
 	}
 	r, ok := f.rooms[dialled]
 	if !ok {
-		return dialplan.Room{}, fmt.Errorf("number: %w", dialplan.ErrNotFound)
+		return dialplan.Route{}, fmt.Errorf("number: %w", dialplan.ErrNotFound)
 	}
-	return r, nil
+	return dialplan.Route{Number: dialplan.Number{E164: dialled, RoomSlug: r.Slug}, Room: r}, nil
 }
 
-// fakeBridge records joins and the audio the caller sends.
+func (f *fakeRooms) RoomByDialCode(ctx context.Context, code string) (dialplan.Room, error) {
+	for _, r := range f.rooms {
+		if r.DialCode != "" && r.DialCode == code {
+			return r, nil
+		}
+	}
+	return dialplan.Room{}, fmt.Errorf("code: %w", dialplan.ErrNotFound)
+}
+
+// fakeBridge records joins and the audio the caller sends. set makes its
+// joins fail with err, or report the room empty (first).
 type fakeBridge struct {
 	joins chan joined
+	mu    sync.Mutex
+	err   error
+	first bool
+}
+
+func (b *fakeBridge) set(err error, first bool) {
+	b.mu.Lock()
+	b.err, b.first = err, first
+	b.mu.Unlock()
 }
 
 type joined struct {
@@ -47,12 +71,19 @@ type joined struct {
 }
 
 func (b *fakeBridge) Join(slug string, info mixer.PhoneInfo, leg mixer.Leg) (Membership, error) {
-	m := &fakeMember{heard: make(chan struct{}), left: make(chan struct{}), loudSig: make(chan struct{}, 1)}
+	b.mu.Lock()
+	err, first := b.err, b.first
+	b.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("join %s: %w", slug, err)
+	}
+	m := &fakeMember{heard: make(chan struct{}), left: make(chan struct{}), loudSig: make(chan struct{}, 1), first: first}
 	b.joins <- joined{slug: slug, info: info, leg: leg, member: m}
 	return m, nil
 }
 
 type fakeMember struct {
+	first     bool // FirstInRoom
 	mu        sync.Mutex
 	frames    int
 	badLen    int
@@ -131,3 +162,5 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
+
+func (m *fakeMember) FirstInRoom() bool { return m.first }

@@ -99,7 +99,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.respond(req, tx, 100, "Trying")
 	label := s.mask(callerNumber(req))
 	log := s.log.With("call", shortID(req.CallID().Value()), "caller", label, "trunk", trunk.Name)
-	room, err := s.lookupRoom(req, tx)
+	route, err := s.lookupRoute(req, tx)
 	switch {
 	case errors.Is(err, dialplan.ErrNotFound), errors.Is(err, dialplan.ErrInvalid):
 		log.Info("call rejected: number not assigned")
@@ -130,19 +130,24 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	guard := s.pinGuardFor(req, trunk)
-	if _, locked := guard.check(); locked && room.HasPIN() {
+	if _, locked := guard.check(); locked && (route.Room.HasPIN() || route.Number.Shared) {
 		log.Info("call rejected: caller locked out after failed PIN entries")
 		s.respond(req, tx, 403, "Forbidden")
 		return
 	}
-	s.answer(s.ctx, req, tx, room, media, log.With("room", room.Slug), label, guard)
+	if route.Number.Shared {
+		log = log.With("shared_number", true)
+	} else {
+		log = log.With("room", route.Room.Slug)
+	}
+	s.answer(s.ctx, req, tx, route, media, log, label, guard)
 }
 
-// lookupRoom asks the RoomFinder for the dialled number's room. The lookup
+// lookupRoute asks the RoomFinder where the dialled number leads. The lookup
 // is cancelled when the INVITE transaction ends (CANCEL) or the server
 // closes. Only the lookup: after a 2xx the transaction ends by itself
 // (RFC 6026 Timer L) while the call goes on.
-func (s *Server) lookupRoom(req *sip.Request, tx sip.ServerTransaction) (dialplan.Room, error) {
+func (s *Server) lookupRoute(req *sip.Request, tx sip.ServerTransaction) (dialplan.Route, error) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	stop := make(chan struct{})
@@ -154,9 +159,9 @@ func (s *Server) lookupRoom(req *sip.Request, tx sip.ServerTransaction) (dialpla
 		case <-stop:
 		}
 	}()
-	room, err := s.rooms.RoomForNumber(ctx, dialledNumber(req))
+	route, err := s.rooms.RouteNumber(ctx, dialledNumber(req))
 	if err != nil && ctx.Err() != nil {
-		return room, context.Canceled
+		return route, context.Canceled
 	}
-	return room, err
+	return route, err
 }

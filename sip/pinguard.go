@@ -42,8 +42,12 @@ func (g *pinGuard) fail() {
 // not vouch for the others).
 func (g *pinGuard) ok() { g.caller.Success(g.ck) }
 
-// isPINPrompt reports whether p asks for the PIN, so a throttle delay goes
-// before it.
+// isPINPrompt reports whether p asks for the PIN or a dial-in code, so a
+// throttle delay goes before it.
 func isPINPrompt(p dialplan.Prompt) bool {
-	return p == dialplan.PromptEnterPIN || p == dialplan.PromptWrongPIN
+	switch p {
+	case dialplan.PromptEnterPIN, dialplan.PromptWrongPIN, dialplan.PromptEnterCode, dialplan.PromptWrongCode:
+		return true
+	}
+	return false
 }

@@ -50,17 +50,31 @@ type Config struct {
 	callerPolicy, trunkPolicy dialplan.ThrottlePolicy
 }
 
-// RoomFinder maps a dialled number (the Request-URI user part) to its room.
-// Errors wrap dialplan.ErrNotFound when no room has the number (or
+// RoomFinder maps a dialled number (the Request-URI user part) to its room
+// or, for a shared number, a room's dial-in code to the room. RouteNumber's
+// errors wrap dialplan.ErrNotFound when no room has the number (or
 // dialplan.ErrInvalid when it is no number); both are answered 404.
+// RoomByDialCode's wrap dialplan.ErrNotFound for an unknown code.
 // *dialplan.Store implements it.
 type RoomFinder interface {
-	RoomForNumber(ctx context.Context, dialled string) (dialplan.Room, error)
+	RouteNumber(ctx context.Context, dialled string) (dialplan.Route, error)
+	RoomByDialCode(ctx context.Context, code string) (dialplan.Room, error)
 }
 
 // Bridge puts a phone leg into a room's audio mix.
 type Bridge interface {
 	Join(roomSlug string, info mixer.PhoneInfo, leg mixer.Leg) (Membership, error)
+}
+
+// ErrRoomLocked is what a Bridge's Join error wraps when the room is
+// locked: the caller hears dialplan.PromptRoomLocked, then BYE.
+var ErrRoomLocked = errors.New("room locked")
+
+// firstReporter is optionally implemented by a Membership: FirstInRoom
+// reports that the room was empty when the caller joined, who then hears
+// dialplan.PromptFirstParticipant.
+type firstReporter interface {
+	FirstInRoom() bool
 }
 
 // Membership is a phone leg's place in a room.
@@ -86,7 +100,7 @@ type Server struct {
 	bridge  Bridge
 	prompts PromptSource
 	log     *slog.Logger
-	newIVR  func(dialplan.Room) ivr
+	newIVR  func(dialplan.Route, dialplan.CodeLookup) ivr
 	mask    func(caller string) string
 	trunks  *trunkTable
 	nonces  *nonces

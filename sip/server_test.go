@@ -36,6 +36,12 @@ type testEnv struct {
 
 func startServer(t *testing.T, cfg Config) *testEnv {
 	t.Helper()
+	return startServerWith(t, cfg, tonePrompts{})
+}
+
+// startServerWith is startServer with the given prompts.
+func startServerWith(t *testing.T, cfg Config, prompts PromptSource) *testEnv {
+	t.Helper()
 	hash, err := dialplan.HashPIN("1234")
 	if err != nil {
 		t.Fatal(err)
@@ -45,15 +51,15 @@ func startServer(t *testing.T, cfg Config) *testEnv {
 		t.Fatal(err)
 	}
 	rooms := &fakeRooms{cancelled: make(chan struct{}), rooms: map[string]dialplan.Room{
-		roomNumber: {ID: 1, Slug: "standup", Lang: "en", PINHash: hash},
-		openNumber: {ID: 2, Slug: "lobby", Lang: "de"},
+		roomNumber: {ID: 1, Slug: "standup", Lang: "en", PINHash: hash, DialCode: standupCode},
+		openNumber: {ID: 2, Slug: "lobby", Lang: "de", DialCode: lobbyCode},
 		modNumber:  {ID: 3, Slug: "board", Lang: "en", PINHash: hash, ModPINHash: modHash},
-	}}
+	}, shared: map[string]string{sharedNumber: "en"}}
 	bridge := &fakeBridge{joins: make(chan joined, 4)}
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
-	srv, err := New(cfg, rooms, bridge, tonePrompts{}, testLogger())
+	srv, err := New(cfg, rooms, bridge, prompts, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

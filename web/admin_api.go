@@ -16,9 +16,11 @@ import (
 type AdminStore interface {
 	Rooms(ctx context.Context) ([]dialplan.Room, error)
 	AddRoom(ctx context.Context, slug, name, pin, lang string) (dialplan.Room, error)
+	UpdateRoom(ctx context.Context, slug string, c dialplan.RoomChange) (dialplan.Room, error)
 	RemoveRoom(ctx context.Context, slug string) error
 	Numbers(ctx context.Context) ([]dialplan.Number, error)
 	AddNumber(ctx context.Context, number, slug string) (dialplan.Number, error)
+	AddSharedNumber(ctx context.Context, number, lang string) (dialplan.Number, error)
 	RemoveNumber(ctx context.Context, number string) error
 }
 
@@ -31,6 +33,8 @@ type apiRoom struct {
 	Name      string   `json:"name"`
 	Lang      string   `json:"lang"`
 	HasPIN    bool     `json:"hasPin"`
+	HasModPIN bool     `json:"hasModeratorPin"`
+	DialCode  string   `json:"dialCode"` // typed after calling a shared number
 	Numbers   []string `json:"numbers"`
 	JoinPath  string   `json:"joinPath"`         // /r/{slug}
 	ModPath   string   `json:"moderatorPath"`    // /r/{slug}?mod=TOKEN; "" without a secret
@@ -42,7 +46,9 @@ type apiRoom struct {
 
 type apiNumber struct {
 	Number string `json:"number"`
-	Room   string `json:"room"`
+	Room   string `json:"room"`             // "" when shared
+	Shared bool   `json:"shared,omitempty"` // callers type a room's dial-in code
+	Lang   string `json:"lang,omitempty"`   // shared: language of the code prompt
 }
 
 // apiLiveRoom is a room in progress.
@@ -61,13 +67,18 @@ func (s *server) routeAdmin(mux *http.ServeMux) {
 		return
 	}
 	mux.HandleFunc("GET /admin", s.handleAdminPage)
+	mux.HandleFunc("POST /admin/login", s.handleAdminLogin)
+	mux.HandleFunc("GET /admin/session", s.handleAdminSession)
+	mux.HandleFunc("POST /admin/logout", s.handleAdminLogout)
 	api := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.requireAdmin(h)) }
 	api("GET /api/v1/rooms", s.apiRooms)
 	api("POST /api/v1/rooms", s.apiAddRoom)
+	api("PATCH /api/v1/rooms/{slug}", s.apiUpdateRoom)
 	api("DELETE /api/v1/rooms/{slug}", s.apiRemoveRoom)
 	api("GET /api/v1/numbers", s.apiNumbers)
 	api("POST /api/v1/numbers", s.apiAddNumber)
 	api("DELETE /api/v1/numbers/{number}", s.apiRemoveNumber)
+	api("GET /api/v1/trunks", s.apiTrunks)
 	api("GET /api/v1/live", s.apiLive)
 	api("POST /api/v1/live/{slug}/participants/{id}/{action}", s.apiParticipantAction)
 	api("POST /api/v1/live/{slug}/end", s.apiEnd)
@@ -77,11 +88,12 @@ func (s *server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "admin.html", nil)
 }
 
-// requireAdmin answers 401 unless the request carries the admin token.
+// requireAdmin answers 401 unless the request carries the admin token or
+// the console's session cookie (with its CSRF token when it changes state).
 func (s *server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if !s.adminAuthorized(r) {
+		if !s.adminAuthorized(r) && !s.sessionAuthorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="dialroom"`)
 			writeAPIError(w, http.StatusUnauthorized, "unauthorized", "missing or wrong admin token")
 			return
@@ -143,29 +155,44 @@ func (s *server) liveRosters() map[string]sfu.Roster {
 
 func (s *server) toAPIRoom(rm dialplan.Room, nums []dialplan.Number, live map[string]sfu.Roster) apiRoom {
 	a := apiRoom{Slug: rm.Slug, Name: rm.Name, Lang: rm.Lang, HasPIN: rm.HasPIN(), Numbers: []string{},
+		HasModPIN: rm.HasPIN() && rm.ModPINHash != "", DialCode: rm.DialCode,
 		JoinPath: "/r/" + rm.Slug, CreatedAt: rm.CreatedAt.Unix()}
+	var shared []string
 	for _, n := range nums {
-		if n.RoomSlug == rm.Slug {
+		switch {
+		case n.Shared:
+			shared = append(shared, n.E164)
+		case n.RoomSlug == rm.Slug:
 			a.Numbers = append(a.Numbers, n.E164)
 		}
 	}
 	if len(s.modSecret) > 0 {
 		a.ModPath = "/r/" + rm.Slug + "?mod=" + url.QueryEscape(ModeratorToken(s.modSecret, rm.Slug))
 	}
-	a.DialIn = dialInText(a)
+	a.DialIn = dialInText(a, shared)
 	ro := live[rm.Slug]
 	a.Live, a.Locked = len(ro.Participants), ro.Locked
 	return a
 }
 
-// dialInText is the invitation text for a room's phone numbers.
-func dialInText(a apiRoom) string {
-	if len(a.Numbers) == 0 {
+// dialInText is the invitation text for a room's own phone numbers or,
+// without any, the shared numbers with the room's dial-in code. It never
+// contains the PIN (only its hash is stored).
+func dialInText(a apiRoom, shared []string) string {
+	nums := a.Numbers
+	code := false
+	if len(nums) == 0 && a.DialCode != "" {
+		nums, code = shared, true
+	}
+	if len(nums) == 0 {
 		return ""
 	}
-	t := "Dial in: " + a.Numbers[0]
-	for _, n := range a.Numbers[1:] {
+	t := "Dial in: " + nums[0]
+	for _, n := range nums[1:] {
 		t += " or " + n
+	}
+	if code {
+		t += ", code " + a.DialCode + " followed by #"
 	}
 	if a.HasPIN {
 		t += ", then enter the room PIN followed by #"
@@ -229,7 +256,7 @@ func (s *server) apiNumbers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]apiNumber, 0, len(nums))
 	for _, n := range nums {
-		out = append(out, apiNumber{Number: n.E164, Room: n.RoomSlug})
+		out = append(out, apiNumber{Number: n.E164, Room: n.RoomSlug, Shared: n.Shared, Lang: n.Lang})
 	}
 	writeAPIJSON(w, http.StatusOK, out)
 }
@@ -239,13 +266,23 @@ func (s *server) apiAddNumber(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	n, err := s.admin.AddNumber(r.Context(), in.Number, in.Room)
+	var n dialplan.Number
+	var err error
+	switch {
+	case in.Shared && in.Room != "":
+		writeAPIError(w, http.StatusBadRequest, "invalid", "a shared number belongs to no room")
+		return
+	case in.Shared:
+		n, err = s.admin.AddSharedNumber(r.Context(), in.Number, in.Lang)
+	default:
+		n, err = s.admin.AddNumber(r.Context(), in.Number, in.Room)
+	}
 	if err != nil {
 		s.storeError(w, "add number", err)
 		return
 	}
 	s.log.Info("admin: number assigned", "room", n.RoomSlug, "number", dialplan.MaskNumber(n.E164))
-	writeAPIJSON(w, http.StatusCreated, apiNumber{Number: n.E164, Room: n.RoomSlug})
+	writeAPIJSON(w, http.StatusCreated, apiNumber{Number: n.E164, Room: n.RoomSlug, Shared: n.Shared, Lang: n.Lang})
 }
 
 func (s *server) apiRemoveNumber(w http.ResponseWriter, r *http.Request) {

@@ -37,6 +37,11 @@ type Config struct {
 	// disables both.
 	Admin          AdminStore
 	AdminTokenFile string
+	// AdminPasswordFile, when set, holds the console's user name and
+	// password hash (SetAdminPassword) for the local login.
+	AdminPasswordFile string
+	// Trunks, when set, lists the SIP trunks in the admin console.
+	Trunks TrunkLister
 }
 
 // contentSecurityPolicy allows nothing from another host; media elements may
@@ -59,6 +64,11 @@ type server struct {
 	modSecret      []byte
 	admin          AdminStore
 	adminTokenFile string
+	trunks         TrunkLister
+
+	adminPasswordFile string
+	sessions          adminSessions
+	logins            loginLimiter
 }
 
 // New returns the handler for every route: GET / (start page), GET /join
@@ -69,7 +79,8 @@ func New(cfg Config, rooms RoomLookup, mgr *sfu.Manager, log *slog.Logger) http.
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &server{rooms: rooms, sfu: mgr, log: log, modSecret: cfg.ModSecret,
-		admin: cfg.Admin, adminTokenFile: cfg.AdminTokenFile}
+		admin: cfg.Admin, adminTokenFile: cfg.AdminTokenFile, trunks: cfg.Trunks,
+		adminPasswordFile: cfg.AdminPasswordFile}
 	if cfg.StaticDir != "" {
 		s.files = os.DirFS(cfg.StaticDir)
 	} else {

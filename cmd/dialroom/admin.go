@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -22,15 +23,19 @@ func commands() []command {
 		{"backup", backupUsage, runBackup},
 		{"restore", restoreUsage, runRestore},
 		{"room add", roomAddUsage, runRoomAdd},
-		{"room list", "dialroom room list [-data DIR] [-config FILE]\n\nLists the rooms: slug, title, prompt language, whether a PIN is set, numbers.\n", runRoomList},
+		{"room list", "dialroom room list [-data DIR] [-config FILE]\n\nLists the rooms: slug, title, prompt language, whether a PIN is set, numbers, dial-in code.\n", runRoomList},
 		{"room rm", "dialroom room rm SLUG [-data DIR] [-config FILE]\n\nRemoves a room and its phone numbers.\n", runRoomRemove},
 		{"number add", numberAddUsage, runNumberAdd},
 		{"number list", "dialroom number list [-data DIR] [-config FILE]\n\nLists the phone numbers and their rooms.\n", runNumberList},
 		{"trunk list", trunkListUsage, runTrunkList},
 		{"room modpin", roomModPINUsage, runRoomModPIN},
+		{"room set", roomSetUsage, runRoomSet},
 		{"number rm", "dialroom number rm NUMBER [-data DIR] [-config FILE]\n\nRemoves a phone number.\n", runNumberRemove},
 		{"admin token", adminTokenUsage, runAdminToken},
 		{"admin modlink", adminModlinkUsage, runAdminModlink},
+		{"admin passwd", adminPasswdUsage, func(args []string, stdout, stderr io.Writer) error {
+			return runAdminPasswd(args, os.Stdin, stdout, stderr)
+		}},
 	}
 }
 
@@ -47,10 +52,12 @@ in the browser (default: SLUG), -pin the 4 to 12 digits phone callers must
 type (default: none), -lang the language of the phone prompts (default de).
 `
 
-const numberAddUsage = `dialroom number add NUMBER -room SLUG [-data DIR] [-config FILE]
+const numberAddUsage = `dialroom number add NUMBER (-room SLUG | -shared [-lang de|en]) [-data DIR] [-config FILE]
 
 Assigns a phone number to a room. NUMBER is international: +4930123456,
-0049 30 123456 or 4930123456.
+0049 30 123456 or 4930123456. A -shared number belongs to no room: callers
+type a room's dial-in code (see room list), then its PIN; -lang is the
+language of the code prompt (default de).
 `
 
 // storeFlags are the flags every admin command takes.
@@ -178,13 +185,13 @@ func runRoomList(args []string, stdout, stderr io.Writer) error {
 			bySlug[n.RoomSlug] = append(bySlug[n.RoomSlug], n.E164)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SLUG\tNAME\tLANG\tPIN\tNUMBERS")
+		fmt.Fprintln(tw, "SLUG\tNAME\tLANG\tPIN\tNUMBERS\tCODE")
 		for _, r := range rooms {
 			numbers := strings.Join(bySlug[r.Slug], ",")
 			if numbers == "" {
 				numbers = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Slug, r.Name, r.Lang, yesNo(r.HasPIN()), numbers)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Slug, r.Name, r.Lang, yesNo(r.HasPIN()), numbers, r.DialCode)
 		}
 		return tw.Flush()
 	}}.run(args)
@@ -201,15 +208,18 @@ func runRoomRemove(args []string, stdout, stderr io.Writer) error {
 }
 
 func runNumberAdd(args []string, stdout, stderr io.Writer) error {
-	var room string
-	bind := func(fs *flag.FlagSet) { fs.StringVar(&room, "room", "", "`SLUG` of the room the number leads to") }
-	check := func() error {
-		if room == "" {
-			return usagef("number add: missing -room SLUG (see dialroom number add -h)")
-		}
-		return nil
+	var room, lang string
+	var shared bool
+	bind := func(fs *flag.FlagSet) {
+		fs.StringVar(&room, "room", "", "`SLUG` of the room the number leads to")
+		fs.BoolVar(&shared, "shared", false, "a shared number: callers type a room's dial-in code")
+		fs.StringVar(&lang, "lang", "", "with -shared: prompt language, de or en (default de)")
 	}
+	check := func() error { return checkNumberAddFlags(room, lang, shared) }
 	return adminCmd{name: "number add", pos: []string{"NUMBER"}, bind: bind, check: check, do: func(ctx context.Context, s *dialplan.Store, pos []string) error {
+		if shared {
+			return addSharedNumber(ctx, s, pos[0], lang, stdout)
+		}
 		n, err := s.AddNumber(ctx, pos[0], room)
 		if err != nil {
 			return err
@@ -228,7 +238,7 @@ func runNumberList(args []string, stdout, stderr io.Writer) error {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NUMBER\tROOM")
 		for _, n := range nums {
-			fmt.Fprintf(tw, "%s\t%s\n", n.E164, n.RoomSlug)
+			fmt.Fprintf(tw, "%s\t%s\n", n.E164, numberTarget(n))
 		}
 		return tw.Flush()
 	}}.run(args)

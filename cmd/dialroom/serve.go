@@ -73,7 +73,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		Realm:          cfg.SIP.Realm,
 		MaxCalls:       cfg.SIP.MaxCalls,
 		OnTrunkState:   newTrunkStateWriter(cfg.DataDir, log).update,
-	}, store, bridgeAdapter{mix}, set, log.With("pkg", "sip"))
+	}, store, bridgeAdapter{m: mix, rooms: rooms}, set, log.With("pkg", "sip"))
 	if err != nil {
 		return err
 	}
@@ -83,6 +83,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	wcfg.Trunks = trunkLister{dataDir: cfg.DataDir, trunks: cfg.SIP.Trunks}
 	srv, err := newHTTP(cfg, withMetrics(web.New(wcfg, store, rooms, log.With("pkg", "web")), mix),
 		readyChecks(phones, store, cfg.SIP.Trunks), log.With("pkg", "http"))
 	if err != nil {
@@ -236,14 +237,13 @@ func (a sfuAdapter) AddAudioSink(roomID string, s mixer.AudioSink) func() {
 }
 
 // bridgeAdapter lets the sip package put calls into the mixer.
-type bridgeAdapter struct{ m *mixer.Mixer }
+type bridgeAdapter struct {
+	m     *mixer.Mixer
+	rooms *sfu.Manager // to tell the first participant (phonejoin.go)
+}
 
 func (b bridgeAdapter) Join(room string, info mixer.PhoneInfo, leg mixer.Leg) (sip.Membership, error) {
-	mem, err := b.m.Join(room, info, leg)
-	if err != nil {
-		return nil, err
-	}
-	return mem, nil
+	return joinPhone(b.m, b.rooms, room, info, leg)
 }
 
 // scheme is the URL scheme browsers use to reach the server directly.

@@ -1,12 +1,17 @@
 // @ts-check
-// admin.js is the admin console: rooms, phone numbers and meetings in
-// progress, through the JSON API under /api/v1 (docs/api.md). The admin
-// token is kept in sessionStorage for this tab only.
+// admin.js is the admin console: rooms, phone numbers, trunks and meetings
+// in progress, through the JSON API under /api/v1 (docs/api.md). The admin
+// logs in with user name and password (an HttpOnly session cookie plus a
+// CSRF token kept in memory) or with an admin token, kept in sessionStorage
+// for this tab only.
 
 /**
- * @typedef {{slug: string, name: string, lang: string, hasPin: boolean, numbers: string[], joinPath: string,
- *   moderatorPath: string, dialIn: string, createdAt: number, live: number, locked?: boolean}} Room
- * @typedef {{number: string, room: string}} PhoneNumber
+ * @typedef {{slug: string, name: string, lang: string, hasPin: boolean, hasModeratorPin: boolean, dialCode: string,
+ *   numbers: string[], joinPath: string, moderatorPath: string, dialIn: string, createdAt: number, live: number,
+ *   locked?: boolean}} Room
+ * @typedef {{number: string, room: string, shared?: boolean, lang?: string}} PhoneNumber
+ * @typedef {{name: string, sources: string[]|null, auth: boolean, register?: string, state: string,
+ *   until?: string, lastError?: string}} Trunk
  * @typedef {{id: string, name: string, kind: string, muted?: boolean, role?: string}} Participant
  * @typedef {{slug: string, locked: boolean, web: number, phone: number, participants: Participant[]}} LiveRoom
  */
@@ -16,6 +21,8 @@ const logout = /** @type {HTMLButtonElement} */ (document.getElementById('logout
 const TOKEN = 'dialroom.adminToken';
 /** @type {number|undefined} */
 let timer;
+/** CSRF token of the password login's session; '' when using a token. */
+let csrf = '';
 
 /**
  * el builds an element with attributes and children (text is never parsed as HTML).
@@ -59,7 +66,7 @@ class APIError extends Error {
 async function api(method, path, body) {
   const res = await fetch(`/api/v1${path}`, {
     method,
-    headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN) || ''}`, 'Content-Type': 'application/json' },
+    headers: authHeaders(),
     body: body ? JSON.stringify(body) : undefined,
   });
   if (res.status === 204) return null;
@@ -68,11 +75,23 @@ async function api(method, path, body) {
   return data;
 }
 
+/** authHeaders authenticates an API request: the token, else the session's CSRF token. */
+function authHeaders() {
+  /** @type {Record<string, string>} */
+  const h = { 'Content-Type': 'application/json' };
+  const token = sessionStorage.getItem(TOKEN);
+  if (token) h.Authorization = `Bearer ${token}`;
+  else if (csrf) h['X-CSRF-Token'] = csrf;
+  return h;
+}
+
 /** @param {unknown} err */
 function report(err) {
   if (err instanceof APIError && err.status === 401) {
+    const hadToken = !!sessionStorage.getItem(TOKEN);
     sessionStorage.removeItem(TOKEN);
-    showLogin('The token was not accepted.');
+    csrf = '';
+    showLogin(hadToken ? 'The token was not accepted.' : 'Please log in again.');
     return;
   }
   const box = document.getElementById('message');
@@ -86,21 +105,47 @@ function report(err) {
 function showLogin(error) {
   clearInterval(timer);
   logout.hidden = true;
-  const input = el('input', { id: 'token', type: 'password', autocomplete: 'current-password', required: '' });
-  const form = el('form', { id: 'login', class: 'card' }, [
+  const user = el('input', { id: 'user', autocomplete: 'username', required: '', value: 'admin' });
+  const pass = el('input', { id: 'password', type: 'password', autocomplete: 'current-password', required: '' });
+  const pwForm = el('form', { id: 'password-login', class: 'card' }, [
     el('h2', {}, ['Log in']),
+    el('label', { for: 'user' }, ['User name']),
+    user,
+    el('label', { for: 'password' }, ['Password (set with: dialroom admin passwd)']),
+    pass,
+    el('button', { type: 'submit', class: 'primary' }, ['Log in']),
+    el('p', { class: 'error', role: 'alert' }, [error && !error.includes('token') ? error : '']),
+  ]);
+  pwForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const res = await fetch('/admin/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: /** @type {HTMLInputElement} */ (user).value.trim(), password: /** @type {HTMLInputElement} */ (pass).value }),
+    });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      /** @type {HTMLElement} */ (pwForm.querySelector('.error')).textContent = data.message || res.statusText;
+      return;
+    }
+    csrf = data.csrf;
+    showConsole();
+  });
+  const input = el('input', { id: 'token', type: 'password', autocomplete: 'off', required: '' });
+  const form = el('form', { id: 'login', class: 'card' }, [
+    el('h2', {}, ['Or use an admin token']),
     el('label', { for: 'token' }, ['Admin token (create one with: dialroom admin token)']),
     input,
-    el('button', { type: 'submit', class: 'primary' }, ['Log in']),
-    el('p', { class: 'error', role: 'alert' }, [error || '']),
+    el('button', { type: 'submit' }, ['Log in with token']),
+    el('p', { class: 'error', role: 'alert' }, [error && error.includes('token') ? error : '']),
   ]);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     sessionStorage.setItem(TOKEN, /** @type {HTMLInputElement} */ (input).value.trim());
     showConsole();
   });
-  main.replaceChildren(form);
-  input.focus();
+  main.replaceChildren(pwForm, form);
+  user.focus();
 }
 
 async function showConsole() {
@@ -115,6 +160,7 @@ async function showConsole() {
     el('p', { id: 'message', class: 'error', role: 'alert', hidden: '' }),
     el('section', { id: 'rooms-section', 'aria-labelledby': 'rooms-h' }, [el('h2', { id: 'rooms-h' }, ['Rooms']), roomForm(), el('div', { id: 'rooms' })]),
     el('section', { id: 'numbers-section', 'aria-labelledby': 'numbers-h' }, [el('h2', { id: 'numbers-h' }, ['Phone numbers']), numberForm(), el('div', { id: 'numbers' })]),
+    el('section', { id: 'trunks-section', 'aria-labelledby': 'trunks-h' }, [el('h2', { id: 'trunks-h' }, ['Trunks']), el('div', { id: 'trunks' })]),
     el('section', { id: 'live-section', 'aria-labelledby': 'live-h' }, [el('h2', { id: 'live-h' }, ['Meetings in progress']), el('div', { id: 'live', 'aria-live': 'polite' })]),
   );
   await refresh();
@@ -124,7 +170,7 @@ async function showConsole() {
 
 async function refresh() {
   try {
-    await Promise.all([refreshRooms(), refreshNumbers(), refreshLive()]);
+    await Promise.all([refreshRooms(), refreshNumbers(), refreshTrunks(), refreshLive()]);
   } catch (err) {
     report(err);
   }
@@ -184,8 +230,9 @@ async function refreshRooms() {
   const rows = rooms.map((r) =>
     el('tr', { 'data-room': r.slug }, [
       el('td', {}, [el('strong', {}, [r.name]), el('div', { class: 'note' }, [r.slug])]),
-      el('td', {}, [r.hasPin ? 'yes' : 'no']),
+      el('td', {}, [r.hasPin ? (r.hasModeratorPin ? 'yes, and moderator PIN' : 'yes') : 'no']),
       el('td', {}, [r.numbers.join(', ') || '–']),
+      el('td', { class: 'code' }, [r.dialCode || '–']),
       el('td', {}, [String(r.live)]),
       el('td', { class: 'links' }, [
         copyBox('Join link', location.origin + r.joinPath),
@@ -193,6 +240,7 @@ async function refreshRooms() {
         ...(r.dialIn ? [copyBox('Dial-in text', r.dialIn)] : []),
       ]),
       el('td', {}, [
+        btn('Edit', () => toggleEdit(r), { 'data-action': 'edit', 'aria-expanded': 'false' }),
         btn('Delete', async () => {
           if (!confirm(`Delete room ${r.slug} and its phone numbers?`)) return;
           await api('DELETE', `/rooms/${encodeURIComponent(r.slug)}`).catch(report);
@@ -201,12 +249,80 @@ async function refreshRooms() {
       ]),
     ]),
   );
-  const head = el('tr', {}, ['Room', 'PIN', 'Numbers', 'Live', 'Links', ''].map((h) => el('th', { scope: 'col' }, [h])));
+  const head = el('tr', {}, ['Room', 'PIN', 'Numbers', 'Dial-in code', 'Live', 'Links', ''].map((h) => el('th', { scope: 'col' }, [h])));
   /** @type {HTMLElement} */ (document.getElementById('rooms')).replaceChildren(
     rooms.length ? el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]) : el('p', { class: 'note' }, ['No rooms yet.']),
   );
   const sel = document.getElementById('number-room');
-  if (sel) sel.replaceChildren(...rooms.map((r) => el('option', { value: r.slug }, [r.slug])));
+  if (sel) {
+    sel.replaceChildren(
+      ...rooms.map((r) => el('option', { value: r.slug }, [r.slug])),
+      el('option', { value: '' }, ['shared (dial-in code)']),
+    );
+  }
+}
+
+/**
+ * toggleEdit opens (or closes) the edit form of room r below its row.
+ * @param {Room} r
+ */
+function toggleEdit(r) {
+  const row = document.querySelector(`tr[data-room="${CSS.escape(r.slug)}"]`);
+  const open = document.querySelector(`tr[data-edit="${CSS.escape(r.slug)}"]`);
+  const toggle = row?.querySelector('[data-action="edit"]');
+  if (open) {
+    open.remove();
+    toggle?.setAttribute('aria-expanded', 'false');
+    return;
+  }
+  if (!row) return;
+  toggle?.setAttribute('aria-expanded', 'true');
+  const edit = el('tr', { 'data-edit': r.slug }, [el('td', { colspan: '7' }, [editForm(r)])]);
+  row.after(edit);
+  /** @type {HTMLInputElement|null} */ (edit.querySelector('input'))?.focus();
+}
+
+/**
+ * editForm changes a room's title, language, PIN and moderator PIN; empty
+ * PIN fields keep the PIN, the checkboxes remove it.
+ * @param {Room} r
+ */
+function editForm(r) {
+  const id = (/** @type {string} */ f) => `edit-${r.slug}-${f}`;
+  const lang = el('select', { id: id('lang') }, [el('option', { value: 'de' }, ['Deutsch']), el('option', { value: 'en' }, ['English'])]);
+  /** @type {HTMLSelectElement} */ (lang).value = r.lang;
+  const check = (/** @type {string} */ f, /** @type {string} */ label) =>
+    el('div', { class: 'field check' }, [el('input', { id: id(f), type: 'checkbox' }), el('label', { for: id(f) }, [label])]);
+  const pinAttrs = { inputmode: 'numeric', pattern: '[0-9]{4,12}', autocomplete: 'off' };
+  const form = el('form', { class: 'inline edit-room' }, [
+    field(id('name'), 'Title', { value: r.name }),
+    el('div', { class: 'field' }, [el('label', { for: id('lang') }, ['Prompt language']), lang]),
+    field(id('pin'), r.hasPin ? 'New PIN (empty: keep)' : 'PIN (empty: none)', pinAttrs),
+    ...(r.hasPin ? [check('nopin', 'Remove PIN')] : []),
+    field(id('modpin'), r.hasModeratorPin ? 'New moderator PIN (empty: keep)' : 'Moderator PIN (needs a PIN)', pinAttrs),
+    ...(r.hasModeratorPin ? [check('nomodpin', 'Remove moderator PIN')] : []),
+    el('button', { type: 'submit', class: 'primary', 'data-action': 'save' }, ['Save']),
+  ]);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const v = (/** @type {string} */ f) => /** @type {HTMLInputElement} */ (document.getElementById(id(f)))?.value.trim() ?? '';
+    const on = (/** @type {string} */ f) => !!(/** @type {HTMLInputElement|null} */ (document.getElementById(id(f))))?.checked;
+    /** @type {Record<string, string>} */
+    const change = {};
+    if (v('name') !== r.name) change.name = v('name');
+    if (v('lang') !== r.lang) change.lang = v('lang');
+    if (on('nopin')) change.pin = '';
+    else if (v('pin')) change.pin = v('pin');
+    if (on('nomodpin')) change.moderatorPin = '';
+    else if (v('modpin')) change.moderatorPin = v('modpin');
+    try {
+      await api('PATCH', `/rooms/${encodeURIComponent(r.slug)}`, change);
+      await refreshRooms();
+    } catch (err) {
+      report(err);
+    }
+  });
+  return form;
 }
 
 function numberForm() {
@@ -220,7 +336,7 @@ function numberForm() {
     const number = /** @type {HTMLInputElement} */ (document.getElementById('number-e164')).value.trim();
     const room = /** @type {HTMLSelectElement} */ (document.getElementById('number-room')).value;
     try {
-      await api('POST', '/numbers', { number, room });
+      await api('POST', '/numbers', room ? { number, room } : { number, shared: true });
       /** @type {HTMLInputElement} */ (document.getElementById('number-e164')).value = '';
       await refresh();
     } catch (err) {
@@ -234,7 +350,7 @@ async function refreshNumbers() {
   const nums = /** @type {PhoneNumber[]} */ (await api('GET', '/numbers'));
   const rows = nums.map((n) =>
     el('li', { 'data-number': n.number }, [
-      `${n.number} → ${n.room} `,
+      `${n.number} → ${n.shared ? 'shared (callers type a dial-in code)' : n.room} `,
       btn('Unassign', async () => {
         await api('DELETE', `/numbers/${encodeURIComponent(n.number)}`).catch(report);
         await refresh();
@@ -243,6 +359,31 @@ async function refreshNumbers() {
   );
   /** @type {HTMLElement} */ (document.getElementById('numbers')).replaceChildren(
     nums.length ? el('ul', { class: 'plain' }, rows) : el('p', { class: 'note' }, ['No numbers assigned.']),
+  );
+}
+
+async function refreshTrunks() {
+  const trunks = /** @type {Trunk[]} */ (await api('GET', '/trunks'));
+  const state = (/** @type {Trunk} */ t) => {
+    switch (t.state) {
+      case 'registered': return `registered until ${new Date(t.until || '').toLocaleString()}`;
+      case 'expired': return `registration expired at ${new Date(t.until || '').toLocaleString()}`;
+      case 'failed': return `not registered: ${t.lastError || 'unknown error'}`;
+      case 'unknown': return 'not registered yet';
+      default: return 'ready';
+    }
+  };
+  const rows = trunks.map((t) =>
+    el('tr', { 'data-trunk': t.name, 'data-state': t.state }, [
+      el('td', {}, [t.name]),
+      el('td', {}, [t.register ? `registrar ${t.register}` : (t.sources || []).join(', ') || 'any (password only)']),
+      el('td', {}, [t.auth ? 'digest' : '–']),
+      el('td', {}, [state(t)]),
+    ]),
+  );
+  const head = el('tr', {}, ['Trunk', 'Calls from', 'Auth', 'State'].map((h) => el('th', { scope: 'col' }, [h])));
+  /** @type {HTMLElement} */ (document.getElementById('trunks')).replaceChildren(
+    trunks.length ? el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]) : el('p', { class: 'note' }, ['No trunks configured (sip.trunks in the configuration).']),
   );
 }
 
@@ -275,9 +416,21 @@ async function refreshLive() {
   );
 }
 
-logout.addEventListener('click', () => {
+logout.addEventListener('click', async () => {
+  if (csrf) await fetch('/admin/logout', { method: 'POST', headers: authHeaders() }).catch(() => {});
   sessionStorage.removeItem(TOKEN);
+  csrf = '';
   showLogin();
 });
-if (sessionStorage.getItem(TOKEN)) showConsole();
-else showLogin();
+
+/** start continues a token or a cookie session, else shows the login. */
+async function start() {
+  if (sessionStorage.getItem(TOKEN)) return showConsole();
+  const res = await fetch('/admin/session').catch(() => null);
+  if (res && res.ok) {
+    csrf = (await res.json()).csrf;
+    return showConsole();
+  }
+  showLogin();
+}
+start();
