@@ -46,18 +46,26 @@ func (r *Room) checkActorLocked(actor string) (*member, error) {
 	return m, nil
 }
 
+// actorNameLocked returns the name moderation messages show for actor:
+// "admin" for the admin console, else the moderator's name.
+func (r *Room) actorNameLocked(actor string) (string, error) {
+	if actor == AdminActor {
+		return "admin", nil
+	}
+	a, err := r.checkActorLocked(actor)
+	if err != nil {
+		return "", err
+	}
+	return a.Name, nil
+}
+
 // target looks up actor (who must be a moderator unless actor == AdminActor)
 // and target; it returns the actor's name and a copy of the target.
 func (r *Room) target(actor, target string) (by string, t *member, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	by = "admin"
-	if actor != AdminActor {
-		a, err := r.checkActorLocked(actor)
-		if err != nil {
-			return "", nil, err
-		}
-		by = a.Name
+	if by, err = r.actorNameLocked(actor); err != nil {
+		return "", nil, err
 	}
 	t, ok := r.members[target]
 	if !ok {
@@ -100,14 +108,10 @@ func (r *Room) muteMember(by string, t *member) {
 // MuteAll mutes every participant except actor.
 func (r *Room) MuteAll(actor string) error {
 	r.mu.Lock()
-	by := "admin"
-	if actor != AdminActor {
-		a, err := r.checkActorLocked(actor)
-		if err != nil {
-			r.mu.Unlock()
-			return err
-		}
-		by = a.Name
+	by, err := r.actorNameLocked(actor)
+	if err != nil {
+		r.mu.Unlock()
+		return err
 	}
 	var ts []*member
 	for id, m := range r.members {
@@ -228,14 +232,10 @@ func (r *Room) Lock(actor string, locked bool) error {
 // room forgets its lock and chat history.
 func (r *Room) End(actor string) error {
 	r.mu.Lock()
-	by := "admin"
-	if actor != AdminActor {
-		a, err := r.checkActorLocked(actor)
-		if err != nil {
-			r.mu.Unlock()
-			return err
-		}
-		by = a.Name
+	by, err := r.actorNameLocked(actor)
+	if err != nil {
+		r.mu.Unlock()
+		return err
 	}
 	ts := make([]*member, 0, len(r.members))
 	for _, m := range r.members {
