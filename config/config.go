@@ -87,6 +87,9 @@ type SIP struct {
 	Realm string `yaml:"realm"`
 	// MaxCalls limits concurrent phone calls in total (503 beyond it); 0 = no limit.
 	MaxCalls int `yaml:"max_calls"`
+	// QuietJoinLeave turns off the short tones callers hear when someone
+	// joins or leaves their room (on by default, as in Asterisk ConfBridge).
+	QuietJoinLeave bool `yaml:"quiet_join_leave"`
 	// PromptsDir holds replacement recordings, LANG/NAME.wav (8 kHz mono
 	// 16-bit), e.g. de/enter_pin.wav; "" = only the built-in prompts.
 	PromptsDir string `yaml:"prompts_dir"`
@@ -107,6 +110,9 @@ type Trunk struct {
 	Password string `yaml:"password"`
 	// MaxCalls limits concurrent calls from this trunk (503 beyond it); 0 = no limit.
 	MaxCalls int `yaml:"max_calls"`
+	// MaxDuration ends calls from this trunk after this long (goodbye
+	// prompt, then BYE); 0 = no limit.
+	MaxDuration time.Duration `yaml:"max_duration"`
 	// Register, when set, makes dialroom register with the carrier's
 	// registrar; calls then arrive on that registration.
 	Register *Registration `yaml:"register"`

@@ -29,6 +29,8 @@ func validateTrunks(trunks []Trunk) error {
 			return fmt.Errorf("%s.password: must be set with username", at)
 		case t.MaxCalls < 0:
 			return fmt.Errorf("%s.max_calls: %d must not be negative", at, t.MaxCalls)
+		case t.MaxDuration < 0:
+			return fmt.Errorf("%s.max_duration: %v must not be negative", at, t.MaxDuration)
 		}
 		seen[t.Name] = true
 		if _, err := TrunkSources(t.Sources); err != nil {

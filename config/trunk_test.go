@@ -21,6 +21,8 @@ func TestTrunkConfig(t *testing.T) {
 		{"registration without password", "sip:\n  trunks:\n    - name: reg\n      register: {registrar: sip.carrier.example, username: u}\n", "register"},
 		{"user without password", "sip:\n  trunks:\n    - {name: a, username: u}\n", "password"},
 		{"bad source", "sip:\n  trunks:\n    - {name: a, sources: [carrier.example]}\n", "sip.trunks[0].sources"},
+		{"max duration", "sip:\n  trunks:\n    - {name: a, sources: [192.0.2.1], max_duration: 4h}\n", ""},
+		{"negative max duration", "sip:\n  trunks:\n    - {name: a, sources: [192.0.2.1], max_duration: -1m}\n", "sip.trunks[0].max_duration"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.yaml))

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -15,7 +16,7 @@ import (
 // answer opens the RTP session, sends 200 OK with the SDP answer, waits for
 // the ACK and then runs the call until it ends.
 func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTransaction,
-	route dialplan.Route, media Media, log *slog.Logger, label string, guard *pinGuard) {
+	route dialplan.Route, media Media, log *slog.Logger, label string, guard *pinGuard, maxDuration time.Duration) {
 	local, err := s.localIP(req)
 	if err != nil {
 		log.Warn("no local address for the call", "error", err)
@@ -77,7 +78,7 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 		bridge: s.bridge, prompts: s.prompts, timeout: s.cfg.RTPTimeout, infoDigits: ac.infoDigits,
 		laddr: sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}, drainC: s.drain.C(),
 		session: st, refreshC: ac.refresh, refreshed: make(chan bool, 1), guard: guard,
-		owner: newPhoneOwner(rtpSess, log)}
+		owner: newPhoneOwner(rtpSess, log), maxDuration: maxDuration, quiet: s.cfg.QuietJoinLeave}
 	c.run(ctx)
 }
 

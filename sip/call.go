@@ -49,6 +49,7 @@ const (
 	endExpired    endReason = "session expired" // RFC 4028 §10: no refresh
 	endRemoved    endReason = "removed by moderator"
 	endLocked     endReason = "room locked"
+	endMaxLength  endReason = "maximum call duration"
 )
 
 func (r endReason) needsBye() bool { return r != endRemote }
@@ -80,6 +81,10 @@ type call struct {
 	guard     *pinGuard       // PIN failure throttle; nil in tests that need none
 	moderator bool            // joined with the moderator PIN
 	owner     *phoneOwner     // moderator actions on this call
+	// maxDuration ends the call after this long (its trunk's limit); 0: none.
+	maxDuration time.Duration
+	quiet       bool      // no join/leave tones (Config.QuietJoinLeave)
+	watch       roomWatch // the room's size, for join/leave tones (tones.go)
 
 	prompt     []int16 // prompt being played, nil when none
 	promptPos  int
@@ -128,6 +133,8 @@ func (c *call) loop(ctx context.Context) endReason {
 	reports := time.NewTicker(rtcpInterval)
 	defer reports.Stop()
 	removeC := c.owner.remove
+	limitC, stopLimit := c.limitTimer()
+	defer stopLimit()
 	if r, end := c.apply(c.ivr.Start()); end {
 		return r
 	}
@@ -141,6 +148,12 @@ func (c *call) loop(ctx context.Context) endReason {
 		case <-removeC:
 			removeC = nil
 			if r, end := c.farewell(dialplan.PromptRemoved, endRemoved); end {
+				return r
+			}
+		case <-limitC:
+			limitC = nil
+			c.log.Info("maximum call duration reached", "max_duration", c.maxDuration)
+			if r, end := c.farewell(dialplan.PromptGoodbye, endMaxLength); end {
 				return r
 			}
 		case m := <-c.owner.muted:
@@ -191,6 +204,16 @@ func (c *call) loop(ctx context.Context) endReason {
 	}
 }
 
+// limitTimer returns the channel that fires when the call reaches its
+// maximum duration (nil when unlimited) and a function that stops it.
+func (c *call) limitTimer() (<-chan time.Time, func()) {
+	if c.maxDuration <= 0 {
+		return nil, func() {}
+	}
+	t := time.NewTimer(c.maxDuration)
+	return t.C, func() { t.Stop() }
+}
+
 // armSession starts the wait for the next session refresh, if any.
 func (c *call) armSession() {
 	if c.session.interval == 0 {
@@ -232,6 +255,7 @@ func (c *call) tick() ([]dialplan.Action, endReason, bool) {
 		if !c.joined {
 			c.media.sendFrame(nil)
 		}
+		c.watchRoom(time.Now())
 		return nil, "", false
 	}
 	n := copy(c.scratch[:], c.prompt[c.promptPos:])
@@ -362,6 +386,7 @@ func (c *call) join() bool {
 		role = "moderator"
 	}
 	c.log.Info("caller joined room", "room", c.room.Slug, "participant", info.ID, "role", role)
+	c.startWatch(m)
 	if f, ok := m.(firstReporter); ok && f.FirstInRoom() {
 		c.play(dialplan.PromptFirstParticipant)
 	}

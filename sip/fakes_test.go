@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"dialroom/dialplan"
@@ -83,7 +84,8 @@ func (b *fakeBridge) Join(slug string, info mixer.PhoneInfo, leg mixer.Leg) (Mem
 }
 
 type fakeMember struct {
-	first     bool // FirstInRoom
+	first     bool         // FirstInRoom
+	size      atomic.Int32 // RoomSize
 	mu        sync.Mutex
 	frames    int
 	badLen    int
@@ -164,3 +166,5 @@ func testLogger() *slog.Logger {
 }
 
 func (m *fakeMember) FirstInRoom() bool { return m.first }
+
+func (m *fakeMember) RoomSize() int { return int(m.size.Load()) }

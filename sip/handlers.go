@@ -140,7 +140,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	} else {
 		log = log.With("room", route.Room.Slug)
 	}
-	s.answer(s.ctx, req, tx, route, media, log, label, guard)
+	s.answer(s.ctx, req, tx, route, media, log, label, guard, trunk.MaxDuration)
 }
 
 // lookupRoute asks the RoomFinder where the dialled number leads. The lookup

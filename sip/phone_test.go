@@ -220,6 +220,22 @@ func (p *phone) sendTone(n int) {
 	p.sendPCM(tone(1000, n*mixer.FrameSamples))
 }
 
+// sendToneUntil sends 5 tone frames every 100 ms until done is closed.
+func (p *phone) sendToneUntil(done <-chan struct{}, timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		p.sendTone(5)
+		select {
+		case <-done:
+			return
+		case <-deadline:
+			p.t.Fatalf("the room did not hear the caller within %v", timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // sendPCM sends pcm as 20 ms PCMU packets (a partial last frame is dropped).
 func (p *phone) sendPCM(pcm []int16) {
 	n := len(pcm) / mixer.FrameSamples

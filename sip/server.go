@@ -40,6 +40,9 @@ type Config struct {
 	Realm string
 	// MaxCalls limits concurrent calls in total (503 beyond it); 0 means no limit.
 	MaxCalls int
+	// QuietJoinLeave turns off the tones callers hear when someone joins
+	// or leaves their room (tones.go; ConfBridge's quiet=yes).
+	QuietJoinLeave bool
 	// OnTrunkState, when set, is called with every change of a
 	// registration trunk's state (from the registration goroutine).
 	OnTrunkState func(TrunkState)

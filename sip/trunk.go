@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -20,6 +21,9 @@ type Trunk struct {
 	Password string         // digest password
 	MaxCalls int            // concurrent calls from this trunk; 0 means no limit (503 beyond it)
 	Register *Registration  // register with the carrier; nil for an IP trunk
+	// MaxDuration ends a call from this trunk after this long (goodbye
+	// prompt, then BYE); 0 means no limit.
+	MaxDuration time.Duration
 }
 
 // loopbackTrunk is the name of the implicit trunk for 127.0.0.0/8 and ::1.

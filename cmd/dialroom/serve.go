@@ -72,6 +72,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		DropUnknown:    cfg.SIP.DropUnknown,
 		Realm:          cfg.SIP.Realm,
 		MaxCalls:       cfg.SIP.MaxCalls,
+		QuietJoinLeave: cfg.SIP.QuietJoinLeave,
 		OnTrunkState:   newTrunkStateWriter(cfg.DataDir, log).update,
 	}, store, bridgeAdapter{m: mix, rooms: rooms}, set, log.With("pkg", "sip"))
 	if err != nil {
