@@ -27,10 +27,11 @@ type PhoneInfo struct {
 }
 
 // PhoneOwner is the phone side of a participant, as moderators reach it:
-// SetMuted stops or resumes the caller's voice towards the room, Remove hangs
-// up (the call then leaves as on any other end). Both must be safe to call
+// SetMuted stops or resumes the caller's voice towards the room, Remove and
+// End hang up (the call then leaves as on any other end). Both must be safe to call
 // more than once and must not block for long.
 type PhoneOwner interface {
 	SetMuted(muted bool)
 	Remove()
+	End() // Remove because the meeting was ended for everyone
 }

@@ -24,6 +24,9 @@ type PhoneOwner interface {
 	// Remove hangs up the call (BYE). The phone side must then call
 	// Phone.Leave, as it does for any other end of the call.
 	Remove()
+	// End is Remove because a moderator ended the meeting for everyone, so
+	// the caller hears that the meeting has ended rather than that it was removed.
+	End()
 }
 
 // AudioSink receives every RTP packet of every browser audio track in a room.

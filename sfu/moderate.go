@@ -199,9 +199,13 @@ func (r *Room) removeMemberAs(t *member, c Control) {
 		t.peer.sig.Control(c)
 		t.peer.Leave()
 	case t.phone != nil:
-		if o := t.phone.getOwner(); o != nil {
+		o := t.phone.getOwner()
+		switch {
+		case o != nil && c.Type == ControlEnded:
+			o.End()
+		case o != nil:
 			o.Remove()
-		} else {
+		default:
 			t.phone.Leave()
 		}
 	}

@@ -34,7 +34,15 @@ type fakeOwner struct {
 	mu      sync.Mutex
 	muted   []bool
 	removed int
+	ended   int
 	phone   *Phone
+}
+
+func (o *fakeOwner) End() {
+	o.mu.Lock()
+	o.ended++
+	o.mu.Unlock()
+	o.phone.Leave()
 }
 
 func (o *fakeOwner) SetMuted(m bool) { o.mu.Lock(); o.muted = append(o.muted, m); o.mu.Unlock() }
@@ -180,8 +188,8 @@ func TestLockAndEnd(t *testing.T) {
 	if n := len(room.Participants()); n != 0 {
 		t.Errorf("participants after end = %d, want 0", n)
 	}
-	if owner.removed != 1 {
-		t.Errorf("phone owner Remove calls = %d, want 1", owner.removed)
+	if owner.ended != 1 || owner.removed != 0 {
+		t.Errorf("phone owner End/Remove calls = %d/%d, want 1/0", owner.ended, owner.removed)
 	}
 	if h := room.ChatHistory(); len(h) != 0 {
 		t.Errorf("history after end = %d messages, want 0", len(h))

@@ -48,6 +48,7 @@ const (
 	endJoinFailed endReason = "join failed"
 	endExpired    endReason = "session expired" // RFC 4028 §10: no refresh
 	endRemoved    endReason = "removed by moderator"
+	endEnded      endReason = "meeting ended by moderator"
 	endLocked     endReason = "room locked"
 	endMaxLength  endReason = "maximum call duration"
 )
@@ -127,6 +128,19 @@ func (c *call) run(ctx context.Context) {
 	c.log.Info("call ended", "reason", string(reason), "joined", c.joined)
 }
 
+// moderatorMutePrompt tells a caller in the meeting that a moderator muted
+// or unmuted them, with the same prompts as their own *6.
+func moderatorMutePrompt(muted, joined bool) []dialplan.Action {
+	if !joined {
+		return nil
+	}
+	p := dialplan.PromptUnmuted
+	if muted {
+		p = dialplan.PromptMuted
+	}
+	return []dialplan.Action{{Kind: dialplan.ActionPlay, Prompt: p}}
+}
+
 func (c *call) loop(ctx context.Context) endReason {
 	ticker := time.NewTicker(frameInterval)
 	defer ticker.Stop()
@@ -147,7 +161,7 @@ func (c *call) loop(ctx context.Context) endReason {
 			return endRemote
 		case <-removeC:
 			removeC = nil
-			if r, end := c.farewell(dialplan.PromptRemoved, endRemoved); end {
+			if r, end := c.farewell(c.owner.farewell()); end {
 				return r
 			}
 		case <-limitC:
@@ -160,6 +174,7 @@ func (c *call) loop(ctx context.Context) endReason {
 			if v, ok := c.ivr.(muteAware); ok {
 				v.SetMuted(m)
 			}
+			acts = moderatorMutePrompt(m, c.joined)
 		case <-c.drainC:
 			c.drainC = nil
 			if r, end := c.startDrain(); end {

@@ -6,21 +6,42 @@ import (
 )
 
 // A caller removed by a moderator leaves the room, hears the "removed"
-// prompt and then gets BYE.
+// prompt and then gets BYE; when the moderator ends the meeting instead, the
+// caller hears that the meeting has ended.
 func TestRemovedCallerHearsPromptBeforeBye(t *testing.T) {
-	rec := &recordingPrompts{}
-	env := startServerWith(t, Config{}, rec)
-	p := newPhone(t, env.srv.UDPAddr())
-	p.call(openNumber)
-	j := env.waitJoin(t)
-	j.info.Owner.Remove()
-	waitClosed(t, j.member.left, "Leave")
-	p.skipQueued()
-	p.waitLoudAudio(testWaitLong) // the prompt, sent by the call after leaving the mix
-	p.waitBye(testWaitLong)
-	want := []string{"de/welcome", "de/removed"}
-	if got := rec.list(); !slices.Equal(got, want) {
-		t.Errorf("prompts: got %v, want %v", got, want)
+	for _, tc := range []struct {
+		name string
+		act  func(o interface {
+			Remove()
+			End()
+		})
+		prompt string
+	}{
+		{"remove", func(o interface {
+			Remove()
+			End()
+		}) { o.Remove() }, "de/removed"},
+		{"end", func(o interface {
+			Remove()
+			End()
+		}) { o.End() }, "de/meeting_ended"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recordingPrompts{}
+			env := startServerWith(t, Config{}, rec)
+			p := newPhone(t, env.srv.UDPAddr())
+			p.call(openNumber)
+			j := env.waitJoin(t)
+			tc.act(j.info.Owner)
+			waitClosed(t, j.member.left, "Leave")
+			p.skipQueued()
+			p.waitLoudAudio(testWaitLong) // the prompt, sent by the call after leaving the mix
+			p.waitBye(testWaitLong)
+			want := []string{"de/welcome", tc.prompt}
+			if got := rec.list(); !slices.Equal(got, want) {
+				t.Errorf("prompts: got %v, want %v", got, want)
+			}
+		})
 	}
 }
 

@@ -3,6 +3,8 @@ package sip
 import (
 	"log/slog"
 	"sync"
+
+	"dialroom/dialplan"
 )
 
 // phoneOwner lets moderators act on a call (mixer.PhoneOwner, handed to the
@@ -11,7 +13,8 @@ import (
 type phoneOwner struct {
 	media  *rtpSession
 	log    *slog.Logger
-	remove chan struct{} // closed by Remove; the call goroutine hangs up
+	remove chan struct{} // closed by Remove or End; the call goroutine hangs up
+	ended  bool          // set before remove is closed: End rather than Remove
 	once   sync.Once
 	muted  chan bool // moderator mute changes for the call goroutine's IVR (latest wins)
 }
@@ -21,7 +24,7 @@ func newPhoneOwner(media *rtpSession, log *slog.Logger) *phoneOwner {
 }
 
 // SetMuted stops (true) or resumes (false) the caller's voice towards the
-// room; the caller hears no prompt for it.
+// room; the call goroutine then plays the caller the muted/unmuted prompt.
 func (o *phoneOwner) SetMuted(muted bool) {
 	o.media.muted.Store(muted)
 	o.log.Info("caller muted by moderator", "muted", muted)
@@ -38,7 +41,22 @@ func (o *phoneOwner) SetMuted(muted bool) {
 	}
 }
 
-// Remove hangs up the call (BYE); it leaves the room as on any other end.
+// Remove hangs up the call (BYE) after the "you were removed" prompt; it
+// leaves the room as on any other end.
 func (o *phoneOwner) Remove() {
 	o.once.Do(func() { close(o.remove) })
+}
+
+// End hangs up like Remove, after the "the meeting has ended" prompt.
+func (o *phoneOwner) End() {
+	o.once.Do(func() { o.ended = true; close(o.remove) })
+}
+
+// farewell is the prompt and reason for a call that Remove or End ended.
+// Only valid once remove is closed (the close orders the write of ended).
+func (o *phoneOwner) farewell() (dialplan.Prompt, endReason) {
+	if o.ended {
+		return dialplan.PromptMeetingEnded, endEnded
+	}
+	return dialplan.PromptRemoved, endRemoved
 }

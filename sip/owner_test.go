@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -66,4 +67,37 @@ func waitFrames(t *testing.T, m *fakeMember, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("fewer than %d frames reached the room", n)
+}
+
+// A moderator's mute and unmute are announced to the caller with the same
+// prompts as its own *6.
+func TestModeratorMuteIsAnnounced(t *testing.T) {
+	rec := &recordingPrompts{}
+	env := startServerWith(t, Config{}, rec)
+	p := newPhone(t, env.srv.UDPAddr())
+	p.call(openNumber)
+	j := env.waitJoin(t)
+	waitPrompts(t, rec, "de/welcome")
+	j.info.Owner.SetMuted(true)
+	waitPrompts(t, rec, "de/welcome", "de/muted")
+	j.info.Owner.SetMuted(false)
+	waitPrompts(t, rec, "de/welcome", "de/muted", "de/unmuted")
+	p.hangup()
+	waitClosed(t, j.member.left, "Leave")
+}
+
+// waitPrompts polls until exactly want were asked for, in order.
+func waitPrompts(t *testing.T, rec *recordingPrompts, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(testWaitLong)
+	for {
+		got := rec.list()
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prompts: got %v, want %v", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

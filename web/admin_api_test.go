@@ -152,6 +152,7 @@ func (o *fakePhoneOwner) Remove() {
 	o.phone.Leave()
 	o.removed <- struct{}{}
 }
+func (o *fakePhoneOwner) End() { o.Remove() }
 
 func TestAdminPageNeedsConfig(t *testing.T) {
 	srv, _ := newTestServer(t)
