@@ -3,6 +3,8 @@ package sip
 import (
 	"slices"
 	"testing"
+
+	"dialroom/mixer"
 )
 
 // A caller removed by a moderator leaves the room, hears the "removed"
@@ -10,21 +12,12 @@ import (
 // caller hears that the meeting has ended.
 func TestRemovedCallerHearsPromptBeforeBye(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		act  func(o interface {
-			Remove()
-			End()
-		})
+		name   string
+		act    func(o mixer.PhoneOwner)
 		prompt string
 	}{
-		{"remove", func(o interface {
-			Remove()
-			End()
-		}) { o.Remove() }, "de/removed"},
-		{"end", func(o interface {
-			Remove()
-			End()
-		}) { o.End() }, "de/meeting_ended"},
+		{"remove", mixer.PhoneOwner.Remove, "de/removed"},
+		{"end", mixer.PhoneOwner.End, "de/meeting_ended"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recordingPrompts{}
