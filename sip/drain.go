@@ -112,7 +112,8 @@ func (c *call) farewell(p dialplan.Prompt, reason endReason) (endReason, bool) {
 		c.membership.Leave()
 		c.membership = nil
 	}
-	c.joined = false // the call, not the mixer, sends the audio from now on
+	c.media.playOverlay(nil) // a *6 or first-participant prompt must not drown the farewell
+	c.joined = false         // the call, not the mixer, sends the audio from now on
 	c.joinWait = false
 	c.timer.Stop()
 	c.timerC = nil

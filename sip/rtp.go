@@ -247,7 +247,7 @@ func (s *rtpSession) readLoop() {
 			clear(pcm)
 		}
 		if ref := s.member.Load(); ref != nil {
-			fr.push(pcm, ref.m)
+			fr.push(pkt.SequenceNumber, pcm, ref.m)
 		}
 	}
 }
@@ -307,8 +307,20 @@ func (f *framer) decode(c Codec, payload []byte) []int16 {
 	return f.pcm[:k]
 }
 
+// SeqPusher is implemented by a Membership whose jitter buffer orders frames
+// by RTP sequence number (handling loss, reordering and duplicates).
+type SeqPusher interface {
+	PushSeq(seq uint16, pcm []int16)
+}
+
 // push hands src to m in 20 ms frames, keeping the remainder for next time.
-func (f *framer) push(src []int16, m Membership) {
+// A packet of exactly one frame (the usual 20 ms ptime) goes with its
+// sequence number when m can use it; other ptimes are re-framed in order.
+func (f *framer) push(seq uint16, src []int16, m Membership) {
+	if sp, ok := m.(SeqPusher); ok && f.n == 0 && len(src) == len(f.frame) {
+		sp.PushSeq(seq, src)
+		return
+	}
 	for len(src) > 0 {
 		c := copy(f.frame[f.n:], src)
 		f.n += c
