@@ -192,21 +192,25 @@ const topUsage = `dialroom - meeting rooms for browsers and telephones
 Usage:
   dialroom serve [-config FILE] [-data DIR] [-http ADDR] [-sip ADDR]
   dialroom room add SLUG [-name TITLE] [-pin DIGITS] [-lang de|en]
+  dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS]
+  dialroom room modpin SLUG -pin DIGITS
   dialroom room list
   dialroom room rm SLUG
-  dialroom number add NUMBER -room SLUG
+  dialroom number add NUMBER (-room SLUG | -shared [-lang de|en])
   dialroom number list
   dialroom number rm NUMBER
-  dialroom room modpin SLUG -pin DIGITS
   dialroom trunk list [-config FILE]
+  dialroom admin passwd [-user NAME]      (password from standard input)
+  dialroom admin token
+  dialroom admin modlink SLUG
   dialroom load -number NUMBER [-pin DIGITS] [-sip ADDR] [-calls N] [-duration D] [-pid PID]
-  dialroom help [COMMAND]
-  dialroom version
   dialroom check-config FILE
-  dialroom backup FILE [-data DIR] [-config FILE]
-  dialroom restore FILE [-data DIR] [-config FILE]
+  dialroom backup FILE
+  dialroom restore FILE
+  dialroom version
+  dialroom help [COMMAND]
 
-Every room and number command takes -data DIR (default: data_dir from
--config FILE, else ./data) and -config FILE. Flags may come before or
+The room, number, trunk, admin, backup and restore commands take -data DIR
+(default: data_dir from -config FILE, else ./data) and -config FILE, like serve. Flags may come before or
 after the arguments. Run dialroom help COMMAND for details.
 `
