@@ -228,3 +228,22 @@ func TestIVRMutedByModerator(t *testing.T) {
 		t.Errorf("*6 after a moderator mute: got %q, want %q", got, "Unmute Play(unmuted)")
 	}
 }
+
+// The IVR compares entries through the CheckPIN it is given (the phone side
+// bounds how many run at once).
+func TestIVRUsesGivenPINCheck(t *testing.T) {
+	var seen []string
+	check := func(hash, pin string) bool {
+		seen = append(seen, hash+"="+pin)
+		return pin == "42"
+	}
+	v := NewIVR(Room{PINHash: "stored"}, IVROptions{CheckPIN: check})
+	feed(v, "start")
+	feed(v, "done")
+	if got := actions(feed(v, "42#")); !strings.Contains(got, "Play(welcome)") {
+		t.Errorf("right PIN through the given check: got %q, want Play(welcome)", got)
+	}
+	if len(seen) != 1 || seen[0] != "stored=42" {
+		t.Errorf("checks: got %v, want [stored=42]", seen)
+	}
+}

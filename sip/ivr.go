@@ -9,13 +9,26 @@ import (
 	"dialroom/dialplan"
 )
 
-// defaultIVR runs dialplan's IVR with its default options: for a shared
-// number the one that asks for a dial-in code and finds it with lookup.
-func defaultIVR(rt dialplan.Route, lookup dialplan.CodeLookup) ivr {
+// defaultIVR runs dialplan's IVR with its default options and the PIN check
+// given: for a shared number the one that asks for a dial-in code and finds
+// it with lookup.
+func defaultIVR(rt dialplan.Route, lookup dialplan.CodeLookup, check func(hash, pin string) bool) ivr {
+	opts := dialplan.IVROptions{CheckPIN: check}
 	if rt.Number.Shared {
-		return dialplan.NewSharedIVR(lookup, dialplan.IVROptions{})
+		return dialplan.NewSharedIVR(lookup, opts)
 	}
-	return dialplan.NewIVR(rt.Room, dialplan.IVROptions{})
+	return dialplan.NewIVR(rt.Room, opts)
+}
+
+// boundedCheck runs check at most cap(slots) at a time. A PIN check is an
+// argon2id hash (about 8 MiB and a few ms); hundreds of callers typing '#'
+// together must queue for the CPUs instead of taking gigabytes at once.
+func boundedCheck(slots chan struct{}, check func(hash, pin string) bool) func(hash, pin string) bool {
+	return func(hash, pin string) bool {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+		return check(hash, pin)
+	}
 }
 
 // maskCaller turns a caller number as presented into the form safe to log

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -171,10 +172,12 @@ func New(cfg Config, rooms RoomFinder, bridge Bridge, prompts PromptSource, log 
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, rooms: rooms, bridge: bridge, prompts: prompts, log: log,
-		newIVR: defaultIVR, mask: maskCaller, calls: make(map[string]*activeCall), slots: make(map[string]int),
+		mask: maskCaller, calls: make(map[string]*activeCall), slots: make(map[string]int),
 		nonces:         newNonces(time.Now),
 		callerThrottle: dialplan.NewThrottle(cfg.callerPolicy, time.Now),
 		trunkThrottle:  dialplan.NewThrottle(cfg.trunkPolicy, time.Now)}
+	pinCheck := boundedCheck(make(chan struct{}, max(2, runtime.NumCPU())), dialplan.CheckPIN)
+	s.newIVR = func(rt dialplan.Route, lookup dialplan.CodeLookup) ivr { return defaultIVR(rt, lookup, pinCheck) }
 	if err := s.prepareRegistrations(); err != nil {
 		return nil, err
 	}
