@@ -40,22 +40,33 @@ func TestDeployKeys(t *testing.T) {
 }
 
 // TestDeployDocExampleIsValid keeps the configuration shown in
-// docs/deploy.md valid.
+// docs/deploy.md valid: the full example (the first block) and every
+// fragment after it.
 func TestDeployDocExampleIsValid(t *testing.T) {
 	doc, err := os.ReadFile("../docs/deploy.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(doc), "```yaml\n")
-	block, _, ok2 := strings.Cut(rest, "```")
-	if !ok || !ok2 {
-		t.Fatal("docs/deploy.md has no yaml code block")
+	var blocks []string
+	for rest := string(doc); ; {
+		var ok bool
+		if _, rest, ok = strings.Cut(rest, "```yaml\n"); !ok {
+			break
+		}
+		var block string
+		block, rest, _ = strings.Cut(rest, "```")
+		blocks = append(blocks, block)
 	}
-	c, err := Parse([]byte(block))
-	if err != nil {
-		t.Fatalf("docs/deploy.md configuration: %v", err)
+	if len(blocks) < 2 {
+		t.Fatalf("docs/deploy.md: got %d yaml blocks, want the full example and the trunk fragment", len(blocks))
 	}
-	if !c.HTTP.TLS.On() || c.WebRTC.PublicIP == "" {
-		t.Errorf("docs/deploy.md configuration: got TLS %v, public IP %q; want HTTPS and a public IP", c.HTTP.TLS.On(), c.WebRTC.PublicIP)
+	for i, block := range blocks {
+		c, err := Parse([]byte(block))
+		if err != nil {
+			t.Fatalf("docs/deploy.md yaml block %d: %v", i+1, err)
+		}
+		if i == 0 && (!c.HTTP.TLS.On() || c.WebRTC.PublicIP == "") {
+			t.Errorf("docs/deploy.md configuration: got TLS %v, public IP %q; want HTTPS and a public IP", c.HTTP.TLS.On(), c.WebRTC.PublicIP)
+		}
 	}
 }
