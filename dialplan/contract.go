@@ -26,7 +26,8 @@ type Room struct {
 	// when PINHash is set. Callers who type it join as moderators.
 	ModPINHash string
 	// DialCode is the room's unique numeric dial-in code (DialCodeLen
-	// digits), asked for by shared numbers. Not secret: the PIN protects.
+	// digits when generated, 4-8 when set by an admin), asked for by shared
+	// numbers. Not secret: the PIN protects.
 	DialCode  string
 	CreatedAt time.Time
 }

@@ -2,6 +2,7 @@ package dialplan
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -57,6 +58,22 @@ func TestUpdateRoom(t *testing.T) {
 		{"moderator pin equals pin", RoomChange{ModeratorPIN: ptr("1234")}, ErrInvalid, nil},
 		{"both the same", RoomChange{PIN: ptr("7777"), ModeratorPIN: ptr("7777")}, ErrInvalid, nil},
 		{"moderator pin without pin", RoomChange{PIN: ptr(""), ModeratorPIN: ptr("7777")}, ErrInvalid, nil},
+		{"new dial code", RoomChange{DialCode: ptr("0815")}, nil, func(t *testing.T, r Room) {
+			if r.DialCode != "0815" {
+				t.Errorf("got dial code %q, want 0815", r.DialCode)
+			}
+		}},
+		{"eight digit dial code", RoomChange{DialCode: ptr("12345678")}, nil, func(t *testing.T, r Room) {
+			if r.DialCode != "12345678" {
+				t.Errorf("got dial code %q, want 12345678", r.DialCode)
+			}
+		}},
+		{"dial code too short", RoomChange{DialCode: ptr("123")}, ErrInvalid, nil},
+		{"dial code too long", RoomChange{DialCode: ptr("123456789")}, ErrInvalid, nil},
+		{"empty dial code", RoomChange{DialCode: ptr("")}, ErrInvalid, nil},
+		{"letters in dial code", RoomChange{DialCode: ptr("12a4")}, ErrInvalid, nil},
+		{"dial code of another room", RoomChange{DialCode: ptr("424299")}, ErrExists, nil},
+		{"taken code with a bad pin", RoomChange{DialCode: ptr("424299"), PIN: ptr("1")}, ErrInvalid, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,6 +83,12 @@ func TestUpdateRoom(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := s.SetModeratorPIN(ctx, "team", "9876"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.AddRoom(ctx, "other", "Other", "", "de"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.UpdateRoom(ctx, "other", RoomChange{DialCode: ptr("424299")}); err != nil {
 				t.Fatal(err)
 			}
 			before, _ := s.RoomBySlug(ctx, "team")
@@ -95,5 +118,30 @@ func TestUpdateRoomNotFound(t *testing.T) {
 	s := openTest(t, t.TempDir())
 	if _, err := s.UpdateRoom(t.Context(), "nope", RoomChange{Name: ptr("x")}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("got %v, want ErrNotFound", err)
+	}
+}
+
+func TestUpdateRoomDialCodeRoutes(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, t.TempDir())
+	old, err := s.AddRoom(ctx, "team", "Team", "", "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateRoom(ctx, "team", RoomChange{DialCode: ptr("2468")}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.RoomByDialCode(ctx, "2468"); err != nil || r.Slug != "team" {
+		t.Errorf("new code: got %q, %v; want team", r.Slug, err)
+	}
+	if _, err := s.RoomByDialCode(ctx, old.DialCode); !errors.Is(err, ErrNotFound) {
+		t.Errorf("old code: got %v, want ErrNotFound", err)
+	}
+	if _, err := s.UpdateRoom(ctx, "team", RoomChange{DialCode: ptr("2468")}); err != nil {
+		t.Errorf("setting the room's own code again: got %v, want nil", err)
+	}
+	err = func() error { _, err := s.UpdateRoom(ctx, "team", RoomChange{DialCode: ptr("99")}); return err }()
+	if err == nil || strings.Contains(err.Error(), "99") {
+		t.Errorf("bad code: got %v, want an error without the code", err)
 	}
 }

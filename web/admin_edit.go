@@ -27,15 +27,18 @@ type TrunkLister interface {
 }
 
 // apiRoomChange is the body of PATCH /api/v1/rooms/{slug}: absent fields
-// stay as they are; a PIN or moderator PIN of "" removes it.
+// stay as they are; a PIN or moderator PIN of "" removes it. DialCode is
+// the room's new dial-in code (4-8 digits, unique).
 type apiRoomChange struct {
 	Name         *string `json:"name"`
 	Lang         *string `json:"lang"`
 	PIN          *string `json:"pin"`
 	ModeratorPIN *string `json:"moderatorPin"`
+	DialCode     *string `json:"dialCode"`
 }
 
-// apiUpdateRoom changes a room's title, language, PIN or moderator PIN.
+// apiUpdateRoom changes a room's title, language, PIN, moderator PIN or
+// dial-in code.
 func (s *server) apiUpdateRoom(w http.ResponseWriter, r *http.Request) {
 	var in apiRoomChange
 	if !decodeBody(w, r, &in) {
@@ -43,7 +46,7 @@ func (s *server) apiUpdateRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	slug := r.PathValue("slug")
 	rm, err := s.admin.UpdateRoom(r.Context(), slug, dialplan.RoomChange{
-		Name: in.Name, Lang: in.Lang, PIN: in.PIN, ModeratorPIN: in.ModeratorPIN})
+		Name: in.Name, Lang: in.Lang, PIN: in.PIN, ModeratorPIN: in.ModeratorPIN, DialCode: in.DialCode})
 	if err != nil {
 		s.storeError(w, "update room", err)
 		return
@@ -54,7 +57,7 @@ func (s *server) apiUpdateRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("admin: room changed", "room", rm.Slug, "name", in.Name != nil, "lang", in.Lang != nil,
-		"pin", in.PIN != nil, "moderator_pin", in.ModeratorPIN != nil)
+		"pin", in.PIN != nil, "moderator_pin", in.ModeratorPIN != nil, "dial_code", in.DialCode != nil)
 	writeAPIJSON(w, http.StatusOK, s.toAPIRoom(rm, nums, s.liveRosters()))
 }
 

@@ -22,6 +22,12 @@ func TestAdminAPIEditRoom(t *testing.T) {
 	if st, body := call(t, srv, token, "POST", "/api/v1/rooms", `{"slug":"team","name":"Team","pin":"4711","lang":"de"}`); st != 201 {
 		t.Fatalf("add room: %d %s", st, body)
 	}
+	if st, body := call(t, srv, token, "POST", "/api/v1/rooms", `{"slug":"other"}`); st != 201 {
+		t.Fatalf("add room: %d %s", st, body)
+	}
+	if st, body := call(t, srv, token, "PATCH", "/api/v1/rooms/other", `{"dialCode":"97531"}`); st != 200 {
+		t.Fatalf("other's dial code: %d %s", st, body)
+	}
 	tests := []struct {
 		name, body string
 		status     int
@@ -35,6 +41,10 @@ func TestAdminAPIEditRoom(t *testing.T) {
 		{"new PIN", `{"pin":"135790"}`, 200, []string{`"hasPin":true`, `"hasModeratorPin":true`}},
 		{"remove PIN", `{"pin":""}`, 200, []string{`"hasPin":false`, `"hasModeratorPin":false`}},
 		{"unknown field", `{"colour":"red"}`, 400, []string{"bad_request"}},
+		{"dial-in code", `{"dialCode":"0815"}`, 200, []string{`"dialCode":"0815"`, `"name":"Team weekly"`}},
+		{"short dial-in code", `{"dialCode":"081"}`, 400, []string{"invalid", "dial-in code must be 4 to 8 digits"}},
+		{"taken dial-in code", `{"dialCode":"97531"}`, 409, []string{"exists", `used by room \"other\"`}},
+		{"dial-in code kept after failure", `{}`, 200, []string{`"dialCode":"0815"`}},
 	}
 	for _, tt := range tests {
 		st, body := call(t, srv, token, "PATCH", "/api/v1/rooms/team", tt.body)

@@ -10,7 +10,7 @@ import (
 )
 
 // TestBrowserAdminEditRoom: in the console an admin edits a room's title,
-// language, PIN and moderator PIN, adds a shared number (the room's dial-in
+// language, PIN, moderator PIN and dial-in code, adds a shared number (the room's dial-in
 // text then names its code) and sees the trunks with their state.
 func TestBrowserAdminEditRoom(t *testing.T) {
 	tab := startChromium(t)
@@ -34,6 +34,7 @@ func TestBrowserAdminEditRoom(t *testing.T) {
 		chromedp.SetValue(`#edit-team-lang`, "en"),
 		chromedp.SendKeys(`#edit-team-pin`, "5791"),
 		chromedp.SendKeys(`#edit-team-modpin`, "8642"),
+		chromedp.SetValue(`#edit-team-code`, "24680"),
 		chromedp.Click(`tr[data-edit="team"] [data-action="save"]`),
 	); err != nil {
 		t.Fatal(err)
@@ -42,7 +43,7 @@ func TestBrowserAdminEditRoom(t *testing.T) {
 		t.Fatalf("edited room not shown: %v", err)
 	}
 	_, body := call(t, srv, token, "GET", "/api/v1/rooms", "")
-	for _, want := range []string{`"name":"Team weekly"`, `"lang":"en"`, `"hasPin":true`, `"hasModeratorPin":true`} {
+	for _, want := range []string{`"name":"Team weekly"`, `"lang":"en"`, `"hasPin":true`, `"hasModeratorPin":true`, `"dialCode":"24680"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("room after the edit: got %s, want %s", body, want)
 		}
@@ -58,8 +59,8 @@ func TestBrowserAdminEditRoom(t *testing.T) {
 		t.Fatalf("shared number not listed: %v", err)
 	}
 	code, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('tr[data-room="team"] td.code').textContent`))
-	if err != nil || len(code) != 6 {
-		t.Fatalf("dial-in code cell: got %q (%v), want 6 digits", code, err)
+	if err != nil || code != "24680" {
+		t.Fatalf("dial-in code cell: got %q (%v), want 24680", code, err)
 	}
 	js := `document.querySelector('tr[data-room="team"] input[aria-label="Dial-in text"]')?.value || ''`
 	if err := waitJS(ctx, `(`+js+`).includes('+4930777, code `+code+`')`); err != nil {

@@ -10,14 +10,15 @@ import (
 	"dialroom/dialplan"
 )
 
-const roomSetUsage = `dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS] [-data DIR] [-config FILE]
+const roomSetUsage = `dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS] [-code DIGITS] [-data DIR] [-config FILE]
 
 Changes a room: only the flags given change. -no-pin removes the PIN (and
-with it the moderator PIN); -modpin "" removes the moderator PIN.
+with it the moderator PIN); -modpin "" removes the moderator PIN; -code
+sets the dial-in code callers of a shared number type (4-8 digits, unique).
 `
 
 func runRoomSet(args []string, stdout, stderr io.Writer) error {
-	var name, lang, pin, modPIN string
+	var name, lang, pin, modPIN, code string
 	var noPIN bool
 	var fs *flag.FlagSet
 	bind := func(f *flag.FlagSet) {
@@ -27,6 +28,7 @@ func runRoomSet(args []string, stdout, stderr io.Writer) error {
 		f.StringVar(&pin, "pin", "", "new `DIGITS` phone callers must enter (4-12)")
 		f.BoolVar(&noPIN, "no-pin", false, "remove the PIN")
 		f.StringVar(&modPIN, "modpin", "", "moderator `DIGITS` (4-12; \"\" removes it)")
+		f.StringVar(&code, "code", "", "dial-in code `DIGITS` for shared numbers (4-8, unique)")
 	}
 	var c dialplan.RoomChange
 	check := func() error {
@@ -47,6 +49,9 @@ func runRoomSet(args []string, stdout, stderr io.Writer) error {
 		if set["modpin"] {
 			c.ModeratorPIN = &modPIN
 		}
+		if set["code"] {
+			c.DialCode = &code
+		}
 		if noPIN {
 			empty := ""
 			c.PIN = &empty
@@ -61,8 +66,8 @@ func runRoomSet(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "changed room %q (%s): title %q, lang %s, PIN %s, moderator PIN %s\n", r.Slug,
-			changedFields(c), r.Name, r.Lang, yesNo(r.HasPIN()), yesNo(r.ModPINHash != ""))
+		fmt.Fprintf(stdout, "changed room %q (%s): title %q, lang %s, PIN %s, moderator PIN %s, dial-in code %s\n", r.Slug,
+			changedFields(c), r.Name, r.Lang, yesNo(r.HasPIN()), yesNo(r.ModPINHash != ""), r.DialCode)
 		return nil
 	}}.run(args)
 }
@@ -73,7 +78,7 @@ func changedFields(c dialplan.RoomChange) string {
 	for _, x := range []struct {
 		name string
 		p    *string
-	}{{"title", c.Name}, {"lang", c.Lang}, {"PIN", c.PIN}, {"moderator PIN", c.ModeratorPIN}} {
+	}{{"title", c.Name}, {"lang", c.Lang}, {"PIN", c.PIN}, {"moderator PIN", c.ModeratorPIN}, {"dial-in code", c.DialCode}} {
 		if x.p != nil {
 			f = append(f, x.name)
 		}

@@ -12,6 +12,12 @@ func TestRoomSet(t *testing.T) {
 	if code, _, errOut := call("room", "add", "demo", "-pin", "4711", "-data", data); code != 0 {
 		t.Fatalf("setup: %s", errOut)
 	}
+	if code, _, errOut := call("room", "add", "other", "-data", data); code != 0 {
+		t.Fatalf("setup: %s", errOut)
+	}
+	if code, _, errOut := call("room", "set", "other", "-code", "13579", "-data", data); code != 0 {
+		t.Fatalf("setup: %s", errOut)
+	}
 	steps := []struct {
 		args     []string
 		wantCode int
@@ -26,6 +32,9 @@ func TestRoomSet(t *testing.T) {
 		{nil, 2, "dialroom: room set: nothing to change (see dialroom room set -h)"},
 		{[]string{"-no-pin"}, 0, "PIN no, moderator PIN no"},
 		{[]string{"-modpin", "7777"}, 1, `dialroom: room "demo" has no PIN: a moderator PIN needs one`},
+		{[]string{"-code", "0815"}, 0, `(dial-in code): title "Vorstand", lang en, PIN no, moderator PIN no, dial-in code 0815`},
+		{[]string{"-code", "12"}, 1, "dialroom: dial-in code must be 4 to 8 digits"},
+		{[]string{"-code", "13579"}, 1, `dialroom: this dial-in code is already used by room "other"`},
 	}
 	for i, s := range steps {
 		args := append([]string{"room", "set", "demo", "-data", data}, s.args...)
@@ -53,7 +62,7 @@ func TestRoomSet(t *testing.T) {
 	}
 	defer s.Close()
 	r, err := s.RoomBySlug(t.Context(), "demo")
-	if err != nil || r.Name != "Vorstand" || r.Lang != "en" || r.HasPIN() {
-		t.Errorf("store after room set: got %+v, %v; want Vorstand, en, no PIN", r, err)
+	if err != nil || r.Name != "Vorstand" || r.Lang != "en" || r.HasPIN() || r.DialCode != "0815" {
+		t.Errorf("store after room set: got %+v, %v; want Vorstand, en, no PIN, code 0815", r, err)
 	}
 }

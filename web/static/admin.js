@@ -283,8 +283,8 @@ function toggleEdit(r) {
 }
 
 /**
- * editForm changes a room's title, language, PIN and moderator PIN; empty
- * PIN fields keep the PIN, the checkboxes remove it.
+ * editForm changes a room's title, language, PIN, moderator PIN and dial-in
+ * code; empty PIN fields keep the PIN, the checkboxes remove it.
  * @param {Room} r
  */
 function editForm(r) {
@@ -301,6 +301,7 @@ function editForm(r) {
     ...(r.hasPin ? [check('nopin', 'Remove PIN')] : []),
     field(id('modpin'), r.hasModeratorPin ? 'New moderator PIN (empty: keep)' : 'Moderator PIN (needs a PIN)', pinAttrs),
     ...(r.hasModeratorPin ? [check('nomodpin', 'Remove moderator PIN')] : []),
+    field(id('code'), 'Dial-in code (4-8 digits)', { value: r.dialCode, inputmode: 'numeric', pattern: '[0-9]{4,8}', autocomplete: 'off' }),
     el('button', { type: 'submit', class: 'primary', 'data-action': 'save' }, ['Save']),
   ]);
   form.addEventListener('submit', async (e) => {
@@ -315,6 +316,7 @@ function editForm(r) {
     else if (v('pin')) change.pin = v('pin');
     if (on('nomodpin')) change.moderatorPin = '';
     else if (v('modpin')) change.moderatorPin = v('modpin');
+    if (v('code') !== r.dialCode) change.dialCode = v('code');
     try {
       await api('PATCH', `/rooms/${encodeURIComponent(r.slug)}`, change);
       await refreshRooms();
