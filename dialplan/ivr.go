@@ -57,6 +57,8 @@ type IVR struct {
 	star    bool // in the meeting: '*' pressed, the menu key follows
 	mod     bool // the caller typed the moderator PIN
 	muted   bool // in the meeting: the caller muted itself with *6
+	// muteLocked: a moderator locked the caller's mute; *6 cannot unmute.
+	muteLocked bool
 	// lookup, for a shared number, finds the room of a dial-in code; the
 	// IVR asks for the code first while wantCode is set.
 	lookup   CodeLookup
@@ -133,6 +135,10 @@ func (v *IVR) Digit(d byte) []Action {
 // the caller, so that the next *6 does the opposite of the current state.
 func (v *IVR) SetMuted(muted bool) { v.muted = muted }
 
+// SetMuteLocked tells the IVR whether a moderator locked the caller's mute:
+// while locked, *6 does not unmute but plays the "muted" prompt again.
+func (v *IVR) SetMuteLocked(locked bool) { v.muteLocked = locked }
+
 // menu handles keys typed in the meeting: *6 mutes or unmutes the caller,
 // *0 and *# play the keypad help. Anything else is ignored.
 func (v *IVR) menu(d byte) []Action {
@@ -146,6 +152,10 @@ func (v *IVR) menu(d byte) []Action {
 	v.star = false
 	switch d {
 	case '6':
+		if v.muteLocked { // stay muted; say so again
+			v.muted = true
+			return []Action{{Kind: ActionMute}, {Kind: ActionPlay, Prompt: PromptMuted}}
+		}
 		v.muted = !v.muted
 		if v.muted {
 			return []Action{{Kind: ActionMute}, {Kind: ActionPlay, Prompt: PromptMuted}}

@@ -29,7 +29,9 @@ type PhoneInfo struct {
 // PhoneOwner is the phone side of a participant, as moderators reach it:
 // SetMuted stops or resumes the caller's voice towards the room, Remove and
 // End hang up (the call then leaves as on any other end). Both must be safe to call
-// more than once and must not block for long.
+// more than once and must not block for long. An owner may also implement
+// SetMuteLocked(bool) (sfu.MuteLocker); the mixer and the room adapter hand the
+// owner on unwrapped so that the room finds it with a type assertion.
 type PhoneOwner interface {
 	SetMuted(muted bool)
 	Remove()

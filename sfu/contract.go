@@ -29,6 +29,14 @@ type PhoneOwner interface {
 	End()
 }
 
+// MuteLocker is optionally implemented by a PhoneOwner whose caller can
+// unmute itself (keypad *6): while locked, the phone side must refuse that.
+// The room checks for it with a type assertion when a moderator locks or
+// unlocks a mute; like PhoneOwner's methods it must not block.
+type MuteLocker interface {
+	SetMuteLocked(locked bool)
+}
+
 // AudioSink receives every RTP packet of every browser audio track in a room.
 // OnAudio is called from the track's reader goroutine: it must not block and must
 // not keep pkt after it returns.

@@ -26,6 +26,10 @@ type Participant struct {
 	Role     string `json:"role"`              // RoleModerator or RoleParticipant
 	Hand     bool   `json:"hand,omitempty"`    // a raised hand
 	Sharing  bool   `json:"sharing,omitempty"` // the video shows the participant's screen
+
+	// MuteLocked: a moderator muted the participant and locked the mute;
+	// only a moderator can unmute it.
+	MuteLocked bool `json:"muteLocked,omitempty"`
 }
 
 // Roster is the full participant list of a room. Rev grows with every change,

@@ -37,6 +37,12 @@ type muteAware interface {
 	SetMuted(muted bool)
 }
 
+// muteLockAware is an ivr that refuses *6 unmute while a moderator locked
+// the caller's mute (dialplan.IVR does).
+type muteLockAware interface {
+	SetMuteLocked(locked bool)
+}
+
 // endReason says why a call ended; it decides whether we send BYE.
 type endReason string
 
@@ -243,6 +249,9 @@ func (c *call) armSession() {
 func (c *call) digit(d byte, src digitSource) []dialplan.Action {
 	if !c.gate.accept(src) {
 		return nil
+	}
+	if v, ok := c.ivr.(muteLockAware); ok {
+		v.SetMuteLocked(c.owner.locked.Load())
 	}
 	return c.ivr.Digit(d)
 }

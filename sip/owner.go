@@ -3,6 +3,7 @@ package sip
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"dialroom/dialplan"
 )
@@ -16,7 +17,8 @@ type phoneOwner struct {
 	remove chan struct{} // closed by Remove or End; the call goroutine hangs up
 	ended  bool          // set before remove is closed: End rather than Remove
 	once   sync.Once
-	muted  chan bool // moderator mute changes for the call goroutine's IVR (latest wins)
+	muted  chan bool   // moderator mute changes for the call goroutine's IVR (latest wins)
+	locked atomic.Bool // a moderator locked the mute: the IVR refuses *6 unmute
 }
 
 func newPhoneOwner(media *rtpSession, log *slog.Logger) *phoneOwner {
@@ -39,6 +41,14 @@ func (o *phoneOwner) SetMuted(muted bool) {
 		default:
 		}
 	}
+}
+
+// SetMuteLocked locks (true) or unlocks the caller's mute (sfu.MuteLocker):
+// the call goroutine hands it to the IVR before each keypad digit, so a
+// locked caller's *6 only replays the "muted" prompt.
+func (o *phoneOwner) SetMuteLocked(locked bool) {
+	o.locked.Store(locked)
+	o.log.Info("caller mute lock changed by moderator", "locked", locked)
 }
 
 // Remove hangs up the call (BYE) after the "you were removed" prompt; it

@@ -170,6 +170,10 @@ func (c *conn) handleMute(data []byte) error {
 	if !c.decode(data, &m) || !c.joined() {
 		return nil
 	}
+	if !m.Muted && c.s.sfu.Room(c.room).MuteLocked(c.peer.ID()) {
+		c.sendError(codeMuteLocked, "a moderator locked your mute")
+		return nil
+	}
 	c.peer.SetMuted(m.Muted)
 	return nil
 }

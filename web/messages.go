@@ -113,4 +113,5 @@ const (
 	codeNoParticipant = "no_participant" // chat/moderate: no such participant
 	codeRoomLocked    = "room_locked"    // join: the room is locked (fatal)
 	codeBadChat       = "bad_chat"       // chat: text empty or over 2000 characters
+	codeMuteLocked    = "mute_locked"    // mute: a moderator locked your mute
 )

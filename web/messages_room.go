@@ -46,6 +46,8 @@ const (
 	modLock          = "lock"
 	modUnlock        = "unlock"
 	modEnd           = "end"
+	modMuteLock      = "mute_lock"   // mute the target and keep it from unmuting itself
+	modMuteUnlock    = "mute_unlock" // lift the lock; the target stays muted
 )
 
 // chatMsg delivers one chat message.

@@ -63,6 +63,8 @@ func (c *conn) handleModerate(data []byte) error {
 		err = r.Lock(me, m.Action == modLock)
 	case modEnd:
 		err = r.End(me)
+	case modMuteLock, modMuteUnlock:
+		err = r.MuteLock(me, m.Target, m.Action == modMuteLock)
 	default:
 		c.sendError(codeBadMessage, "unknown action")
 		return nil

@@ -155,7 +155,10 @@ async function join() {
     addSelfTile(id);
     quality.start(s);
   };
-  s.onroster = () => render(s);
+  s.onroster = () => {
+    render(s);
+    setMicLocked(!!s.participants.get(s.id || '')?.muteLocked);
+  };
   s.onspeaking = (id, speaking) => {
     const tile = tiles.tileOf(id);
     if (tile && tile.dataset.kind === 'phone') tiles.setSpeaking(id, speaking);
@@ -380,6 +383,17 @@ function stopShare() {
   if (self && local) showVideo(self, local);
   $('share').setAttribute('aria-pressed', 'false');
   $('share').setAttribute('aria-label', t('share'));
+}
+
+/**
+ * setMicLocked disables the mic button while a moderator locked our mute
+ * (the server refuses our own unmute then).
+ * @param {boolean} locked
+ */
+function setMicLocked(locked) {
+  const mic = /** @type {HTMLButtonElement} */ ($('mic'));
+  mic.disabled = locked;
+  mic.title = t(locked ? 'muteLocked' : 'mic');
 }
 
 /** @param {boolean} muted */

@@ -3,7 +3,7 @@
 // WebSocket and drives one RTCPeerConnection. It touches no DOM.
 
 /**
- * @typedef {{id: string, name: string, kind: 'web'|'phone', speaking: boolean, muted?: boolean, role?: string, hand?: boolean, sharing?: boolean}} Participant
+ * @typedef {{id: string, name: string, kind: 'web'|'phone', speaking: boolean, muted?: boolean, muteLocked?: boolean, role?: string, hand?: boolean, sharing?: boolean}} Participant
  * @typedef {{slug: string, name: string}} RoomInfo
  * @typedef {{seq: number, from: string, fromName: string, to?: string, text: string, time: number}} ChatMessage
  */
@@ -120,7 +120,7 @@ export class Session {
 
   /**
    * moderate asks for a moderator action (see docs/protocol.md).
-   * @param {string} action mute, mute_all, rename, remove, make_moderator, lower_hand, lock, unlock, end
+   * @param {string} action mute, mute_all, mute_lock, mute_unlock, rename, remove, make_moderator, lower_hand, lock, unlock, end
    * @param {string} [target] participant ID
    * @param {string} [name] new name for rename
    */

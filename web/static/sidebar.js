@@ -114,7 +114,8 @@ export class Sidebar {
       [p.kind === 'phone', icons.phone, 'phoneCaller'],
       [p.role === 'moderator', icons.star, 'moderator'],
       [!!p.hand, icons.hand, 'handRaised'],
-      [!!p.muted, icons.micOff, 'muted'],
+      [!!p.muted && !p.muteLocked, icons.micOff, 'muted'],
+      [!!p.muteLocked, icons.micOff, 'muteLocked'],
     ];
     for (const [on, icon, label] of marks) {
       if (!on) continue;
@@ -130,6 +131,8 @@ export class Sidebar {
     if (!self && p.kind === 'web') actions.append(button(t('message'), () => this.open(p.id, true), 'message'));
     if (mod && !self) {
       if (!p.muted) actions.append(button(t('mute'), () => s.moderate('mute', p.id), 'mute'));
+      const lock = p.muteLocked ? 'mute_unlock' : 'mute_lock';
+      actions.append(button(t(p.muteLocked ? 'unlockMute' : 'lockMute'), () => s.moderate(lock, p.id), lock));
       if (p.kind === 'web' && p.role !== 'moderator') {
         actions.append(button(t('makeModerator'), () => s.moderate('make_moderator', p.id), 'make_moderator'));
       }
