@@ -49,6 +49,9 @@ func TestToolSippCallsSippWithEcho(t *testing.T) {
 		service: "+4930123456", holdMs: 2000, keys: map[string]string{"pin": "123#"}, mediaPort: mp})
 	ctx := deadlineCtx(t, 30*time.Second)
 	if err := call.wait(ctx); err != nil {
+		if !uas.running() {
+			t.Logf("the sipp UAS had exited: %v\n%s", uas.waitErr, tail(uas.out.String(), 30))
+		}
 		t.Fatal(err)
 	}
 	if err := uas.wait(ctx); err != nil {
