@@ -21,7 +21,9 @@ build: deps-run
 
 test: deps-test
 	go vet ./...
-	go test -race -count=1 -timeout 20m ./...
+	# -p 1: packages one after another. The e2e servers, sipp and the sip tests all
+	# bind UDP ports in overlapping ranges; in parallel they raced for them.
+	go test -race -count=1 -p 1 -timeout 30m ./...
 	$(MAKE) fuzz-sip
 
 # Each sip fuzz target (parsers of what carriers send) for 5 s; part of `make test`.

@@ -86,7 +86,9 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 		t.Fatalf("goroutines while mixing: got %d, want more than %d", got, before)
 	}
 	m.Close()
-	if got := runtime.NumGoroutine(); got != before {
-		t.Errorf("goroutines after Close: got %d, want %d", got, before)
+	// At most as many as before: goroutines of earlier tests (timers, the
+	// runtime's) may end meanwhile, but none of the mixer's may remain.
+	if got := runtime.NumGoroutine(); got > before {
+		t.Errorf("goroutines after Close: got %d, want at most %d", got, before)
 	}
 }
