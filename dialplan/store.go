@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -37,6 +38,17 @@ func Open(dataDir string) (*Store, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("dialplan: open: %w", err)
 	}
+	// Switching a fresh file to WAL needs an exclusive lock, and SQLite
+	// answers SQLITE_BUSY there without waiting for the busy handler. Two
+	// processes opening an empty data directory at once (the server and a
+	// CLI command) would then fail, so the first connection and the
+	// migrations run under an advisory file lock. Later opens of a database
+	// already in WAL mode take the lock only for these few milliseconds.
+	unlock, err := lockFile(filepath.Join(dataDir, DBFile+".lock"))
+	if err != nil {
+		return nil, fmt.Errorf("dialplan: open: %w", err)
+	}
+	defer unlock()
 	db, err := sql.Open("sqlite", dsn(filepath.Join(dataDir, DBFile)))
 	if err != nil {
 		return nil, fmt.Errorf("dialplan: open: %w", err)
@@ -47,6 +59,24 @@ func Open(dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("dialplan: open %s: %w", dataDir, err)
 	}
 	return s, nil
+}
+
+// lockFile takes an exclusive flock(2) on path, creating it if needed, and
+// returns the function that releases it. The kernel releases the lock if
+// the process dies, so a crashed CLI never blocks the server.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
 
 // dsn builds the modernc.org/sqlite connection string. The pragmas apply to
