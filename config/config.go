@@ -34,6 +34,10 @@ type Config struct {
 	Shutdown Shutdown `yaml:"shutdown"`
 	// Mixer configures the phone audio bridge (see mixer.go).
 	Mixer Mixer `yaml:"mixer"`
+	// Auth configures directory logins and roles (see auth.go).
+	Auth Auth `yaml:"auth"`
+	// Privacy configures retention and the privacy page (see abuse.go).
+	Privacy Privacy `yaml:"privacy"`
 }
 
 // Log configures log/slog output.
@@ -93,6 +97,10 @@ type SIP struct {
 	// PromptsDir holds replacement recordings, LANG/NAME.wav (8 kHz mono
 	// 16-bit), e.g. de/enter_pin.wav; "" = only the built-in prompts.
 	PromptsDir string `yaml:"prompts_dir"`
+	// TLS configures SIP over TLS (see siptls.go).
+	TLS SIPTLS `yaml:"tls"`
+	// RateLimit limits requests per source address, with temporary bans (see abuse.go).
+	RateLimit SIPRateLimit `yaml:"rate_limit"`
 }
 
 // Trunk is a carrier or PBX allowed to place calls.
@@ -116,6 +124,8 @@ type Trunk struct {
 	// Register, when set, makes dialroom register with the carrier's
 	// registrar; calls then arrive on that registration.
 	Register *Registration `yaml:"register"`
+	// SRTP is optional (default), required or off (see siptls.go).
+	SRTP SRTPMode `yaml:"srtp"`
 }
 
 // Registration configures REGISTER towards a carrier's registrar.
@@ -130,6 +140,8 @@ type Registration struct {
 	Domain string `yaml:"domain"`
 	// Expires is the registration lifetime asked for; 0 = 5m.
 	Expires time.Duration `yaml:"expires"`
+	// Transport is udp (default), tcp or tls (see siptls.go).
+	Transport SIPTransport `yaml:"transport"`
 }
 
 // LoopbackTrusted reports whether loopback is an implicit trunk (default true).
@@ -150,6 +162,14 @@ type WebRTC struct {
 	UDPPortMin int `yaml:"udp_port_min"`
 	// UDPPortMax is the highest UDP port for ICE.
 	UDPPortMax int `yaml:"udp_port_max"`
+	// UDPPort, when set, carries every participant's ICE on this one UDP
+	// port instead of a port each (see webrtc_turn.go); 0 = off.
+	UDPPort int `yaml:"udp_port"`
+	// TCPPort, when set, accepts ICE over TCP on this port, for networks
+	// that block UDP; 0 = off.
+	TCPPort int `yaml:"tcp_port"`
+	// TURN configures the embedded or an external TURN server (see webrtc_turn.go).
+	TURN TURN `yaml:"turn"`
 }
 
 // Demo configures the demo room created when the data directory is empty.
@@ -181,7 +201,8 @@ func Default() Config {
 			Trunks:        []Trunk{},
 			TrustLoopback: &on,
 		},
-		WebRTC:   WebRTC{ICEIPs: []string{}, ICEInterfaces: []string{}},
+		WebRTC: WebRTC{ICEIPs: []string{}, ICEInterfaces: []string{},
+			TURN: TURN{Listen: ":3478", Realm: "dialroom", URLs: []string{}, CredentialTTL: 12 * time.Hour}},
 		Demo:     Demo{Enabled: &on, Room: "demo", Number: "+4930123456"},
 		Shutdown: Shutdown{Grace: 10 * time.Second},
 		Mixer:    Mixer{Talkers: 3},

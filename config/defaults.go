@@ -36,6 +36,7 @@ func (c *Config) fillDefaults() {
 	str(&c.Demo.Number, d.Demo.Number)
 	c.fillDeployDefaults()
 	c.fillMixerDefaults()
+	c.fillTURNDefaults()
 }
 
 func str(p *string, def string) {

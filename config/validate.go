@@ -27,11 +27,13 @@ func (c Config) checks() []func() error {
 		c.validateHTTP,
 		c.validateSIP,
 		c.validateWebRTC,
+		c.validateTransport,
 		c.validateDemo,
 		c.validateTLS,
 		c.validateProxies,
 		c.validateShutdown,
 		c.validateMixer,
+		c.validateAuth,
 	}
 }
 

@@ -37,6 +37,33 @@ var migrations = []string{
 	DROP TABLE numbers;
 	ALTER TABLE numbers_v3 RENAME TO numbers;
 	CREATE INDEX numbers_room ON numbers(room_id);`,
+	// 4: failed PIN entries per caller ID and trunk, kept across restarts
+	// (throttle_store.go). key_hash is an HMAC of the key under the salt in
+	// secrets, so neither the number nor any digit is stored.
+	`CREATE TABLE secrets (
+		name  TEXT PRIMARY KEY,
+		value BLOB NOT NULL
+	);
+	CREATE TABLE pin_failures (
+		kind         TEXT NOT NULL, -- "caller" or "trunk"
+		key_hash     TEXT NOT NULL,
+		fails        INTEGER NOT NULL,
+		last_fail    INTEGER NOT NULL, -- Unix milliseconds
+		locks        INTEGER NOT NULL,
+		locked_until INTEGER NOT NULL, -- Unix milliseconds; 0: not locked
+		PRIMARY KEY (kind, key_hash)
+	);`,
+	// 5: the audit log of admin and moderator actions (audit.go): who,
+	// what, on what, when. No call content, no PINs, numbers masked.
+	`CREATE TABLE audit (
+		id     INTEGER PRIMARY KEY,
+		at     INTEGER NOT NULL, -- Unix milliseconds
+		actor  TEXT NOT NULL,
+		action TEXT NOT NULL,
+		target TEXT NOT NULL DEFAULT '',
+		detail TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX audit_at ON audit(at);`,
 }
 
 // migrate applies the pending migrations in one immediate transaction, so

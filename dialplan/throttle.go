@@ -1,6 +1,7 @@
 package dialplan
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -39,13 +40,20 @@ const maxThrottleKeys = 100_000
 // Throttle counts failed PIN entries per source (a caller ID, a trunk)
 // across calls and says how long to delay the next PIN prompt and whether
 // the source is locked out. It stores counts and times, never digits.
-// Safe for concurrent use; the clock is injected.
+// Safe for concurrent use; the clock is injected. Persist keeps the counts
+// in the database across restarts (throttle_store.go).
 type Throttle struct {
 	policy ThrottlePolicy
 	now    func() time.Time
 
+	// Set once by Persist before use; nil store: memory only.
+	store *Store
+	kind  string
+	salt  []byte
+	log   *slog.Logger
+
 	mu      sync.Mutex
-	entries map[string]*throttleEntry
+	entries map[string]*throttleEntry // by hashKey(key)
 }
 
 type throttleEntry struct {
@@ -63,6 +71,7 @@ func NewThrottle(policy ThrottlePolicy, now func() time.Time) *Throttle {
 // Check returns the delay before key's next PIN prompt, and whether key is
 // locked out (then the call should be refused).
 func (t *Throttle) Check(key string) (delay time.Duration, locked bool) {
+	key = t.hashKey(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.entry(key, false)
@@ -81,8 +90,8 @@ func (t *Throttle) Check(key string) (delay time.Duration, locked bool) {
 
 // Fail records one failed PIN entry from key.
 func (t *Throttle) Fail(key string) {
+	key = t.hashKey(key)
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	e := t.entry(key, true)
 	now := t.now()
 	e.fails++
@@ -92,13 +101,18 @@ func (t *Throttle) Fail(key string) {
 		e.until = now.Add(min(lock, t.policy.MaxLock))
 		e.locks++
 	}
+	saved := *e
+	t.mu.Unlock()
+	t.save(key, saved)
 }
 
 // Success forgets key's failures: the caller knew the PIN.
 func (t *Throttle) Success(key string) {
+	key = t.hashKey(key)
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	delete(t.entries, key)
+	t.mu.Unlock()
+	t.forget(key) // also when pruned from memory: the row may still exist
 }
 
 // entry returns key's entry, forgetting it when stale; create adds one.

@@ -3,6 +3,12 @@
 // stream to the other participants, phone participants whose Opus audio the
 // mixer writes, and the room roster (who is present, who is speaking).
 //
+// Cameras arrive in three simulcast layers (simulcast.go); each subscriber
+// gets one layer per camera, chosen by its allocator (allocate.go) from the
+// tile sizes its browser reports (media.go), its bandwidth estimate
+// (bwe.go) and who spoke last (speaker.go), and nothing for video off its
+// screen. Layer switches wait for a keyframe (keyframe.go).
+//
 // It does not own signalling transport (package web carries the messages
 // through a Signaller), SIP, or mixing (package mixer attaches phone calls
 // through AddPhone and AddAudioSink).

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"sync"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -24,12 +24,24 @@ type Config struct {
 	PublicIP      string   // announce this IP instead of the host's (1:1 NAT)
 	UDPPortMin    uint16   // lowest UDP port for media; 0 with UDPPortMax 0 = any
 	UDPPortMax    uint16   // highest UDP port for media
+	// Transport, when set, supplies shared ICE sockets (one UDP port,
+	// ICE-TCP) and the TURN servers browsers are given; see transport.go.
+	// Its owner closes it after the Manager.
+	Transport *Transport
+	// OnModeration, when set, is told of every moderator action (moderate.go).
+	OnModeration func(ModerationEvent)
 }
 
 // Manager owns every room of this node and the pion API they share.
 type Manager struct {
-	api *webrtc.API
-	log *slog.Logger
+	api       *webrtc.API
+	log       *slog.Logger
+	transport *Transport // from Config; may be nil
+
+	onModeration func(ModerationEvent) // from Config; may be nil
+
+	pcMu sync.Mutex // one NewPeerConnection at a time, so that bwe.take gets its estimator
+	bwe  *estimatorCatcher
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -43,28 +55,51 @@ func NewManager(cfg Config, log *slog.Logger) (*Manager, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api, err := newAPI(cfg)
+	api, bwe, err := newAPI(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new manager: %w", err)
 	}
-	return &Manager{api: api, log: log, rooms: map[string]*Room{}}, nil
+	m := &Manager{api: api, bwe: bwe, log: log, rooms: map[string]*Room{}}
+	m.transport = cfg.Transport
+	m.onModeration = cfg.OnModeration
+	return m, nil
 }
 
-func newAPI(cfg Config) (*webrtc.API, error) {
+// newAPI registers the codecs, pion's default interceptors (NACK, RTCP
+// reports, simulcast header extensions, TWCC feedback for what browsers
+// send) and a send-side bandwidth estimator per PeerConnection (TWCC
+// sequence numbers on what the SFU sends, GCC on the browser's feedback).
+func newAPI(cfg Config) (*webrtc.API, *estimatorCatcher, error) {
 	me, err := newMediaEngine()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	reg := &interceptor.Registry{}
+	catcher, err := registerEstimator(me, reg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bandwidth estimator: %w", err)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
-		return nil, fmt.Errorf("interceptors: %w", err)
+		return nil, nil, fmt.Errorf("interceptors: %w", err)
 	}
 	se, err := settingEngine(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg),
-		webrtc.WithSettingEngine(se)), nil
+		webrtc.WithSettingEngine(se)), catcher, nil
+}
+
+// newPeerConnection creates a PeerConnection and returns its bandwidth
+// estimator (nil if none was built).
+func (m *Manager) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	m.pcMu.Lock()
+	defer m.pcMu.Unlock()
+	pc, err := m.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return pc, m.bwe.take(), nil
 }
 
 func newMediaEngine() (*webrtc.MediaEngine, error) {
@@ -113,21 +148,13 @@ var videoFeedback = []webrtc.RTCPFeedback{
 func settingEngine(cfg Config) (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	if len(cfg.ICEIPs) > 0 {
-		ips := make([]net.IP, 0, len(cfg.ICEIPs))
-		for _, s := range cfg.ICEIPs {
-			ip := net.ParseIP(s)
-			if ip == nil {
-				return se, fmt.Errorf("ice ip %q: not an IP address", s)
-			}
-			ips = append(ips, ip)
-			if ip.IsLoopback() {
-				se.SetIncludeLoopbackCandidate(true)
-			}
-		}
-		se.SetIPFilter(func(ip net.IP) bool {
-			return slices.ContainsFunc(ips, ip.Equal)
-		})
+	filter, loopback, err := ipFilter(cfg.ICEIPs)
+	if err != nil {
+		return se, err
+	}
+	if filter != nil {
+		se.SetIPFilter(filter)
+		se.SetIncludeLoopbackCandidate(loopback)
 	}
 	if len(cfg.ICEInterfaces) > 0 {
 		names := slices.Clone(cfg.ICEInterfaces)
@@ -141,6 +168,7 @@ func settingEngine(cfg Config) (webrtc.SettingEngine, error) {
 			return se, fmt.Errorf("udp port range: %w", err)
 		}
 	}
+	cfg.Transport.apply(&se)
 	return se, nil
 }
 

@@ -31,6 +31,36 @@ type Control struct {
 	By   string `json:"by"`   // the moderator's display name
 }
 
+// ModerationEvent is one moderator action, reported to Config.OnModeration
+// for the audit log. Actions of the admin console (AdminActor) are not
+// reported: the admin API records them with the admin's identity.
+type ModerationEvent struct {
+	Room   string // room ID
+	By     string // the moderator's display name
+	Action string // mute, mute_all, remove, rename, set_role, lower_hand, lock, unlock, end, mute_lock, mute_unlock
+	Target string // the target's display name (a phone's is its masked label); "" for the whole room
+	Detail string // set_role: the new role
+}
+
+// reportModeration tells the hook about a moderator's action. Called
+// without r.mu held.
+func (r *Room) reportModeration(actor, by, action, target, detail string) {
+	if actor == AdminActor || r.m == nil || r.m.onModeration == nil {
+		return
+	}
+	r.m.onModeration(ModerationEvent{Room: r.id, By: by, Action: action, Target: target, Detail: detail})
+}
+
+// memberName returns id's display name, "" when it is gone.
+func (r *Room) memberName(id string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m, ok := r.members[id]; ok {
+		return m.Name
+	}
+	return ""
+}
+
 // Participants returns the room's roster entries (a copy).
 func (r *Room) Participants() []Participant { return r.Roster().Participants }
 
@@ -85,7 +115,9 @@ func (r *Room) Mute(actor, target string) error {
 	if err != nil {
 		return err
 	}
+	name := r.memberName(target)
 	r.muteMember(by, t)
+	r.reportModeration(actor, by, "mute", name, "")
 	return nil
 }
 
@@ -123,6 +155,7 @@ func (r *Room) MuteAll(actor string) error {
 	for _, t := range ts {
 		r.muteMember(by, t)
 	}
+	r.reportModeration(actor, by, "mute_all", "", "")
 	return nil
 }
 
@@ -133,10 +166,13 @@ func (r *Room) Rename(actor, target, name string) error {
 	if name == "" {
 		return errors.New("sfu: rename: empty name")
 	}
+	var by, old string
 	if actor != target {
-		if _, _, err := r.target(actor, target); err != nil {
+		b, _, err := r.target(actor, target)
+		if err != nil {
 			return err
 		}
+		by, old = b, r.memberName(target)
 	}
 	found := false
 	r.update(target, func(p *Participant) bool {
@@ -148,6 +184,9 @@ func (r *Room) Rename(actor, target, name string) error {
 	if !found {
 		return ErrNoParticipant
 	}
+	if actor != target {
+		r.reportModeration(actor, by, "rename", old, "")
+	}
 	return nil
 }
 
@@ -156,7 +195,8 @@ func (r *Room) SetRole(actor, target, role string) error {
 	if role != RoleModerator && role != RoleParticipant {
 		return errors.New("sfu: set role: unknown role")
 	}
-	if _, _, err := r.target(actor, target); err != nil {
+	by, _, err := r.target(actor, target)
+	if err != nil {
 		return err
 	}
 	r.update(target, func(p *Participant) bool {
@@ -164,15 +204,18 @@ func (r *Room) SetRole(actor, target, role string) error {
 		p.Role = role
 		return changed
 	})
+	r.reportModeration(actor, by, "set_role", r.memberName(target), role)
 	return nil
 }
 
 // LowerHand lowers target's raised hand.
 func (r *Room) LowerHand(actor, target string) error {
 	if actor != target {
-		if _, _, err := r.target(actor, target); err != nil {
+		by, _, err := r.target(actor, target)
+		if err != nil {
 			return err
 		}
+		defer r.reportModeration(actor, by, "lower_hand", r.memberName(target), "")
 	}
 	r.update(target, func(p *Participant) bool {
 		changed := p.Hand
@@ -189,7 +232,9 @@ func (r *Room) Remove(actor, target string) error {
 	if err != nil {
 		return err
 	}
+	name := r.memberName(target)
 	r.removeMemberAs(t, Control{Type: ControlRemoved, By: by})
+	r.reportModeration(actor, by, "remove", name, "")
 	return nil
 }
 
@@ -214,11 +259,14 @@ func (r *Room) removeMemberAs(t *member, c Control) {
 // Lock locks (only moderators may join) or unlocks the room.
 func (r *Room) Lock(actor string, locked bool) error {
 	r.mu.Lock()
+	by := "admin"
 	if actor != AdminActor {
-		if _, err := r.checkActorLocked(actor); err != nil {
+		a, err := r.checkActorLocked(actor)
+		if err != nil {
 			r.mu.Unlock()
 			return err
 		}
+		by = a.Name
 	}
 	if r.locked == locked {
 		r.mu.Unlock()
@@ -229,6 +277,11 @@ func (r *Room) Lock(actor string, locked bool) error {
 	ro := r.rosterLocked()
 	r.mu.Unlock()
 	r.broadcast(ro)
+	action := "unlock"
+	if locked {
+		action = "lock"
+	}
+	r.reportModeration(actor, by, action, "", "")
 	return nil
 }
 
@@ -252,6 +305,7 @@ func (r *Room) End(actor string) error {
 	for _, t := range ts {
 		r.removeMemberAs(t, Control{Type: ControlEnded, By: by})
 	}
+	r.reportModeration(actor, by, "end", "", "")
 	return nil
 }
 
@@ -278,6 +332,11 @@ func (r *Room) MuteLock(actor, target string, locked bool) error {
 	if locked {
 		r.muteMember(by, t)
 	}
+	action := "mute_unlock"
+	if locked {
+		action = "mute_lock"
+	}
+	r.reportModeration(actor, by, action, r.memberName(target), "")
 	return nil
 }
 

@@ -28,7 +28,18 @@ type Peer struct {
 	log  *slog.Logger
 
 	senders map[string]*webrtc.RTPSender // by outTrack id; guarded by room.mu
+	downs   map[string]*downTrack        // video senders by outTrack id; guarded by room.mu
 	tracks  atomic.Int64                 // inbound track counter, for track IDs
+
+	pubMu  sync.Mutex
+	videos map[*webrtc.RTPReceiver]*outTrack // published video, one per receiver (all its RIDs)
+
+	viewMu sync.Mutex
+	view   map[string]TileView // by participant ID; nil until the first SetView
+
+	kicks    chan struct{}     // wakes the allocator
+	reported map[string]int    // layer last reported per participant; allocator goroutine only
+	bwe      bandwidthEstimate // the subscriber's downlink estimate
 
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, no answer yet
@@ -56,12 +67,15 @@ type JoinOptions struct {
 // locked and the participant is not a moderator.
 func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 	name := opts.Name
-	pc, err := r.m.api.NewPeerConnection(webrtc.Configuration{})
+	pc, est, err := r.m.newPeerConnection()
 	if err != nil {
 		return nil, fmt.Errorf("sfu: join %s: %w", r.id, err)
 	}
 	p := &Peer{id: "web-" + randomID(), room: r, pc: pc, sig: sig,
-		senders: map[string]*webrtc.RTPSender{}, done: make(chan struct{})}
+		senders: map[string]*webrtc.RTPSender{}, downs: map[string]*downTrack{},
+		videos: map[*webrtc.RTPReceiver]*outTrack{}, kicks: make(chan struct{}, 1),
+		done: make(chan struct{})}
+	p.bwe.gcc = est
 	p.log = r.log.With("participant", p.id)
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
 		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{
@@ -83,6 +97,7 @@ func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 	}
 	p.log.Info("participant joined", "kind", KindWeb)
 	r.broadcast(ro)
+	r.m.goroutine(p.allocLoop)
 	p.negotiate()
 	for _, k := range keyframes {
 		k()
@@ -186,7 +201,7 @@ func (p *Peer) sendOffer() {
 			case <-p.done:
 				return
 			}
-			p.sig.Offer(p.pc.LocalDescription().SDP)
+			p.sig.Offer(offerSimulcast(p.pc.LocalDescription().SDP))
 			return
 		}
 	}
@@ -204,13 +219,32 @@ func (p *Peer) addSenderLocked(o *outTrack) bool {
 	if _, ok := p.senders[o.id]; ok {
 		return false
 	}
-	s, err := p.pc.AddTrack(o.local)
+	local, keyframe := o.local, o.keyframe
+	var d *downTrack
+	if o.video != nil {
+		t, err := webrtc.NewTrackLocalStaticRTP(o.video.codec, o.id, o.owner)
+		if err != nil {
+			p.log.Warn("add track", "track", o.id, "err", err)
+			return false
+		}
+		d = newDownTrack(o.video, p, t)
+		local, keyframe = t, d.requestKeyframe
+	}
+	// A transceiver of its own: AddTrack would reuse the recvonly
+	// transceivers the browser publishes on, and simulcast is offered there.
+	tr, err := p.pc.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		p.log.Warn("add track", "track", o.id, "err", err)
 		return false
 	}
+	s := tr.Sender()
 	p.senders[o.id] = s
-	p.room.m.goroutine(func() { drainRTCP(s, o.keyframe) })
+	if d != nil {
+		p.downs[o.id] = d
+		o.video.addDown(d)
+		p.kick()
+	}
+	p.room.m.goroutine(func() { drainRTCP(s, keyframe, &p.bwe) })
 	return true
 }
 
@@ -221,6 +255,10 @@ func (p *Peer) removeSenderLocked(id string) bool {
 		return false
 	}
 	delete(p.senders, id)
+	if d := p.downs[id]; d != nil {
+		delete(p.downs, id)
+		d.out.removeDown(d)
+	}
 	if err := p.pc.RemoveTrack(s); err != nil {
 		p.log.Debug("remove track", "track", id, "err", err)
 		return false
@@ -230,27 +268,71 @@ func (p *Peer) removeSenderLocked(id string) bool {
 
 // drainRTCP reads a sender's RTCP so the interceptors run, and forwards
 // keyframe requests to the publisher. It returns when the sender stops.
-func drainRTCP(s *webrtc.RTPSender, keyframe func()) {
+func drainRTCP(s *webrtc.RTPSender, keyframe func(), bwe *bandwidthEstimate) {
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
 			return
 		}
-		if keyframe == nil {
-			continue
-		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				keyframe()
+				if keyframe != nil {
+					keyframe()
+				}
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				bwe.remb.Store(int64(pkt.Bitrate))
 			}
 		}
 	}
 }
 
-// onTrack hands an inbound track to a goroutine that Manager.Close waits for.
-func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+// onTrack hands an inbound track (one per simulcast layer) to a goroutine
+// that Manager.Close waits for.
+func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		p.room.m.goroutine(func() { p.publishVideo(remote, recv) })
+		return
+	}
 	p.room.m.goroutine(func() { p.publish(remote) })
+}
+
+// publishVideo forwards one layer of an inbound video track. The first layer
+// to arrive publishes the track to the room; each subscriber then receives
+// the layer its allocator chooses.
+func (p *Peer) publishVideo(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	p.pubMu.Lock()
+	o, old := p.videos[recv]
+	if !old {
+		id := fmt.Sprintf("%s-video-%d", p.id, p.tracks.Add(1))
+		o = &outTrack{owner: p.id, id: id, kind: webrtc.RTPCodecTypeVideo,
+			video: newVideoOut(p, id, remote.Codec())}
+		p.videos[recv] = o
+	}
+	p.pubMu.Unlock()
+	ssrc := uint32(remote.SSRC())
+	layer, idx := o.video.addLayer(remote.RID(), ssrc, p.keyframeRequester(ssrc))
+	if layer == nil {
+		p.log.Debug("duplicate simulcast layer", "rid", remote.RID())
+		return
+	}
+	if !old {
+		subs, ok := p.room.addOut(o)
+		if !ok {
+			return
+		}
+		renegotiate(subs)
+	}
+	for {
+		pkt, _, err := remote.ReadRTP()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				p.log.Debug("track ended", "err", err)
+			}
+			return
+		}
+		o.video.receive(idx, layer, pkt, time.Now())
+	}
 }
 
 // publish forwards one inbound track to every other participant and reads it
@@ -292,6 +374,11 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStati
 		if audio {
 			for _, e := range *p.room.sinks.Load() {
 				e.sink.OnAudio(p.id, pkt)
+			}
+			if ext := pkt.GetExtension(AudioLevelID); len(ext) > 0 {
+				if ev, any := p.room.speakers.level(p.id, ext[0]&0x7f, time.Now()); any {
+					p.room.announce(ev)
+				}
 			}
 		}
 		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {

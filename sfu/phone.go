@@ -98,6 +98,9 @@ func (p *Phone) SetSpeaking(speaking bool) {
 	for _, s := range sigs {
 		s.Speaking(p.info.ID, speaking)
 	}
+	if ev, any := r.speakers.phone(p.info.ID, speaking, time.Now()); any {
+		r.announce(ev)
+	}
 }
 
 // SetMuted records that the caller muted or unmuted itself (keypad *6) or was

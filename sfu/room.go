@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -48,7 +49,7 @@ type Signaller interface {
 	Offer(sdp string)
 	// Roster sends the room's participant list after a join, leave or change.
 	Roster(r Roster)
-	// Speaking tells that a phone participant started or stopped speaking.
+	// Speaking tells that a participant started or stopped speaking.
 	Speaking(participantID string, speaking bool)
 	// Chat delivers a room or private chat message.
 	Chat(m ChatMessage)
@@ -69,8 +70,9 @@ type outTrack struct {
 	owner    string
 	id       string
 	kind     webrtc.RTPCodecType
-	local    webrtc.TrackLocal
-	keyframe func() // asks the publisher for a keyframe; nil for audio and phones
+	local    webrtc.TrackLocal // shared by every subscriber (audio); nil for video
+	keyframe func()            // asks the publisher for a keyframe; nil for audio and phones
+	video    *videoOut         // for video: each subscriber gets its own downTrack
 }
 
 type sinkEntry struct {
@@ -96,12 +98,13 @@ type Room struct {
 	chatSeq uint64
 	history []ChatMessage // the latest room chat messages, oldest first
 
-	sinks atomic.Pointer[[]sinkEntry] // copy on write; read per packet without a lock
+	sinks    atomic.Pointer[[]sinkEntry] // copy on write; read per packet without a lock
+	speakers *speakers
 }
 
 func newRoom(id string, m *Manager) *Room {
 	r := &Room{id: id, m: m, log: m.log.With("room", id),
-		members: map[string]*member{}, outs: map[string]*outTrack{}}
+		members: map[string]*member{}, outs: map[string]*outTrack{}, speakers: newSpeakers()}
 	r.sinks.Store(&[]sinkEntry{})
 	return r
 }
@@ -199,12 +202,28 @@ func (r *Room) addOut(o *outTrack) (subs []*Peer, ok bool) {
 // removeMember removes a participant and its tracks; it returns the roster to
 // broadcast and the peers that must renegotiate. ok is false if id was absent.
 func (r *Room) removeMember(id string) (ro Roster, subs []*Peer, ok bool) {
+	var outs []*videoOut // publishers that lost a subscriber
+	defer func() {
+		for _, o := range outs {
+			o.updateDemand()
+		}
+		if ev, any := r.speakers.remove(id, time.Now()); ok && any {
+			r.announce(ev)
+		}
+	}()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, present := r.members[id]; !present {
+	gone, present := r.members[id]
+	if !present {
 		return Roster{}, nil, false
 	}
 	delete(r.members, id)
+	if gone.peer != nil {
+		for _, d := range gone.peer.downs {
+			d.out.removeDown(d)
+			outs = append(outs, d.out)
+		}
+	}
 	for tid, o := range r.outs {
 		if o.owner != id {
 			continue

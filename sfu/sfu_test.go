@@ -23,11 +23,15 @@ type fakeSignaller struct {
 	speaking chan Participant
 	chats    chan ChatMessage
 	controls chan Control
+	layers   chan []LayerInfo
+	publish  chan PublishInfo
+	speaker  chan string
 }
 
 func newFakeSignaller() *fakeSignaller {
 	return &fakeSignaller{offers: make(chan string, 32), rosters: make(chan Roster, 64),
-		speaking: make(chan Participant, 64), chats: make(chan ChatMessage, 256), controls: make(chan Control, 16)}
+		speaking: make(chan Participant, 64), chats: make(chan ChatMessage, 256), controls: make(chan Control, 16),
+		layers: make(chan []LayerInfo, 64), publish: make(chan PublishInfo, 64), speaker: make(chan string, 64)}
 }
 
 func (f *fakeSignaller) Chat(m ChatMessage) {
@@ -44,6 +48,27 @@ func (f *fakeSignaller) Control(c Control) {
 }
 
 func (f *fakeSignaller) Offer(sdp string) { f.offers <- sdp }
+
+func (f *fakeSignaller) Layers(l []LayerInfo) {
+	select {
+	case f.layers <- l:
+	default:
+	}
+}
+
+func (f *fakeSignaller) Publish(p PublishInfo) {
+	select {
+	case f.publish <- p:
+	default:
+	}
+}
+
+func (f *fakeSignaller) Speaker(id string) {
+	select {
+	case f.speaker <- id:
+	default:
+	}
+}
 func (f *fakeSignaller) Roster(r Roster) {
 	select {
 	case f.rosters <- r:

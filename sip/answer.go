@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"time"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -16,7 +16,7 @@ import (
 // answer opens the RTP session, sends 200 OK with the SDP answer, waits for
 // the ACK and then runs the call until it ends.
 func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTransaction,
-	route dialplan.Route, media Media, log *slog.Logger, label string, guard *pinGuard, maxDuration time.Duration) {
+	route dialplan.Route, media Media, log *slog.Logger, label string, guard *pinGuard, trunk Trunk) {
 	local, err := s.localIP(req)
 	if err != nil {
 		log.Warn("no local address for the call", "error", err)
@@ -45,10 +45,10 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 	defer dlg.Close()
 	sessID := rand.Uint64() >> 2
 	answer := Answer(media, mediaIP, rtpSess.Port(), sessID, sessID)
-	contact := s.contact(local)
+	contact := s.contactFor(req, local)
 	ac := &activeCall{dlg: dlg, contact: contact, infoDigits: make(chan byte, 32), media: rtpSess,
 		mediaIP: mediaIP, sessID: sessID, refresh: make(chan struct{}, 1),
-		answer: answer, sdpVer: sessID, offer: media, lateOffer: lateOffer}
+		answer: answer, sdpVer: sessID, offer: media, lateOffer: lateOffer, srtpMode: trunk.SRTP}
 	if !s.addCall(dlg.ID, ac) {
 		_ = rtpSess.Close()
 		s.respond(req, tx, 503, "Service Unavailable")
@@ -69,16 +69,17 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 		s.hangupNow(dlg, log)
 		return
 	}
-	log.Info("call answered", "codec", rtpSess.media.Load().Codec.String(), "late_offer", lateOffer)
+	log.Info("call answered", "codec", rtpSess.media.Load().Codec.String(), "late_offer", lateOffer,
+		"transport", strings.ToUpper(req.Transport()), "srtp", srtpSuite(rtpSess.media.Load()))
 	room := route.Room
 	if route.Number.Shared {
 		room = dialplan.Room{Lang: route.Number.Lang} // until the caller types a dial-in code
 	}
 	c := &call{log: log, dlg: dlg, media: rtpSess, room: room, label: label, ivr: s.newIVR(route, s.codeLookup(ctx, log)),
 		bridge: s.bridge, prompts: s.prompts, timeout: s.cfg.RTPTimeout, infoDigits: ac.infoDigits,
-		laddr: sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}, drainC: s.drain.C(),
+		laddr: sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}, contact: contact, drainC: s.drain.C(),
 		session: st, refreshC: ac.refresh, refreshed: make(chan bool, 1), guard: guard,
-		owner: newPhoneOwner(rtpSess, log), maxDuration: maxDuration, quiet: s.cfg.QuietJoinLeave}
+		owner: newPhoneOwner(rtpSess, log), maxDuration: trunk.MaxDuration, quiet: s.cfg.QuietJoinLeave}
 	c.run(ctx)
 }
 

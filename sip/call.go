@@ -72,8 +72,9 @@ type call struct {
 	ivr     ivr
 	bridge  Bridge
 	prompts PromptSource
-	timeout time.Duration // RTP inactivity limit
-	laddr   sip.Addr      // our UDP listener: BYE leaves from the port the call came in on
+	timeout time.Duration     // RTP inactivity limit
+	laddr   sip.Addr          // our UDP listener: BYE leaves from the port the call came in on
+	contact sip.ContactHeader // ours in this dialog (TLS port for a call over TLS)
 
 	infoDigits <-chan byte     // digits relayed in SIP INFO
 	drainC     <-chan struct{} // closed when the server drains (drain.go)
@@ -265,6 +266,7 @@ func (c *call) bye(ctx context.Context) error {
 	if strings.EqualFold(inv.Transport(), "udp") {
 		bye.Laddr = c.laddr
 	}
+	bye.AppendHeader(sip.HeaderClone(&c.contact))
 	return c.dlg.WriteBye(ctx, bye)
 }
 

@@ -120,9 +120,9 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 422, "Session Interval Too Small", sip.NewHeader("Min-SE", fmt.Sprint(s.cfg.minSE)))
 		return
 	}
-	media, err := Negotiate(req.Body())
+	media, err := negotiate(req.Body(), trunk.SRTP)
 	if len(req.Body()) == 0 {
-		media, err = lateOfferMedia(), nil // late offer: we offer in the 200, the ACK answers
+		media, err = lateOfferMedia(trunk.SRTP), nil // late offer: we offer in the 200, the ACK answers
 	}
 	if err != nil {
 		log.Info("call rejected: no common codec", "error", err)
@@ -140,7 +140,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	} else {
 		log = log.With("room", route.Room.Slug)
 	}
-	s.answer(s.ctx, req, tx, route, media, log, label, guard, trunk.MaxDuration)
+	s.answer(s.ctx, req, tx, route, media, log, label, guard, trunk)
 }
 
 // lookupRoute asks the RoomFinder where the dialled number leads. The lookup

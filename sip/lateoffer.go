@@ -11,10 +11,15 @@ import (
 const lateOfferEventPT = 101
 
 // lateOfferMedia is what we offer in the 200 to an INVITE without SDP
-// (RFC 3261 §13.2.1, RFC 3264): PCMU and RFC 4733 events. The caller's
-// answer arrives in the ACK.
-func lateOfferMedia() Media {
-	return Media{Codec: PCMU, PT: 0, EventPT: lateOfferEventPT}
+// (RFC 3261 §13.2.1, RFC 3264): PCMU and RFC 4733 events, as RTP/SAVP
+// with our key when the trunk requires SRTP. The caller's answer arrives
+// in the ACK.
+func lateOfferMedia(mode SRTPMode) Media {
+	m := Media{Codec: PCMU, PT: 0, EventPT: lateOfferEventPT}
+	if mode == SRTPRequired {
+		m.proto, m.cryptoTag, m.localKey = "RTP/SAVP", 1, newSDESKey(sdesSuites[0])
+	}
+	return m
 }
 
 // setAckBody keeps the SDP answer of a late-offer ACK for takeLateAnswer,
@@ -37,8 +42,8 @@ func (ac *activeCall) setAckBody(b []byte, cseq uint32) {
 	if !reoffer {
 		return
 	}
-	if m, err := Negotiate(b); err == nil && m.Codec == ac.offer.Codec {
-		ac.renegotiate(m) // an answer changes direction or address, never our codec
+	if m, err := negotiate(b, ac.srtpMode); err == nil && m.Codec == ac.offer.Codec && answersCrypto(ac.offer, m) {
+		ac.renegotiate(m) // an answer changes direction, address or the caller's key, never our codec
 	}
 }
 
@@ -48,10 +53,11 @@ func (ac *activeCall) takeLateAnswer() bool {
 	ac.mu.Lock()
 	body := ac.ackBody
 	ac.mu.Unlock()
-	m, err := Negotiate(body)
-	if err != nil || m.Codec != PCMU || m.PT != 0 {
+	m, err := negotiate(body, ac.srtpMode)
+	if err != nil || m.Codec != PCMU || m.PT != 0 || !answersCrypto(ac.offer, m) {
 		return false
 	}
+	m.localKey = ac.offer.localKey // what we offered stays our key
 	// m.EventPT is the answer's telephone-event number, -1 when it declined
 	// the events (keys then arrive in-band or in INFO). RFC 3264 §6.1 only
 	// says SHOULD about reusing our number, and some peers renumber.
@@ -69,4 +75,14 @@ func (s *Server) hangupNow(dlg *sipgo.DialogServerSession, log *slog.Logger) {
 	if err := dlg.Bye(ctx); err != nil {
 		log.Info("bye failed", "error", err)
 	}
+}
+
+// answersCrypto reports whether answer fits the SRTP of our offer: plain
+// for a plain offer; for an RTP/SAVP offer, the caller's key for our
+// suite under our tag (RFC 4568 §7.1.2).
+func answersCrypto(offer, answer Media) bool {
+	if offer.localKey == nil || answer.remoteKey == nil {
+		return offer.localKey == nil && answer.remoteKey == nil
+	}
+	return answer.remoteKey.suite == offer.localKey.suite && answer.cryptoTag == offer.cryptoTag
 }

@@ -91,6 +91,7 @@ func (g *latchGuard) admit(from netip.AddrPort) bool {
 func (s *rtpSession) update(m Media) {
 	old := s.media.Load()
 	s.media.Store(&m)
+	s.setKeys(m)
 	wasSending := Direction(s.dir.Swap(int32(m.Dir))).theySend()
 	if m.Dir.theySend() && !wasSending {
 		// Resumed: the RTP timeout counts from now, not from the hold.

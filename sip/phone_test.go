@@ -32,11 +32,23 @@ type phone struct {
 
 	noEvents bool   // offer no telephone-event: keys go in-band
 	from     string // caller number in From; "" means +4930123456
+
+	tlsAddr *net.TCPAddr // call over TLS to this address instead of UDP
+	sips    bool         // with a sips: Request-URI (else transport=tls)
+	srtp    *phoneSRTP   // offer RTP/SAVP (srtp_test.go); nil: plain RTP
+	body    []byte       // the next INVITE's SDP instead of offer()
 }
 
 func newPhone(t *testing.T, server *net.UDPAddr) *phone {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
+	return newPhoneUA(t, server, nil)
+}
+
+// newPhoneUA is newPhone with SRTP (nil: plain RTP) and extra user agent
+// options (a TLS config).
+func newPhoneUA(t *testing.T, server *net.UDPAddr, ps *phoneSRTP, opts ...sipgo.UserAgentOption) *phone {
+	t.Helper()
+	ua, err := sipgo.NewUA(append(opts, sipgo.WithUserAgentHostname("127.0.0.1"))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +72,7 @@ func newPhone(t *testing.T, server *net.UDPAddr) *phone {
 	}
 	p := &phone{t: t, server: server, ua: ua, dialogs: sipgo.NewDialogClientCache(client, contact),
 		rtpConn: rtpConn, packets: make(chan rtp.Packet, 4096), byes: make(chan struct{}, 4),
-		updates: make(chan *sip.Request, 16)}
+		updates: make(chan *sip.Request, 16), srtp: ps}
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		if err := p.dialogs.ReadBye(req, tx); err != nil {
 			tx.Respond(sip.NewResponseFromRequest(req, 481, "No dialog", nil))
@@ -94,8 +106,15 @@ func (p *phone) readRTP() {
 		if err != nil {
 			return
 		}
+		b := append([]byte(nil), buf[:n]...)
+		if p.srtp != nil {
+			var ok bool
+			if b, ok = p.srtp.decrypt(b); !ok {
+				continue // not authentic (or before the answer): a real phone drops it
+			}
+		}
 		var pkt rtp.Packet
-		if pkt.Unmarshal(append([]byte(nil), buf[:n]...)) == nil {
+		if pkt.Unmarshal(b) == nil {
 			select {
 			case p.packets <- pkt:
 			default:
@@ -105,6 +124,14 @@ func (p *phone) readRTP() {
 }
 
 func (p *phone) offer() []byte {
+	if p.srtp != nil {
+		return p.offerSAVP()
+	}
+	return p.offerAVP()
+}
+
+// offerAVP is the phone's plain RTP/AVP offer.
+func (p *phone) offerAVP() []byte {
 	port := p.rtpConn.LocalAddr().(*net.UDPAddr).Port
 	if p.noEvents {
 		return []byte(fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
@@ -118,6 +145,14 @@ func (p *phone) offer() []byte {
 // response error (nil on 2xx).
 func (p *phone) invite(ctx context.Context, number string, opts sipgo.AnswerOptions, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
 	uri := sip.Uri{Scheme: "sip", User: number, Host: p.server.IP.String(), Port: p.server.Port}
+	if p.tlsAddr != nil {
+		uri.Port = p.tlsAddr.Port
+		uri.UriParams = sip.NewParams()
+		uri.UriParams.Add("transport", "tls") // sipgo's client needs it even with sips:
+		if p.sips {
+			uri.Scheme = "sips"
+		}
+	}
 	user := p.from
 	if user == "" {
 		user = "+4930123456"
@@ -126,7 +161,11 @@ func (p *phone) invite(ctx context.Context, number string, opts sipgo.AnswerOpti
 		Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	hdrs = append(hdrs, from, sip.NewHeader("Content-Type", "application/sdp"))
-	dlg, err := p.dialogs.Invite(ctx, uri, p.offer(), hdrs...)
+	body := p.offer()
+	if p.body != nil {
+		body = p.body
+	}
+	dlg, err := p.dialogs.Invite(ctx, uri, body, hdrs...)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +185,33 @@ func (p *phone) call(number string, hdrs ...sip.Header) {
 		p.t.Fatalf("ack: %v", err)
 	}
 	p.dlg = dlg
+	if p.srtp != nil {
+		p.srtp.answered(dlg.InviteResponse.Body())
+	}
+}
+
+// inviteStatus sends an INVITE with body to number and returns the final
+// status code (ACKing a 200, then hanging up).
+func (p *phone) inviteStatus(number string, body []byte) int {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p.body = body
+	defer func() { p.body = nil }()
+	dlg, err := p.invite(ctx, number, sipgo.AnswerOptions{})
+	var rerr *sipgo.ErrDialogResponse
+	switch {
+	case errors.As(err, &rerr):
+		return rerr.Res.StatusCode
+	case err != nil:
+		p.t.Fatalf("invite %s: %v", number, err)
+	}
+	if err := dlg.Ack(ctx); err != nil {
+		p.t.Fatalf("ack: %v", err)
+	}
+	p.dlg = dlg
+	p.hangup()
+	return dlg.InviteResponse.StatusCode
 }
 
 // waitLoudAudio waits for an RTP packet whose decoded payload is not silence.
@@ -180,6 +246,9 @@ func (p *phone) send(pkt *rtp.Packet) {
 	b, err := pkt.Marshal()
 	if err != nil {
 		p.t.Fatal(err)
+	}
+	if p.srtp != nil {
+		b = p.srtp.encrypt(b)
 	}
 	if _, err := p.rtpConn.WriteToUDP(b, p.serverRTP()); err != nil {
 		p.t.Fatal(err)

@@ -21,7 +21,8 @@ import (
 // sends its calls to the registered Contact. The registrar's address counts
 // as a source of the trunk, so those INVITEs are accepted.
 type Registration struct {
-	Registrar string        // host:port of the registrar (UDP); port 5060 when omitted
+	Registrar string        // host:port of the registrar; port 5060 (5061 over TLS) when omitted
+	Transport string        // "udp" (default), "tcp" or "tls"; over TLS the Contact names our TLS listener
 	Username  string        // user part of the address of record and digest user
 	Password  string        // digest password (401/407 challenges)
 	Domain    string        // domain of the address of record; default the registrar's host
@@ -53,6 +54,9 @@ func resolveRegistrar(r *Registration) (host string, port int, ip netip.Addr, er
 	host, p, err := net.SplitHostPort(r.Registrar)
 	if err != nil {
 		host, p = r.Registrar, "5060"
+		if strings.EqualFold(r.Transport, "tls") {
+			host, p = r.Registrar, "5061"
+		}
 	}
 	port, err = strconv.Atoi(p)
 	if err != nil || port < 1 || port > 65535 {
@@ -124,6 +128,10 @@ func (s *Server) register(ctx context.Context, reg *registrar, expires time.Dura
 	}
 	aor := sip.Uri{Scheme: "sip", User: r.Username, Host: domain}
 	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: reg.host, Port: reg.port})
+	transport := strings.ToUpper(r.Transport)
+	if transport == "" {
+		transport = "UDP"
+	}
 	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	req.AppendHeader(from)
@@ -134,10 +142,22 @@ func (s *Server) register(ctx context.Context, reg *registrar, expires time.Dura
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: reg.cseq, MethodName: sip.REGISTER})
 	contact := s.contact(s.registerIP(reg))
 	contact.Address.User = r.Username
+	if transport != "UDP" {
+		// The carrier's INVITEs come to our listener of that transport.
+		contact.Address.UriParams = sip.NewParams()
+		contact.Address.UriParams.Add("transport", strings.ToLower(transport))
+		req.Recipient.UriParams = sip.NewParams()
+		req.Recipient.UriParams.Add("transport", strings.ToLower(transport))
+		if transport == "TLS" {
+			contact.Address.Port = s.TLSAddr().Port
+		}
+	}
 	req.AppendHeader(&contact)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
-	req.SetTransport("UDP")
-	req.Laddr = sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}
+	req.SetTransport(transport)
+	if transport == "UDP" {
+		req.Laddr = sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}
+	}
 	res, err := s.client.Do(ctx, req)
 	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
 		res, err = s.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: r.Username, Password: r.Password})

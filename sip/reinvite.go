@@ -31,7 +31,7 @@ func (s *Server) handleOffer(req *sip.Request, tx sip.ServerTransaction) {
 	body := req.Body()
 	var sdp []byte
 	if len(body) > 0 {
-		m, err := Negotiate(body)
+		m, err := negotiate(body, ac.srtpMode)
 		if err != nil {
 			// The call goes on with what it had (RFC 3261 §14.2).
 			s.respond(req, tx, 488, "Not Acceptable Here")
@@ -39,7 +39,7 @@ func (s *Server) handleOffer(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		sdp = ac.renegotiate(m)
 		s.log.Info("call media changed", "call", shortID(req.CallID().Value()),
-			"direction", m.Dir.String(), "codec", m.Codec.String())
+			"direction", m.Dir.String(), "codec", m.Codec.String(), "srtp", srtpSuite(&m))
 	} else if req.Method == sip.INVITE {
 		sdp = ac.currentSDP() // our offer; the answer comes in the ACK
 		ac.mu.Lock()
@@ -66,10 +66,16 @@ func (s *Server) handleOffer(req *sip.Request, tx sip.ServerTransaction) {
 // renegotiate applies a new offer to the media and returns our answer,
 // with a higher o= version when it differs from the last one.
 func (ac *activeCall) renegotiate(m Media) []byte {
-	ac.media.update(m)
 	ac.mu.Lock()
 	defer ac.mu.Unlock()
-	if m.Codec != ac.offer.Codec || m.PT != ac.offer.PT || m.EventPT != ac.offer.EventPT || m.Dir != ac.offer.Dir {
+	if m.localKey != nil && ac.offer.localKey != nil && m.localKey.suite == ac.offer.localKey.suite {
+		// Same suite: we keep our key, so our stream (and its rollover
+		// counter) goes on unchanged (RFC 4568 §7.1.4 lets the answerer).
+		m.localKey = ac.offer.localKey
+	}
+	ac.media.update(m)
+	if m.Codec != ac.offer.Codec || m.PT != ac.offer.PT || m.EventPT != ac.offer.EventPT || m.Dir != ac.offer.Dir ||
+		m.localKey != ac.offer.localKey || m.cryptoTag != ac.offer.cryptoTag {
 		ac.sdpVer++
 	}
 	ac.offer = m

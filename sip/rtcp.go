@@ -135,6 +135,7 @@ func (s *rtpSession) attachRTCP(conn *net.UDPConn) {
 func (s *rtpSession) readRTCP() {
 	defer close(s.rtcpDone)
 	buf := make([]byte, 1500)
+	plain := make([]byte, 1500)
 	for {
 		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -143,7 +144,13 @@ func (s *rtpSession) readRTCP() {
 			}
 			return
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
+		data := buf[:n]
+		if k := s.keys.Load(); k != nil {
+			if data, err = k.decryptRTCP(plain[:0], data); err != nil {
+				continue // SRTCP that does not authenticate, or plain RTCP
+			}
+		}
+		pkts, err := rtcp.Unmarshal(data)
 		if err != nil {
 			continue
 		}
@@ -193,6 +200,11 @@ func (s *rtpSession) sendRTCP(now time.Time) {
 	b, err := rtcp.Marshal([]rtcp.Packet{first, sdes})
 	if err != nil {
 		return
+	}
+	if k := s.keys.Load(); k != nil {
+		if b, err = k.encryptRTCP(nil, b); err != nil {
+			return
+		}
 	}
 	_, _ = s.rtcpConn.WriteToUDPAddrPort(b, *dst)
 }

@@ -44,6 +44,10 @@ type rtpSession struct {
 
 	muted atomic.Bool // the caller muted itself (*6): the room gets silence
 
+	// keys are the SRTP contexts when the call negotiated RTP/SAVP (sdes.go);
+	// nil for plain RTP. Replaced by re-INVITE/UPDATE.
+	keys atomic.Pointer[srtpKeys]
+
 	rtcpConn   *net.UDPConn                   // nil when the session has no RTCP
 	rtcpDone   chan struct{}                  // closed when readRTCP returns
 	rtcpRemote atomic.Pointer[netip.AddrPort] // where the caller's RTCP comes from
@@ -61,6 +65,7 @@ type rtpSession struct {
 	silence                 [mixer.FrameSamples]int16
 	payload                 [mixer.FrameSamples]byte
 	buf                     [rtpHeaderLen + mixer.FrameSamples]byte
+	encBuf                  [rtpHeaderLen + mixer.FrameSamples + srtpMaxTag]byte
 
 	closeOnce sync.Once
 }
@@ -105,6 +110,7 @@ func newRTPSession(conn *net.UDPConn, media Media, log *slog.Logger) *rtpSession
 		marker: true,
 	}
 	s.media.Store(&media)
+	s.setKeys(media)
 	s.dir.Store(int32(media.Dir))
 	s.guard.sdp = media.Remote
 	if r := media.Remote; r.IsValid() && !r.Addr().IsUnspecified() {
@@ -178,8 +184,14 @@ func (s *rtpSession) sendFrame(pcm []int16) {
 	if dst == nil {
 		return
 	}
+	out := s.buf[:hn+n]
+	if k := s.keys.Load(); k != nil {
+		if out, err = k.encryptRTP(s.encBuf[:0], out, &h); err != nil {
+			return
+		}
+	}
 	// Errors (e.g. ICMP port unreachable) are expected while the caller sets up.
-	if _, err := s.conn.WriteToUDPAddrPort(s.buf[:hn+n], *dst); err == nil {
+	if _, err := s.conn.WriteToUDPAddrPort(out, *dst); err == nil {
 		s.sentPackets++
 		s.sentOctets += uint32(n)
 	}
@@ -197,6 +209,7 @@ func silenceByte(c Codec) byte {
 func (s *rtpSession) readLoop() {
 	defer close(s.done)
 	buf := make([]byte, 1500)
+	plain := make([]byte, 1500)
 	var pkt rtp.Packet
 	det := newDTMFDetector()
 	var inband *inbandDetector
@@ -209,7 +222,14 @@ func (s *rtpSession) readLoop() {
 			}
 			return
 		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
+		data := buf[:n]
+		if k := s.keys.Load(); k != nil {
+			// Plain RTP, forged or replayed packets fail authentication here.
+			if data, err = k.decryptRTP(plain[:0], data); err != nil {
+				continue
+			}
+		}
+		if err := pkt.Unmarshal(data); err != nil {
 			continue
 		}
 		media := s.media.Load()

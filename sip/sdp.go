@@ -39,27 +39,60 @@ type Media struct {
 	Remote  netip.AddrPort // where to send RTP until the caller's RTP arrives
 	PtimeMS int            // the offer's a=ptime, 0 when absent
 	Dir     Direction      // the offer's direction; c=0.0.0.0 (RFC 2543 hold) counts as sendonly
+
+	// SRTP (RTP/SAVP with SDES keys, RFC 4568; sdes.go). remoteKey is the
+	// caller's key from the a=crypto line with tag cryptoTag, localKey
+	// ours for the answer; both nil for plain RTP.
+	proto     string // the chosen m= line's protocol, repeated in the answer
+	remoteKey *sdesKey
+	localKey  *sdesKey
+	cryptoTag int
+
+	// The offer's other m= lines, each answered as rejected (port 0, RFC
+	// 3264 §6): those before and after the one we chose.
+	rejectedBefore, rejectedAfter string
 }
+
+// Secure reports whether the media is SRTP.
+func (m Media) Secure() bool { return m.remoteKey != nil }
 
 // Negotiate picks, from an SDP offer, the first audio stream and in it the
 // first format (in the offer's order) that is PCMU or PCMA, plus the
-// telephone-event/8000 payload type if offered (any number).
-func Negotiate(offer []byte) (Media, error) {
+// telephone-event/8000 payload type if offered (any number). RTP/SAVP
+// streams count when they carry an a=crypto line we can use (SRTPOptional).
+func Negotiate(offer []byte) (Media, error) { return negotiate(offer, SRTPOptional) }
+
+// negotiate is Negotiate under a trunk's SRTP mode. A secure stream gets a
+// fresh local key; renegotiate keeps the call's key when it can.
+func negotiate(offer []byte, mode SRTPMode) (Media, error) {
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal(offer); err != nil {
 		return Media{}, fmt.Errorf("sdp: parse offer: %w", err)
 	}
-	for _, md := range sd.MediaDescriptions {
+	noCodec := ErrNoCodec
+	for i, md := range sd.MediaDescriptions {
 		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 {
 			continue
 		}
-		if !isRTPAVP(md.MediaName.Protos) {
+		proto := strings.ToUpper(strings.Join(md.MediaName.Protos, "/"))
+		secure := isRTPSAVP(proto)
+		if !(isRTPAVP(proto) && mode.acceptsPlain() || secure && mode.acceptsSecure()) {
 			continue
 		}
 		m, ok := pickFormats(md)
 		if !ok {
 			continue
 		}
+		if secure {
+			c, err := pickCrypto(md)
+			if err != nil {
+				noCodec = fmt.Errorf("%w: %w", ErrNoCodec, err)
+				continue
+			}
+			m.proto, m.remoteKey, m.cryptoTag = proto, c.key, c.tag
+			m.localKey = newSDESKey(c.key.suite)
+		}
+		m.rejectedBefore, m.rejectedAfter = rejectedLines(sd.MediaDescriptions[:i]), rejectedLines(sd.MediaDescriptions[i+1:])
 		addr, err := connectionAddr(&sd, md)
 		if err != nil {
 			return Media{}, err
@@ -79,7 +112,38 @@ func Negotiate(offer []byte) (Media, error) {
 		}
 		return m, nil
 	}
-	return Media{}, ErrNoCodec
+	return Media{}, noCodec
+}
+
+// pickCrypto returns the first a=crypto line of md we can use (RFC 4568
+// §7.1.1: the offer lists them in its order of preference).
+func pickCrypto(md *sdp.MediaDescription) (sdesCrypto, error) {
+	err := errors.New("sdes: no a=crypto line")
+	for _, a := range md.Attributes {
+		if a.Key != "crypto" {
+			continue
+		}
+		c, perr := parseCrypto(a.Value)
+		if perr == nil {
+			return c, nil
+		}
+		err = perr
+	}
+	return sdesCrypto{}, err
+}
+
+// rejectedLines answers each of mds with port 0 (RFC 3264 §6).
+func rejectedLines(mds []*sdp.MediaDescription) string {
+	var b strings.Builder
+	for _, md := range mds {
+		proto := strings.Join(md.MediaName.Protos, "/")
+		fmts := strings.Join(md.MediaName.Formats, " ")
+		if fmts == "" {
+			fmts = "0"
+		}
+		fmt.Fprintf(&b, "m=%s 0 %s %s\r\n", md.MediaName.Media, proto, fmts)
+	}
+	return b.String()
 }
 
 // offerDirection is the media-level direction attribute, else the
@@ -102,10 +166,9 @@ func offerDirection(sd *sdp.SessionDescription, md *sdp.MediaDescription) Direct
 	return DirSendRecv
 }
 
-func isRTPAVP(protos []string) bool {
-	p := strings.ToUpper(strings.Join(protos, "/"))
-	return p == "RTP/AVP" || p == "RTP/AVPF"
-}
+func isRTPAVP(p string) bool { return p == "RTP/AVP" || p == "RTP/AVPF" }
+
+func isRTPSAVP(p string) bool { return p == "RTP/SAVP" || p == "RTP/SAVPF" }
 
 // pickFormats chooses the codec and the telephone-event payload type.
 func pickFormats(md *sdp.MediaDescription) (Media, bool) {
@@ -180,15 +243,27 @@ func Answer(m Media, ip netip.Addr, port int, sessionID, version uint64) []byte 
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=dialroom %d %d IN %s %s\r\ns=dialroom\r\n", sessionID, version, ipVer, ipStr)
 	fmt.Fprintf(&b, "c=IN %s %s\r\nt=0 0\r\n", ipVer, ipStr)
+	b.WriteString(m.rejectedBefore)
 	fmts := strconv.Itoa(int(m.PT))
 	if m.EventPT >= 0 {
 		fmts += " " + strconv.Itoa(m.EventPT)
 	}
-	fmt.Fprintf(&b, "m=audio %d RTP/AVP %s\r\n", port, fmts)
+	proto := "RTP/AVP"
+	if m.localKey != nil {
+		proto = "RTP/SAVP"
+		if m.proto == "RTP/SAVPF" {
+			proto = m.proto
+		}
+	}
+	fmt.Fprintf(&b, "m=audio %d %s %s\r\n", port, proto, fmts)
 	fmt.Fprintf(&b, "a=rtpmap:%d %s/8000\r\n", m.PT, m.Codec)
 	if m.EventPT >= 0 {
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", m.EventPT, m.EventPT)
 	}
+	if m.localKey != nil {
+		b.WriteString(cryptoAttr(m.cryptoTag, m.localKey) + "\r\n")
+	}
 	b.WriteString("a=ptime:20\r\na=" + m.Dir.answer() + "\r\n")
+	b.WriteString(m.rejectedAfter)
 	return []byte(b.String())
 }

@@ -53,6 +53,7 @@ func TestNegotiate(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.wantErr)
 			continue
 		}
+		got.rejectedBefore, got.rejectedAfter = "", "" // TestAnswerSRTP checks the other m= lines
 		if got != tt.want {
 			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
 		}
@@ -110,7 +111,17 @@ func FuzzNegotiate(f *testing.F) {
 	f.Add(offer("m=audio 6000 RTP/AVP 0 8 96", "a=rtpmap:96 telephone-event/8000"))
 	f.Add(offer("m=audio 6000 RTP/AVP 100", "a=rtpmap:100 PCMA/8000", "a=ptime:30"))
 	f.Add([]byte("v=0\r\n"))
+	f.Add(offer("m=video 7000 RTP/AVP 96", "m=audio 6000 RTP/SAVP 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+key30,
+		"m=audio 6002 RTP/AVP 0"))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, mode := range []SRTPMode{SRTPRequired, SRTPOff} {
+			if m, err := negotiate(b, mode); err == nil {
+				if m.Secure() != (mode == SRTPRequired) {
+					t.Fatalf("mode %s: secure %v", mode, m.Secure())
+				}
+				_ = Answer(m, netip.MustParseAddr("192.0.2.1"), 12000, 1, 1)
+			}
+		}
 		m, err := Negotiate(b)
 		if err != nil {
 			return

@@ -2,6 +2,8 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +28,16 @@ type Config struct {
 	RTPPortMax int           // highest RTP port; default 20000
 	RTPTimeout time.Duration // hang up after this long without RTP; default 30 s
 
+	// TLSListen is the SIP-over-TLS address, e.g. ":5061"; "" means no
+	// TLS listener (tls.go). Port 0 picks a free port.
+	TLSListen string
+	// GetCertificate returns the TLS listener's certificate at each
+	// handshake (httpserve.CertFiles reloads renewed files); required
+	// with TLSListen.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	// TLSRoots verifies registrars reached over TLS; nil means the system roots.
+	TLSRoots *x509.CertPool
+
 	// Trunks may place calls; see Trunk. Requests from other sources are
 	// refused with 403 (or dropped, see DropUnknown).
 	Trunks []Trunk
@@ -47,6 +59,11 @@ type Config struct {
 	// OnTrunkState, when set, is called with every change of a
 	// registration trunk's state (from the registration goroutine).
 	OnTrunkState func(TrunkState)
+	// RateLimit limits requests per source address (ratelimit.go).
+	RateLimit RateLimit
+	// PINFailures keeps the PIN failure counts across restarts; nil keeps
+	// them in memory only.
+	PINFailures *dialplan.Store
 
 	minSE int // Min-SE in seconds (RFC 4028); default minSessionExpires, lowered only by tests
 
@@ -108,6 +125,7 @@ type Server struct {
 	mask    func(caller string) string
 	trunks  *trunkTable
 	nonces  *nonces
+	limit   *limiter // per-source rate limit and bans
 
 	client     *sipgo.Client
 	registrars []*registrar
@@ -121,6 +139,7 @@ type Server struct {
 	dialogs sipgo.DialogUA
 	udp     net.PacketConn
 	tcp     net.Listener
+	tlsLn   net.Listener // nil without TLSListen
 	mediaIP netip.Addr
 
 	ctx    context.Context // cancelled by Close: every call hangs up
@@ -159,6 +178,8 @@ type activeCall struct {
 	lateOffer bool   // the INVITE had no SDP: the ACK carries the answer
 	ackBody   []byte // that ACK's SDP
 	reoffered uint32 // CSeq of a re-INVITE without SDP we sent our offer to; its ACK answers
+
+	srtpMode SRTPMode // the trunk's, for re-INVITEs, UPDATEs and late-offer answers
 }
 
 // New binds the SIP listeners (so Addr works before Serve) and prepares the
@@ -178,10 +199,17 @@ func New(cfg Config, rooms RoomFinder, bridge Bridge, prompts PromptSource, log 
 		trunkThrottle:  dialplan.NewThrottle(cfg.trunkPolicy, time.Now)}
 	pinCheck := boundedCheck(make(chan struct{}, max(2, runtime.NumCPU())), dialplan.CheckPIN)
 	s.newIVR = func(rt dialplan.Route, lookup dialplan.CodeLookup) ivr { return defaultIVR(rt, lookup, pinCheck) }
+	if err := checkTLSTrunks(cfg); err != nil {
+		return nil, err
+	}
 	if err := s.prepareRegistrations(); err != nil {
 		return nil, err
 	}
 	s.trunks = newTrunkTable(s.cfg)
+	s.limit = s.newServerLimiter()
+	if err := s.persistPINThrottles(); err != nil {
+		return nil, err
+	}
 	s.regStates.hook = cfg.OnTrunkState
 	if cfg.MediaIP != "" {
 		ip, err := netip.ParseAddr(cfg.MediaIP)
@@ -196,6 +224,7 @@ func New(cfg Config, rooms RoomFinder, bridge Bridge, prompts PromptSource, log 
 	if err := s.initSIP(); err != nil {
 		s.udp.Close()
 		s.tcp.Close()
+		_ = s.closeTLS()
 		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -244,19 +273,24 @@ func (s *Server) listen() error {
 		udp.Close()
 		return fmt.Errorf("sip: listen tcp %s: %w", s.cfg.Listen, err)
 	}
+	if err := s.listenTLS(); err != nil {
+		udp.Close()
+		tcp.Close()
+		return err
+	}
 	s.udp, s.tcp = udp, tcp
 	return nil
 }
 
 func (s *Server) initSIP() error {
 	sipLog := slog.New(redactHandler{s.log.Handler()}).With("component", "sipgo")
-	ua, err := sipgo.NewUA(
+	ua, err := sipgo.NewUA(append(s.tlsOptions(),
 		sipgo.WithUserAgent("dialroom"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {
 				// Stray responses (retransmissions, or responses sent to us) need nothing.
-			})),
+			})))...,
 	)
 	if err != nil {
 		return fmt.Errorf("sip: user agent: %w", err)
@@ -294,13 +328,14 @@ func (s *Server) TCPAddr() *net.TCPAddr { return s.tcp.Addr().(*net.TCPAddr) }
 // the server (hanging up every call) and returns.
 func (s *Server) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	wg.Add(2)
 	udpReady := make(chan struct{})
 	var once sync.Once
 	ready := func() { once.Do(func() { close(udpReady) }) }
-	go func() { defer wg.Done(); errs <- s.sipSrv.ServeUDP(filterConn{s.udp, s.trunks, ready}) }()
-	go func() { defer wg.Done(); errs <- s.sipSrv.ServeTCP(filterListener{s.tcp, s.trunks}) }()
+	go func() { defer wg.Done(); errs <- s.sipSrv.ServeUDP(s.limitUDP(filterConn{s.udp, s.trunks, ready})) }()
+	go func() { defer wg.Done(); errs <- s.sipSrv.ServeTCP(s.limitTCP(filterListener{s.tcp, s.trunks})) }()
+	s.serveTLS(&wg, errs)
 	s.startRegistrations(udpReady)
 	var err error
 	select {
@@ -325,7 +360,7 @@ func (s *Server) Close() error {
 		s.mu.Unlock()
 		s.cancel()
 		s.wg.Wait()
-		s.closeErr = errors.Join(s.udp.Close(), s.tcp.Close())
+		s.closeErr = errors.Join(s.udp.Close(), s.tcp.Close(), s.closeTLS())
 		_ = s.sipSrv.Close()
 		_ = s.ua.Close()
 	})

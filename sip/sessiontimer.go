@@ -108,6 +108,7 @@ func (c *call) refreshSession(ctx context.Context) {
 	if strings.EqualFold(inv.Transport(), "udp") {
 		req.Laddr = c.laddr
 	}
+	req.AppendHeader(sip.HeaderClone(&c.contact)) // a target refresh (RFC 3311 §5.1)
 	req.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", int(c.session.interval/time.Second))))
 	c.bg.Add(1)
 	go func() {

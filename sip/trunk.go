@@ -24,6 +24,9 @@ type Trunk struct {
 	// MaxDuration ends a call from this trunk after this long (goodbye
 	// prompt, then BYE); 0 means no limit.
 	MaxDuration time.Duration
+	// SRTP says whether the trunk's calls may, must or must not use SRTP
+	// (sdes.go); "" means SRTPOptional.
+	SRTP SRTPMode
 }
 
 // loopbackTrunk is the name of the implicit trunk for 127.0.0.0/8 and ::1.

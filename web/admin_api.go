@@ -82,6 +82,7 @@ func (s *server) routeAdmin(mux *http.ServeMux) {
 	api("GET /api/v1/live", s.apiLive)
 	api("POST /api/v1/live/{slug}/participants/{id}/{action}", s.apiParticipantAction)
 	api("POST /api/v1/live/{slug}/end", s.apiEnd)
+	api("GET /api/v1/audit", s.apiAudit)
 }
 
 func (s *server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
@@ -235,6 +236,7 @@ func (s *server) apiAddRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("admin: room added", "room", rm.Slug)
+	s.audit(r, "room.add", rm.Slug, pinNote(in.PIN != ""))
 	writeAPIJSON(w, http.StatusCreated, s.toAPIRoom(rm, nil, nil))
 }
 
@@ -245,6 +247,7 @@ func (s *server) apiRemoveRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("admin: room removed", "room", slug)
+	s.audit(r, "room.remove", slug, "")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -282,6 +285,11 @@ func (s *server) apiAddNumber(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("admin: number assigned", "room", n.RoomSlug, "number", dialplan.MaskNumber(n.E164))
+	if n.Shared {
+		s.audit(r, "number.add", dialplan.MaskNumber(n.E164), "shared")
+	} else {
+		s.audit(r, "number.add", dialplan.MaskNumber(n.E164), "room "+n.RoomSlug)
+	}
 	writeAPIJSON(w, http.StatusCreated, apiNumber{Number: n.E164, Room: n.RoomSlug, Shared: n.Shared, Lang: n.Lang})
 }
 
@@ -290,6 +298,7 @@ func (s *server) apiRemoveNumber(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, "remove number", err)
 		return
 	}
+	s.audit(r, "number.remove", dialplan.MaskNumber(r.PathValue("number")), "")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -359,6 +368,7 @@ func (s *server) apiParticipantAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("admin: participant action", "room", rm.ID(), "participant", id, "action", r.PathValue("action"))
+	s.audit(r, "participant."+r.PathValue("action"), rm.ID()+"/"+id, "")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -372,5 +382,14 @@ func (s *server) apiEnd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("admin: meeting ended", "room", rm.ID())
+	s.audit(r, "meeting.end", rm.ID(), "")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// pinNote says in an audit entry whether a PIN was set, never which.
+func pinNote(set bool) string {
+	if set {
+		return "with pin"
+	}
+	return ""
 }

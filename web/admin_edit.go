@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"dialroom/dialplan"
@@ -58,6 +61,7 @@ func (s *server) apiUpdateRoom(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("admin: room changed", "room", rm.Slug, "name", in.Name != nil, "lang", in.Lang != nil,
 		"pin", in.PIN != nil, "moderator_pin", in.ModeratorPIN != nil, "dial_code", in.DialCode != nil)
+	s.audit(r, "room.update", rm.Slug, changedFields(in))
 	writeAPIJSON(w, http.StatusOK, s.toAPIRoom(rm, nums, s.liveRosters()))
 }
 
@@ -73,4 +77,105 @@ func (s *server) apiTrunks(w http.ResponseWriter, r *http.Request) {
 		out = append(out, list...)
 	}
 	writeAPIJSON(w, http.StatusOK, out)
+}
+
+// AuditStore keeps the audit log of admin actions. An AdminStore that also
+// implements it (as *dialplan.Store does) gets every change the admin API
+// makes recorded, and GET /api/v1/audit lists them.
+type AuditStore interface {
+	AddAudit(ctx context.Context, e dialplan.AuditEntry) error
+	AuditLog(ctx context.Context, since time.Time, limit int) ([]dialplan.AuditEntry, error)
+}
+
+// maxAuditList bounds the entries one GET /api/v1/audit returns.
+const maxAuditList = 5000
+
+// auditStore returns the admin store's audit log, or nil.
+func (s *server) auditStore() AuditStore {
+	a, _ := s.admin.(AuditStore)
+	return a
+}
+
+// auditActor names who made request r: the signed-in console user, else
+// the bearer of the admin token.
+func (s *server) auditActor(r *http.Request) string {
+	if sess, ok := s.sessionFor(r); ok && sess.user != "" {
+		return "admin:" + sess.user
+	}
+	return "admin-token"
+}
+
+// audit records one admin action. A failure is logged, not answered: the
+// change itself was made.
+func (s *server) audit(r *http.Request, action, target, detail string) {
+	a := s.auditStore()
+	if a == nil {
+		return
+	}
+	e := dialplan.AuditEntry{Actor: s.auditActor(r), Action: action, Target: target, Detail: detail}
+	if err := a.AddAudit(context.WithoutCancel(r.Context()), e); err != nil {
+		s.log.Warn("audit log write failed", "action", action, "err", err)
+	}
+}
+
+// apiAudit lists the audit log: ?since= an RFC 3339 time or a duration
+// back from now (e.g. 24h; default 30 days), ?limit= at most that many of
+// the newest entries (default and maximum 5000), oldest first.
+func (s *server) apiAudit(w http.ResponseWriter, r *http.Request) {
+	a := s.auditStore()
+	if a == nil {
+		writeAPIJSON(w, http.StatusOK, []dialplan.AuditEntry{})
+		return
+	}
+	since, err := parseSince(r.URL.Query().Get("since"), time.Now())
+	if err != nil {
+		writeAPIError(w, http.StatusBadRequest, "invalid", err.Error())
+		return
+	}
+	limit := maxAuditList
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeAPIError(w, http.StatusBadRequest, "invalid", "limit must be a positive number")
+			return
+		}
+		limit = min(n, maxAuditList)
+	}
+	list, err := a.AuditLog(r.Context(), since, limit)
+	if err != nil {
+		s.storeError(w, "audit log", err)
+		return
+	}
+	writeAPIJSON(w, http.StatusOK, list)
+}
+
+// parseSince reads an RFC 3339 time or a duration before now ("" = 30 days).
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return now.Add(-30 * 24 * time.Hour), nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return time.Time{}, errors.New("since must be an RFC 3339 time or a duration such as 24h")
+	}
+	return now.Add(-d), nil
+}
+
+// changedFields lists the fields a room change sets, never their values
+// (PINs are secret).
+func changedFields(c apiRoomChange) string {
+	var f []string
+	for _, x := range []struct {
+		set  bool
+		name string
+	}{{c.Name != nil, "name"}, {c.Lang != nil, "lang"}, {c.PIN != nil, "pin"},
+		{c.ModeratorPIN != nil, "moderatorPin"}, {c.DialCode != nil, "dialCode"}} {
+		if x.set {
+			f = append(f, x.name)
+		}
+	}
+	return strings.Join(f, ",")
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -16,7 +17,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"dialroom/dialplan"
+	"dialroom/auth"
 )
 
 // The admin password's argon2id cost: a person's password deserves more
@@ -27,10 +28,11 @@ const (
 	pwThreads = 1
 )
 
-// adminCookie names the console's session cookie.
-const adminCookie = "dialroom_admin"
+// adminCookie names the session cookie of the console and of signed-in
+// meeting users.
+const adminCookie = "dialroom_session"
 
-// adminSessionTTL is how long a console login lasts.
+// adminSessionTTL is how long a login lasts.
 const adminSessionTTL = 12 * time.Hour
 
 // SetAdminPassword writes user and an argon2id hash of password to the file
@@ -59,96 +61,225 @@ func SetAdminPassword(path, user, password string) error {
 	return nil
 }
 
-// checkAdminPassword reports whether user and password match the file. The
-// file is read on every login, so `dialroom admin passwd` needs no restart.
-func checkAdminPassword(path, user, password string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	wantUser, hash, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-	okUser := subtle.ConstantTimeCompare([]byte(user), []byte(wantUser)) == 1
-	// dialplan.CheckPIN verifies any argon2id hash in PHC form, with bounds.
-	okPass := dialplan.CheckPIN(strings.TrimSpace(hash), password)
-	return okUser && okPass
-}
-
-// Failed console logins: after maxLoginFailures within loginWindow every
-// login is refused (429) until the window has passed, whoever tries.
+// Login limits. Per source address: after maxLoginFailures failures within
+// loginWindow every login from there is refused (429) until the window has
+// passed. Per user name (whether it exists or not, so the answer tells
+// nothing): after userLockAfter failures in a row the name is locked for
+// userLockBase, doubling with each further failure up to userLockMax.
 const (
 	maxLoginFailures = 10
 	loginWindow      = time.Minute
+	userLockAfter    = 5
+	userLockBase     = 30 * time.Second
+	userLockMax      = 15 * time.Minute
+	userLockForget   = 24 * time.Hour // a name's count restarts after this long without failures
+	maxLimiterKeys   = 10000          // bound on the sources or names tracked
 )
 
-// loginLimiter counts recent failed logins.
+// loginLimiter counts recent failed logins per source address.
 type loginLimiter struct {
 	mu    sync.Mutex
-	fails []time.Time
+	fails map[string][]time.Time
 }
 
-// allow reports whether a login may be tried now.
-func (l *loginLimiter) allow(now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	keep := l.fails[:0]
-	for _, f := range l.fails {
+// recent returns the failures of key within the window; l.mu is held.
+func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
+	keep := l.fails[key][:0]
+	for _, f := range l.fails[key] {
 		if now.Sub(f) < loginWindow {
 			keep = append(keep, f)
 		}
 	}
-	l.fails = keep
-	return len(l.fails) < maxLoginFailures
+	if len(keep) == 0 {
+		delete(l.fails, key)
+		return nil
+	}
+	l.fails[key] = keep
+	return keep
 }
 
-// fail records a failed login.
-func (l *loginLimiter) fail(now time.Time) {
+// allow reports whether a login from key may be tried now.
+func (l *loginLimiter) allow(key string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.fails = append(l.fails, now)
+	return len(l.recent(key, now)) < maxLoginFailures
 }
 
-// adminSession is one logged-in console.
-type adminSession struct {
+// fail records a failed login from key.
+func (l *loginLimiter) fail(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fails == nil {
+		l.fails = make(map[string][]time.Time)
+	}
+	if len(l.fails) >= maxLimiterKeys {
+		for k := range l.fails {
+			l.recent(k, now)
+		}
+	}
+	if _, ok := l.fails[key]; !ok && len(l.fails) >= maxLimiterKeys {
+		key = "" // full of live sources: count the newcomer with the other overflow
+	}
+	l.fails[key] = append(l.recent(key, now), now)
+}
+
+// userLock is one user name's failure record.
+type userLock struct {
+	fails int       // in a row
+	last  time.Time // of the last failure
+	until time.Time // locked until
+}
+
+// userLockout locks user names after repeated failures, with back-off.
+type userLockout struct {
+	mu sync.Mutex
+	m  map[string]userLock
+}
+
+// lockKey folds a user name: directories compare names case-insensitively.
+func lockKey(user string) string { return strings.ToLower(strings.TrimSpace(user)) }
+
+// locked reports whether user may not try now.
+func (u *userLockout) locked(user string, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return now.Before(u.m[lockKey(user)].until)
+}
+
+// fail records a failure for user and returns how long it is now locked.
+func (u *userLockout) fail(user string, now time.Time) time.Duration {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.m == nil {
+		u.m = make(map[string]userLock)
+	}
+	key := lockKey(user)
+	if len(u.m) >= maxLimiterKeys {
+		for k, v := range u.m {
+			if now.After(v.until) && now.Sub(v.last) > userLockMax {
+				delete(u.m, k)
+			}
+		}
+	}
+	e, ok := u.m[key]
+	if !ok && len(u.m) >= maxLimiterKeys {
+		return 0 // the source limit still applies
+	}
+	if now.Sub(e.last) > userLockForget {
+		e.fails = 0
+	}
+	e.fails++
+	e.last = now
+	var d time.Duration
+	if e.fails >= userLockAfter {
+		d = userLockBase << min(e.fails-userLockAfter, 10)
+		d = min(d, userLockMax)
+		e.until = now.Add(d)
+	}
+	u.m[key] = e
+	return d
+}
+
+// succeed forgets user's failures.
+func (u *userLockout) succeed(user string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.m, lockKey(user))
+}
+
+// sourceOf is the address a request counts against.
+func sourceOf(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// Answers of a password login that failed.
+var (
+	errLoginThrottled = errors.New("too many failed logins; try again later")
+	errLoginFailed    = errors.New("wrong user name or password")
+)
+
+// checkLogin applies the limits and asks the directory. Every failure is
+// errLoginThrottled or errLoginFailed, the same whether the user exists or
+// not; the log says which user failed, never the password.
+func (s *server) checkLogin(r *http.Request, user, password string) (auth.Identity, error) {
+	now, src := time.Now(), sourceOf(r)
+	if !s.logins.allow(src, now) || s.lockout.locked(user, now) {
+		s.log.Warn("login refused: too many failures", "remote", src, "user", user)
+		return auth.Identity{}, errLoginThrottled
+	}
+	if s.dir == nil {
+		return auth.Identity{}, errLoginFailed
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), loginTimeout)
+	defer cancel()
+	id, err := s.dir.Authenticate(ctx, user, password)
+	if err != nil {
+		s.logins.fail(src, now)
+		if d := s.lockout.fail(user, now); d > 0 {
+			s.log.Warn("login failed; user name locked", "remote", src, "user", user, "for", d)
+		} else {
+			s.log.Warn("login failed", "remote", src, "user", user)
+		}
+		return auth.Identity{}, errLoginFailed
+	}
+	s.lockout.succeed(user)
+	return id, nil
+}
+
+// loginTimeout bounds one directory check.
+const loginTimeout = 15 * time.Second
+
+// session is one signed-in browser: the admin console, a meeting, or both.
+type session struct {
 	user    string
-	csrf    string // sent back in X-CSRF-Token on every state-changing request
+	name    string // display name
+	role    auth.Role
+	csrf    string // sent back in X-CSRF-Token (or a csrf form field) on every state-changing request
 	expires time.Time
 }
 
-// adminSessions holds the console sessions in memory: a restart logs out.
-type adminSessions struct {
+// sessions holds the sessions in memory: a restart logs everyone out.
+type sessions struct {
 	mu sync.Mutex
-	m  map[string]adminSession
+	m  map[string]session
 }
 
-// create starts a session for user and returns its ID and CSRF token.
-func (a *adminSessions) create(user string, now time.Time) (id, csrf string) {
+// create starts a session for id and returns its ID and CSRF token.
+func (a *sessions) create(ident auth.Identity, now time.Time) (id, csrf string) {
 	id, csrf = randomToken(), randomToken()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.m == nil {
-		a.m = make(map[string]adminSession)
+		a.m = make(map[string]session)
 	}
 	for k, s := range a.m {
 		if now.After(s.expires) {
 			delete(a.m, k)
 		}
 	}
-	a.m[id] = adminSession{user: user, csrf: csrf, expires: now.Add(adminSessionTTL)}
+	name := ident.DisplayName
+	if name == "" {
+		name = ident.User
+	}
+	a.m[id] = session{user: ident.User, name: name, role: ident.Role, csrf: csrf, expires: now.Add(adminSessionTTL)}
 	return id, csrf
 }
 
 // get returns the live session with id.
-func (a *adminSessions) get(id string, now time.Time) (adminSession, bool) {
+func (a *sessions) get(id string, now time.Time) (session, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s, ok := a.m[id]
 	if !ok || now.After(s.expires) {
-		return adminSession{}, false
+		return session{}, false
 	}
 	return s, true
 }
 
-func (a *adminSessions) remove(id string) {
+func (a *sessions) remove(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.m, id)
@@ -160,20 +291,39 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// sessionFor returns the console session of r's cookie.
-func (s *server) sessionFor(r *http.Request) (adminSession, bool) {
+// sessionFor returns the session of r's cookie.
+func (s *server) sessionFor(r *http.Request) (session, bool) {
 	c, err := r.Cookie(adminCookie)
 	if err != nil || c.Value == "" {
-		return adminSession{}, false
+		return session{}, false
 	}
 	return s.sessions.get(c.Value, time.Now())
 }
 
-// sessionAuthorized reports whether r is allowed by a console session: safe
-// methods need the cookie, others also the session's CSRF token.
+// startSession replaces r's session, if any, with a new one for id (a new
+// ID on every login, against session fixation) and sets the cookie.
+func (s *server) startSession(w http.ResponseWriter, r *http.Request, id auth.Identity) (csrf string) {
+	if c, err := r.Cookie(adminCookie); err == nil {
+		s.sessions.remove(c.Value)
+	}
+	sid, csrf := s.sessions.create(id, time.Now())
+	http.SetCookie(w, sessionCookie(r, sid, int(adminSessionTTL/time.Second)))
+	return csrf
+}
+
+// endSession removes r's session and deletes the cookie.
+func (s *server) endSession(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(adminCookie); err == nil {
+		s.sessions.remove(c.Value)
+	}
+	http.SetCookie(w, sessionCookie(r, "", -1))
+}
+
+// sessionAuthorized reports whether r is allowed by an admin's session:
+// safe methods need the cookie, others also the session's CSRF token.
 func (s *server) sessionAuthorized(r *http.Request) bool {
 	sess, ok := s.sessionFor(r)
-	if !ok {
+	if !ok || sess.role != auth.RoleAdmin {
 		return false
 	}
 	switch r.Method {
@@ -223,8 +373,9 @@ func sessionCookie(r *http.Request, id string, maxAge int) *http.Cookie {
 		Secure: secureRequest(r) || !isLoopbackHost(r.Host), SameSite: http.SameSiteStrictMode}
 }
 
-// handleAdminLogin checks {"user","password"} and starts a session: it sets
-// the cookie and answers the CSRF token.
+// handleAdminLogin checks {"user","password"} against the directory and,
+// for the admin role only, starts a session: it sets the cookie and answers
+// the CSRF token. Other roles get the same answer as a wrong password.
 func (s *server) handleAdminLogin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if !sameOrigin(r) || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
@@ -238,21 +389,22 @@ func (s *server) handleAdminLogin(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	now := time.Now()
-	if !s.logins.allow(now) {
-		writeAPIError(w, http.StatusTooManyRequests, "too_many_requests", "too many failed logins; try again in a minute")
+	id, err := s.checkLogin(r, in.User, in.Password)
+	if errors.Is(err, errLoginThrottled) {
+		writeAPIError(w, http.StatusTooManyRequests, "too_many_requests", err.Error())
 		return
 	}
-	if s.adminPasswordFile == "" || !checkAdminPassword(s.adminPasswordFile, in.User, in.Password) {
-		s.logins.fail(now)
-		s.log.Warn("admin: login failed", "remote", r.RemoteAddr)
-		writeAPIError(w, http.StatusUnauthorized, "unauthorized", "wrong user name or password")
+	if err == nil && id.Role != auth.RoleAdmin {
+		s.log.Warn("admin: login refused: not an admin", "user", id.User, "remote", sourceOf(r))
+		err = errLoginFailed
+	}
+	if err != nil {
+		writeAPIError(w, http.StatusUnauthorized, "unauthorized", errLoginFailed.Error())
 		return
 	}
-	id, csrf := s.sessions.create(in.User, now)
-	http.SetCookie(w, sessionCookie(r, id, int(adminSessionTTL/time.Second)))
-	s.log.Info("admin: logged in", "user", in.User)
-	writeAPIJSON(w, http.StatusOK, map[string]string{"user": in.User, "csrf": csrf})
+	csrf := s.startSession(w, r, id)
+	s.log.Info("admin: logged in", "user", id.User)
+	writeAPIJSON(w, http.StatusOK, map[string]string{"user": id.User, "csrf": csrf})
 }
 
 // handleAdminSession answers the user and CSRF token of the cookie's
@@ -260,7 +412,7 @@ func (s *server) handleAdminLogin(w http.ResponseWriter, r *http.Request) {
 func (s *server) handleAdminSession(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	sess, ok := s.sessionFor(r)
-	if !ok {
+	if !ok || sess.role != auth.RoleAdmin {
 		writeAPIError(w, http.StatusUnauthorized, "unauthorized", "not logged in")
 		return
 	}
@@ -273,8 +425,6 @@ func (s *server) handleAdminLogout(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusForbidden, "forbidden", "not logged in or missing CSRF token")
 		return
 	}
-	c, _ := r.Cookie(adminCookie)
-	s.sessions.remove(c.Value)
-	http.SetCookie(w, sessionCookie(r, "", -1))
+	s.endSession(w, r)
 	w.WriteHeader(http.StatusNoContent)
 }

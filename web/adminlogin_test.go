@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"dialroom/auth"
 	"dialroom/dialplan"
 	"dialroom/sfu"
 )
@@ -100,7 +101,8 @@ func TestSetAdminPassword(t *testing.T) {
 		{"", "", false},
 	}
 	for _, tt := range tests {
-		if got := checkAdminPassword(path, tt.user, tt.password); got != tt.want {
+		_, err := auth.LocalFile{Path: path}.Authenticate(context.Background(), tt.user, tt.password)
+		if got := err == nil; got != tt.want {
 			t.Errorf("check %q/%q: got %v, want %v", tt.user, tt.password, got, tt.want)
 		}
 	}
@@ -165,30 +167,75 @@ func TestAdminLoginSession(t *testing.T) {
 	}
 }
 
-// TestAdminLoginThrottle: after maxLoginFailures wrong passwords even the
-// right one is refused for a while.
+// TestAdminLoginThrottle: after maxLoginFailures wrong passwords from one
+// source even the right one is refused for a while, and after
+// userLockAfter failures so is one user name, whether it exists or not.
 func TestAdminLoginThrottle(t *testing.T) {
 	srv := newLoginServer(t)
 	jsonH := map[string]string{"Content-Type": "application/json"}
-	for i := range maxLoginFailures {
-		if resp, _ := do(t, srv.Client(), "POST", srv.URL+"/admin/login", fmt.Sprintf(`{"user":"alice","password":"guess guess %d"}`, i), jsonH); resp.StatusCode != 401 {
-			t.Fatalf("failure %d: got %d, want 401", i+1, resp.StatusCode)
+	login := func(user, password string) (int, string) {
+		resp, body := do(t, srv.Client(), "POST", srv.URL+"/admin/login", fmt.Sprintf(`{"user":%q,"password":%q}`, user, password), jsonH)
+		return resp.StatusCode, body
+	}
+	// Two names, one that exists and one that does not, fail alike.
+	for _, user := range []string{"alice", "nobody"} {
+		for i := range userLockAfter {
+			if status, body := login(user, fmt.Sprintf("guess guess %d", i)); status != 401 {
+				t.Fatalf("%s failure %d: got %d %s, want 401", user, i+1, status, body)
+			}
 		}
 	}
-	resp, body := do(t, srv.Client(), "POST", srv.URL+"/admin/login", `{"user":"alice","password":"`+testAdminPassword+`"}`, jsonH)
-	if resp.StatusCode != 429 {
-		t.Errorf("right password after %d failures: got %d %s, want 429", maxLoginFailures, resp.StatusCode, body)
+	if status, body := login("alice", testAdminPassword); status != 429 || !strings.Contains(body, "too many failed logins") {
+		t.Errorf("right password for a locked name: got %d %s, want 429", status, body)
 	}
+	if status, body := login("nobody", testAdminPassword); status != 429 || !strings.Contains(body, "too many failed logins") {
+		t.Errorf("unknown locked name: got %d %s, want the same 429", status, body)
+	}
+	// 2*userLockAfter = maxLoginFailures failures from this source.
+	if status, body := login("carol", "guess"); status != 429 {
+		t.Errorf("fresh name after %d failures from one source: got %d %s, want 429", maxLoginFailures, status, body)
+	}
+
 	var l loginLimiter
 	t0 := time.Now()
 	for range maxLoginFailures {
-		l.fail(t0)
+		l.fail("192.0.2.1", t0)
 	}
-	if l.allow(t0.Add(loginWindow / 2)) {
+	if l.allow("192.0.2.1", t0.Add(loginWindow/2)) {
 		t.Errorf("limiter within the window: got allowed, want refused")
 	}
-	if !l.allow(t0.Add(loginWindow)) {
+	if !l.allow("192.0.2.2", t0.Add(loginWindow/2)) {
+		t.Errorf("limiter, another source: got refused, want allowed")
+	}
+	if !l.allow("192.0.2.1", t0.Add(loginWindow)) {
 		t.Errorf("limiter after the window: got refused, want allowed")
+	}
+}
+
+// TestUserLockout: the lock starts after userLockAfter failures, doubles
+// with each further one up to userLockMax, and a success clears it.
+func TestUserLockout(t *testing.T) {
+	var u userLockout
+	t0 := time.Now()
+	var got []time.Duration
+	for i := range userLockAfter + 7 {
+		got = append(got, u.fail("Alice", t0.Add(time.Duration(i)*time.Second)))
+	}
+	want := []time.Duration{0, 0, 0, 0, userLockBase, 2 * userLockBase, 4 * userLockBase, 8 * userLockBase,
+		16 * userLockBase, userLockMax, userLockMax, userLockMax}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("lock durations: got %v, want %v", got, want)
+	}
+	now := t0.Add(time.Duration(userLockAfter+6) * time.Second)
+	if !u.locked("alice", now) || u.locked("alice", now.Add(userLockMax+time.Second)) {
+		t.Errorf("locked: want locked (any case) until the lock ends")
+	}
+	u.succeed("ALICE")
+	if u.locked("alice", now) {
+		t.Errorf("after success: got locked, want not")
+	}
+	if d := u.fail("alice", now); d != 0 {
+		t.Errorf("first failure after success: got lock %v, want none", d)
 	}
 }
 

@@ -40,6 +40,8 @@ func handler(msgType string) (func(c *conn, data []byte) error, bool) {
 		return (*conn).handleModerate, true
 	case "share":
 		return (*conn).handleShare, true
+	case "restart_ice":
+		return (*conn).handleRestartICE, true
 	}
 	return nil, false
 }
@@ -95,7 +97,7 @@ func (c *conn) handleJoin(data []byte) error {
 	}
 	r := c.s.sfu.Room(room.Slug)
 	role := sfu.RoleParticipant
-	if validModeratorToken(c.s.modSecret, room.Slug, m.Mod) {
+	if validModeratorToken(c.s.modSecret, room.Slug, m.Mod) || c.s.sessionModerates(c.sessionID) {
 		role = sfu.RoleModerator
 	}
 	peer, err := r.JoinAs(sfu.JoinOptions{Name: name, Role: role}, c)

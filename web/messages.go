@@ -46,6 +46,13 @@ type muteMsg struct {
 	Muted bool   `json:"muted"`
 }
 
+// restartICEMsg asks for an offer with new ICE credentials after the
+// browser lost its connection (its network changed). While another offer
+// is out the server ignores it; the browser asks again.
+type restartICEMsg struct {
+	Type string `json:"type"` // "restart_ice"
+}
+
 // leaveMsg leaves the room; the server then closes the connection.
 type leaveMsg struct {
 	Type string `json:"type"` // "leave"
@@ -75,6 +82,17 @@ type roomInfo struct {
 type offerMsg struct {
 	Type string `json:"type"` // "offer"
 	SDP  string `json:"sdp"`
+	// ICEServers are the TURN servers, with fresh time-limited
+	// credentials, that the browser sets before answering; absent when
+	// the server has none.
+	ICEServers []iceServer `json:"iceServers,omitempty"`
+}
+
+// iceServer is RTCIceServer.
+type iceServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
 }
 
 // rosterMsg is the full participant list; keep the one with the highest rev.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"dialroom/auth"
 	"dialroom/dialplan"
 	"dialroom/sfu"
 )
@@ -42,13 +43,14 @@ type Config struct {
 	AdminPasswordFile string
 	// Trunks, when set, lists the SIP trunks in the admin console.
 	Trunks TrunkLister
+	// Directory checks the passwords of console and meeting logins
+	// (/admin, /login); nil means the local admin in AdminPasswordFile.
+	Directory Directory
+	// OIDC, when set, adds single sign-on to the login pages.
+	OIDC OIDCLogin
+	// Privacy configures the privacy notice at /privacy (privacy.go).
+	Privacy PrivacyPage
 }
-
-// contentSecurityPolicy allows nothing from another host; media elements may
-// play local MediaStreams.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
-	"frame-ancestors 'none'; form-action 'self'"
 
 // lookupTimeout bounds one room lookup.
 const lookupTimeout = 5 * time.Second
@@ -66,9 +68,12 @@ type server struct {
 	adminTokenFile string
 	trunks         TrunkLister
 
-	adminPasswordFile string
-	sessions          adminSessions
-	logins            loginLimiter
+	dir      Directory
+	oidc     OIDCLogin
+	sessions sessions
+	logins   loginLimiter
+	lockout  userLockout
+	pending  oidcPending
 }
 
 // New returns the handler for every route: GET / (start page), GET /join
@@ -80,7 +85,10 @@ func New(cfg Config, rooms RoomLookup, mgr *sfu.Manager, log *slog.Logger) http.
 	}
 	s := &server{rooms: rooms, sfu: mgr, log: log, modSecret: cfg.ModSecret,
 		admin: cfg.Admin, adminTokenFile: cfg.AdminTokenFile, trunks: cfg.Trunks,
-		adminPasswordFile: cfg.AdminPasswordFile}
+		dir: cfg.Directory, oidc: cfg.OIDC}
+	if s.dir == nil && cfg.AdminPasswordFile != "" {
+		s.dir = auth.LocalFile{Path: cfg.AdminPasswordFile, Log: log}
+	}
 	if cfg.StaticDir != "" {
 		s.files = os.DirFS(cfg.StaticDir)
 	} else {
@@ -92,20 +100,10 @@ func New(cfg Config, rooms RoomLookup, mgr *sfu.Manager, log *slog.Logger) http.
 	mux.HandleFunc("GET /r/{slug}", s.handleRoom)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticTypes(http.FileServerFS(s.files))))
 	mux.HandleFunc("GET /ws", s.handleWS)
+	mux.Handle("GET /privacy", privacyHandler(cfg.Privacy, log))
 	s.routeAdmin(mux)
-	return securityHeaders(mux)
-}
-
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		next.ServeHTTP(w, r)
-	})
+	s.routeLogin(mux)
+	return s.protect(mux) // security.go: headers and per-source rate limits
 }
 
 // staticTypes fixes the Content-Type of the client's files (a host's

@@ -34,6 +34,9 @@ type conn struct {
 	quit chan struct{} // closed when the connection must end
 	once sync.Once
 	ctx  context.Context // the upgrade request's context
+	// sessionID is the session cookie sent with the upgrade ("" when not
+	// signed in); a signed-in moderator or admin joins as a moderator.
+	sessionID string
 
 	// Only the reader goroutine touches these.
 	peer *sfu.Peer
@@ -54,6 +57,9 @@ func (s *server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &conn{s: s, ws: ws, log: s.log, send: make(chan []byte, wsSendQueue), quit: make(chan struct{}), ctx: r.Context()}
+	if ck, err := r.Cookie(adminCookie); err == nil {
+		c.sessionID = ck.Value
+	}
 	wrote := make(chan struct{})
 	go func() {
 		defer close(wrote)
@@ -89,7 +95,7 @@ func (c *conn) reader() error {
 			c.sendError(codeBadMessage, "text messages only")
 			continue
 		}
-		if err := c.dispatch(data); errors.Is(err, errLeave) {
+		if err := c.route(data); errors.Is(err, errLeave) {
 			return nil
 		}
 		select {
@@ -173,7 +179,14 @@ func (c *conn) sendError(code, msg string) {
 }
 
 // Offer implements sfu.Signaller.
-func (c *conn) Offer(sdp string) { c.enqueue(offerMsg{Type: "offer", SDP: sdp}, true) }
+func (c *conn) Offer(sdp string) {
+	m := offerMsg{Type: "offer", SDP: sdp}
+	for _, s := range c.s.sfu.ICEServers() {
+		cred, _ := s.Credential.(string)
+		m.ICEServers = append(m.ICEServers, iceServer{URLs: s.URLs, Username: s.Username, Credential: cred})
+	}
+	c.enqueue(m, true)
+}
 
 // Roster implements sfu.Signaller.
 func (c *conn) Roster(r sfu.Roster) {
@@ -183,4 +196,15 @@ func (c *conn) Roster(r sfu.Roster) {
 // Speaking implements sfu.Signaller.
 func (c *conn) Speaking(id string, speaking bool) {
 	c.enqueue(speakingMsg{Type: "speaking", ID: id, Speaking: speaking}, false)
+}
+
+func (c *conn) handleRestartICE(data []byte) error {
+	var m restartICEMsg
+	if !c.decode(data, &m) || !c.joined() {
+		return nil
+	}
+	if err := c.peer.RestartICE(); err != nil {
+		c.log.Debug("ice restart not started", "err", err)
+	}
+	return nil
 }

@@ -33,6 +33,7 @@ func commands() []command {
 		{"number rm", "dialroom number rm NUMBER [-data DIR] [-config FILE]\n\nRemoves a phone number.\n", runNumberRemove},
 		{"admin token", adminTokenUsage, runAdminToken},
 		{"admin modlink", adminModlinkUsage, runAdminModlink},
+		{"audit", auditUsage, runAudit},
 		{"admin passwd", adminPasswdUsage, func(args []string, stdout, stderr io.Writer) error {
 			return runAdminPasswd(args, os.Stdin, stdout, stderr)
 		}},
@@ -117,7 +118,12 @@ func (a adminCmd) run(args []string) error {
 		return err
 	}
 	defer s.Close()
-	return a.do(context.Background(), s, pos)
+	ctx := context.Background()
+	if err := a.do(ctx, s, pos); err != nil {
+		return err
+	}
+	auditCLI(ctx, s, a.name, fs, pos, os.Stderr)
+	return nil
 }
 
 func runServe(args []string, stdout, stderr io.Writer) error {

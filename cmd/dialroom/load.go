@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -26,7 +27,7 @@ times its arrival), and, with -pid, the server's CPU and memory from /proc.
 -jitter D delays each packet to the server by a random 0..D, like a jittery
 network (loopback has none). Only loopback addresses are accepted. At most 5000 calls and one hour.
 The server needs 2 RTP ports per call (sip.rtp_port_min/max).
-`
+` + loadWebRTCUsage
 
 func runLoad(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
@@ -40,6 +41,8 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	pid := fs.Int("pid", 0, "the server's process ID, for CPU and memory")
 	jitter := fs.Duration("jitter", 0, "emulated network jitter: each packet to the server waits a random 0..D")
 	joinWait := fs.Duration("join-wait", 2*time.Second, "after the PIN (or the answer), before a caller counts as in the room")
+	var rtc webrtcLoadFlags
+	rtc.register(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -47,8 +50,13 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	if err := wantArgs(fs, pos); err != nil {
 		return err
 	}
+	if *number == "" && rtc.n == 0 {
+		return usagef("load: -number is required, or -webrtc N (see dialroom load -h)")
+	}
 	if *number == "" {
-		return usagef("load: -number is required (see dialroom load -h)")
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runWebRTCLoad(ctx, rtc, *dur, *pid, stdout, stderr)
 	}
 	addr, err := net.ResolveUDPAddr("udp", *sipAddr)
 	if err != nil || !addr.IP.IsLoopback() {
@@ -56,6 +64,15 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	rtcDone := make(chan error, 1)
+	var rtcOut bytes.Buffer
+	go func() {
+		if rtc.n == 0 {
+			rtcDone <- nil
+			return
+		}
+		rtcDone <- runWebRTCLoad(ctx, rtc, *dur, *pid, &rtcOut, stderr)
+	}()
 	rep, err := loadtest.Run(ctx, loadtest.Config{
 		Server: addr, Number: *number, PIN: *pin, Calls: *calls, Rate: *rate,
 		Duration: *dur, Signal: *sig, ServerPID: *pid, JoinWait: *joinWait, Jitter: *jitter,
@@ -64,8 +81,10 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	if rep != nil {
 		rep.Write(stdout)
 	}
+	rtcErr := <-rtcDone
+	_, _ = rtcOut.WriteTo(stdout)
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	return nil
+	return rtcErr
 }

@@ -205,12 +205,13 @@ Usage:
   dialroom admin modlink SLUG
   dialroom load -number NUMBER [-pin DIGITS] [-sip ADDR] [-calls N] [-duration D] [-pid PID]
   dialroom check-config FILE
+  dialroom audit [-since D]
   dialroom backup FILE
   dialroom restore FILE
   dialroom version
   dialroom help [COMMAND]
 
-The room, number, trunk, admin, backup and restore commands take -data DIR
+The room, number, trunk, admin, audit, backup and restore commands take -data DIR
 (default: data_dir from -config FILE, else ./data) and -config FILE, like serve. Flags may come before or
 after the arguments. Run dialroom help COMMAND for details.
 `

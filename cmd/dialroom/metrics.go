@@ -91,13 +91,15 @@ func (c *mixerCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstHistogram(c.depth, cum, sum, dbuckets)
 }
 
-// withMetrics serves /metrics from a registry of the mixer's and the Go
-// runtime's metrics, and everything else from next. The registry is built
-// here, not globally, so tests can run several servers in one process.
-func withMetrics(next http.Handler, m *mixer.Mixer) http.Handler {
+// withMetrics serves /metrics from a registry of the mixer's, the Go
+// runtime's and any extra metrics, and everything else from next. The
+// registry is built here, not globally, so tests can run several servers
+// in one process.
+func withMetrics(next http.Handler, m *mixer.Mixer, extra ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newMixerCollector(m), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(extra...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", next)

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	"dialroom/auth"
 	"dialroom/config"
 	"dialroom/dialplan"
+	"dialroom/httpserve"
 	"dialroom/mixer"
 	"dialroom/prompts"
 	"dialroom/sfu"
@@ -40,6 +44,10 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	if err := errors.Join(cfg.Privacy.Validate(), cfg.SIP.RateLimit.Validate()); err != nil {
+		return err
+	}
+	defer startRetention(store, cfg.Privacy.Retention(), log.With("pkg", "retention"))()
 	pin, err := seedDemo(ctx, cfg, store)
 	if err != nil {
 		return err
@@ -48,12 +56,22 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	transport, err := openTransport(cfg, log.With("pkg", "sfu"))
+	if err != nil {
+		return err
+	}
+	defer transport.Close() // after rooms.Close: deferred calls run last first
+	if a := iceAddrs(transport); len(a) > 0 {
+		log.Info("ice sockets shared by all participants", "addrs", a)
+	}
 	rooms, err := sfu.NewManager(sfu.Config{
 		ICEIPs:        cfg.WebRTC.ICEIPs,
 		ICEInterfaces: cfg.WebRTC.ICEInterfaces,
 		PublicIP:      cfg.WebRTC.PublicIP,
 		UDPPortMin:    uint16(cfg.WebRTC.UDPPortMin),
 		UDPPortMax:    uint16(cfg.WebRTC.UDPPortMax),
+		Transport:     transport,
+		OnModeration:  moderationAudit(store, log.With("pkg", "audit")),
 	}, log.With("pkg", "sfu"))
 	if err != nil {
 		return err
@@ -61,19 +79,28 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 	defer rooms.Close()
 	mix := mixer.NewWith(sfuAdapter{rooms}, mixer.Config{Talkers: cfg.Mixer.Talkers, AudioLevelID: sfu.AudioLevelID}, log.With("pkg", "mixer"))
 	defer mix.Close()
+	sipCert, sipRoots, err := sipTLS(cfg.SIP.TLS, log.With("pkg", "sip"))
+	if err != nil {
+		return err
+	}
 	phones, err := sip.New(sip.Config{
 		Listen:         cfg.SIP.Listen,
+		TLSListen:      cfg.SIP.TLS.Listen,
+		GetCertificate: sipCert,
+		TLSRoots:       sipRoots,
 		MediaIP:        cfg.SIP.MediaIP,
 		RTPPortMin:     cfg.SIP.RTPPortMin,
 		RTPPortMax:     cfg.SIP.RTPPortMax,
 		RTPTimeout:     cfg.SIP.RTPTimeout,
-		Trunks:         sipTrunks(cfg.SIP.Trunks),
+		Trunks:         secureTrunks(sipTrunks(cfg.SIP.Trunks), cfg.SIP.Trunks),
 		RefuseLoopback: !cfg.SIP.LoopbackTrusted(),
 		DropUnknown:    cfg.SIP.DropUnknown,
 		Realm:          cfg.SIP.Realm,
 		MaxCalls:       cfg.SIP.MaxCalls,
 		QuietJoinLeave: cfg.SIP.QuietJoinLeave,
 		OnTrunkState:   newTrunkStateWriter(cfg.DataDir, log).update,
+		RateLimit:      sipRateLimit(cfg.SIP.RateLimit),
+		PINFailures:    store,
 	}, store, bridgeAdapter{m: mix, rooms: rooms}, set, log.With("pkg", "sip"))
 	if err != nil {
 		return err
@@ -85,7 +112,16 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	wcfg.Trunks = trunkLister{dataDir: cfg.DataDir, trunks: cfg.SIP.Trunks}
-	srv, err := newHTTP(cfg, withMetrics(web.New(wcfg, store, rooms, log.With("pkg", "web")), mix),
+	wcfg.Privacy = web.PrivacyPage{File: cfg.Privacy.PageFile, RetentionDays: int(cfg.Privacy.Retention() / (24 * time.Hour))}
+	dir, sso, err := auth.FromConfig(cfg.Auth, wcfg.AdminPasswordFile, log.With("pkg", "auth"))
+	if err != nil {
+		return err
+	}
+	wcfg.Directory = dir
+	if sso != nil {
+		wcfg.OIDC = sso
+	}
+	srv, err := newHTTP(cfg, withMetrics(web.New(wcfg, store, rooms, log.With("pkg", "web")), mix, newSIPLimitCollector(phones.RateLimitStats)),
 		readyChecks(phones, store, cfg.SIP.Trunks), log.With("pkg", "http"))
 	if err != nil {
 		return err
@@ -253,4 +289,42 @@ func scheme(cfg config.Config) string {
 		return "https"
 	}
 	return "http"
+}
+
+// sipTLS loads the SIP TLS listener's certificate, re-read when its files
+// change as for HTTPS, and the CAs trusted for registrars over TLS (nil:
+// the system roots).
+func sipTLS(t config.SIPTLS, log *slog.Logger) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), *x509.CertPool, error) {
+	var get func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	if t.On() {
+		certs, err := httpserve.LoadCertFiles(t.CertFile, t.KeyFile, log)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sip.tls: %w", err)
+		}
+		get = certs.GetCertificate
+	}
+	if t.CAFile == "" {
+		return get, nil, nil
+	}
+	pem, err := os.ReadFile(t.CAFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sip.tls.ca_file: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, nil, fmt.Errorf("sip.tls.ca_file %s: no PEM certificate", t.CAFile)
+	}
+	return get, roots, nil
+}
+
+// secureTrunks adds each trunk's SRTP mode and registration transport
+// (ts is sipTrunks(cfg), in the same order).
+func secureTrunks(ts []sip.Trunk, cfg []config.Trunk) []sip.Trunk {
+	for i := range ts {
+		ts[i].SRTP = sip.SRTPMode(cfg[i].SRTP)
+		if ts[i].Register != nil && cfg[i].Register != nil {
+			ts[i].Register.Transport = string(cfg[i].Register.Transport)
+		}
+	}
+	return ts
 }

@@ -111,7 +111,7 @@ function showLogin(error) {
     el('h2', {}, ['Log in']),
     el('label', { for: 'user' }, ['User name']),
     user,
-    el('label', { for: 'password' }, ['Password (set with: dialroom admin passwd)']),
+    el('label', { for: 'password' }, ['Password (directory account, or the local admin set with: dialroom admin passwd)']),
     pass,
     el('button', { type: 'submit', class: 'primary' }, ['Log in']),
     el('p', { class: 'error', role: 'alert' }, [error && !error.includes('token') ? error : '']),
@@ -146,6 +146,21 @@ function showLogin(error) {
   });
   main.replaceChildren(pwForm, form);
   user.focus();
+  addSingleSignOn(pwForm);
+}
+
+/**
+ * addSingleSignOn adds the single sign-on button to the login form when the
+ * server has an OpenID Connect provider configured.
+ * @param {HTMLElement} pwForm
+ */
+async function addSingleSignOn(pwForm) {
+  const res = await fetch('/login/options').catch(() => null);
+  if (!res || !res.ok) return;
+  const opts = await res.json().catch(() => ({}));
+  if (!opts.oidc || document.getElementById('oidc-login')) return;
+  const link = el('a', { id: 'oidc-login', class: 'button', href: '/login/oidc?next=%2Fadmin' }, [String(opts.oidc)]);
+  pwForm.querySelector('button[type=submit]')?.after(el('p', {}, [link]));
 }
 
 async function showConsole() {

@@ -154,6 +154,7 @@ async function join() {
     sidebar.attach(s);
     addSelfTile(id);
     quality.start(s);
+    reportView();
   };
   s.onroster = () => {
     render(s);
@@ -164,6 +165,13 @@ async function join() {
     if (tile && tile.dataset.kind === 'phone') tiles.setSpeaking(id, speaking);
   };
   s.onstream = attachStream;
+  s.onspeaker = (id) => tiles.setActive(id);
+  s.onlayers = (layers) => {
+    for (const tile of tiles.all()) {
+      const l = layers.get(tile.dataset.participant || '');
+      if (l) tile.dataset.layer = l.layer;
+    }
+  };
   s.onchat = (m) => sidebar.add(m, !$('chat').hidden);
   s.oncontrol = onControl;
   s.onerror = (code) => {
@@ -334,6 +342,30 @@ function showVideo(tile, stream) {
   }
   if (v.srcObject !== stream) v.srcObject = stream;
 }
+
+let viewAt = 0;
+let viewTimer = 0;
+
+/**
+ * reportView tells the server which tiles are on screen and their sizes,
+ * at most every 300 ms (the last change always goes out).
+ */
+function reportView() {
+  if (!session?.id) return;
+  const wait = viewAt + 300 - Date.now();
+  if (wait > 0) {
+    if (!viewTimer) viewTimer = window.setTimeout(() => {
+      viewTimer = 0;
+      reportView();
+    }, wait);
+    return;
+  }
+  viewAt = Date.now();
+  session.setView(tiles.visible());
+}
+tiles.onlayout = reportView;
+window.addEventListener('resize', reportView);
+document.addEventListener('visibilitychange', reportView);
 
 /** @type {MediaStreamTrack|null} the screen track being sent instead of the camera */
 let screen = null;

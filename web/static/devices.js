@@ -38,9 +38,11 @@ export class Devices {
    */
   async acquire() {
     const pick = (/** @type {string} */ id) => (id ? { deviceId: { exact: id } } : true);
+    // 720p feeds the three simulcast layers (180p, 360p, 720p) that the room sends.
+    const hd = { width: { ideal: 1280 }, height: { ideal: 720 } };
     /** @type {MediaStreamConstraints[]} */
     const tries = [
-      { audio: pick(this.wanted.mic), video: pick(this.wanted.cam) },
+      { audio: pick(this.wanted.mic), video: this.wanted.cam ? { deviceId: { exact: this.wanted.cam }, ...hd } : hd },
       { audio: true, video: true },
       { audio: true },
     ];

@@ -6,7 +6,16 @@
  * @typedef {{id: string, name: string, kind: 'web'|'phone', speaking: boolean, muted?: boolean, muteLocked?: boolean, role?: string, hand?: boolean, sharing?: boolean}} Participant
  * @typedef {{slug: string, name: string}} RoomInfo
  * @typedef {{seq: number, from: string, fromName: string, to?: string, text: string, time: number}} ChatMessage
+ * @typedef {{id: string, layer: string, width: number, height: number}} LayerInfo
+ * @typedef {{id: string, w: number, h: number}} TileView
  */
+
+/** Simulcast layers of the camera, smallest first: RID, downscale, bitrate cap (bit/s). */
+const LAYERS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
 
 /** Session is one browser's membership in one room. */
 export class Session {
@@ -31,6 +40,19 @@ export class Session {
     this.onchat = () => {};
     /** @type {(action: string, by: string) => void} what a moderator did to us */
     this.oncontrol = () => {};
+    /** @type {(id: string) => void} the room's dominant speaker changed ('' = nobody) */
+    this.onspeaker = () => {};
+    /** @type {(layers: Map<string, LayerInfo>) => void} which video layers we receive */
+    this.onlayers = () => {};
+
+    /** @type {Map<string, LayerInfo>} the layer we receive of each participant's video */
+    this.layers = new Map();
+    /** @type {string[]|null} the camera layers someone receives (null: all until told) */
+    this.wanted = null;
+    this.sharing = false;
+    /** @type {RTCRtpTransceiver|null} the transceiver our camera (or screen) goes out on */
+    this.videoTx = null;
+    this.lastView = '';
 
     /** @type {string} 'moderator' or 'participant' */
     this.role = 'participant';
@@ -52,9 +74,8 @@ export class Session {
     this.url = url;
 
     this.pc = new RTCPeerConnection({ iceServers: [] });
-    if (local) {
-      for (const track of local.getTracks()) this.pc.addTrack(track, local);
-    }
+    /** @type {MediaStream|null} sent on the server's first recvonly audio and video sections */
+    this.local = local;
     this.pc.ontrack = (e) => {
       const stream = e.streams[0];
       if (!stream) return;
@@ -63,6 +84,17 @@ export class Session {
     };
     this.pc.onicecandidate = (e) => {
       if (e.candidate) this.send({ type: 'candidate', candidate: e.candidate.toJSON() });
+    };
+    /** @type {number} asks for an ICE restart every 2 s while the connection is lost */
+    this.iceTimer = 0;
+    this.pc.oniceconnectionstatechange = () => {
+      const lost = this.pc.iceConnectionState === 'disconnected' || this.pc.iceConnectionState === 'failed';
+      if (lost && !this.iceTimer) {
+        this.iceTimer = window.setInterval(() => this.send({ type: 'restart_ice' }), 2000);
+      } else if (!lost && this.iceTimer) {
+        window.clearInterval(this.iceTimer);
+        this.iceTimer = 0;
+      }
     };
     /** @type {WebSocket|null} */
     this.ws = null;
@@ -110,7 +142,65 @@ export class Session {
 
   /** @param {boolean} on whether the video track now carries the screen */
   setSharing(on) {
+    this.sharing = on;
+    this.applyLayers();
     this.send({ type: 'share', on });
+  }
+
+  /**
+   * setView tells the server which participants' video is on screen and how
+   * large (device pixels); it sends nothing for the others.
+   * @param {TileView[]} tiles
+   */
+  setView(tiles) {
+    const msg = JSON.stringify({ type: 'view', tiles });
+    if (msg === this.lastView) return;
+    this.lastView = msg;
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(msg);
+  }
+
+  /**
+   * publishLocal sends our tracks on the server's recvonly sections: the
+   * first audio and the first video one. The server asks for simulcast on
+   * the video section, so the camera goes out in the layers of LAYERS.
+   * @param {string} sdp the server's offer
+   */
+  async publishLocal(sdp) {
+    if (!this.local) return;
+    const mids = { audio: '', video: '' };
+    for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+      const kind = section.startsWith('audio') ? 'audio' : section.startsWith('video') ? 'video' : '';
+      const mid = /\na=mid:(\S+)/.exec(section)?.[1] || '';
+      if (kind && !mids[kind] && /\na=recvonly/.test(section)) mids[kind] = mid;
+    }
+    for (const tx of this.pc.getTransceivers()) {
+      const kind = tx.mid === mids.audio ? 'audio' : tx.mid === mids.video ? 'video' : '';
+      if (!kind || tx.sender.track || tx.direction === 'sendonly') continue;
+      const track = kind === 'audio' ? this.local.getAudioTracks()[0] : this.local.getVideoTracks()[0];
+      if (!track) continue;
+      tx.direction = 'sendonly';
+      await tx.sender.replaceTrack(track);
+      tx.sender.setStreams(this.local);
+      if (kind === 'video') {
+        this.videoTx = tx;
+        await this.applyLayers();
+      }
+    }
+  }
+
+  /** applyLayers caps each camera layer and pauses those nobody receives (only f while sharing the screen). */
+  async applyLayers() {
+    const sender = this.videoTx?.sender;
+    if (!sender) return;
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length !== LAYERS.length) return;
+    params.encodings.forEach((e, i) => {
+      const l = LAYERS[i];
+      e.scaleResolutionDownBy = l.scaleResolutionDownBy;
+      e.maxBitrate = this.sharing && l.rid === 'f' ? 2_500_000 : l.maxBitrate;
+      e.active = (!this.wanted || this.wanted.includes(e.rid || l.rid)) && (!this.sharing || l.rid === 'f');
+    });
+    await sender.setParameters(params).catch(() => {});
   }
 
   /** @param {boolean} raised */
@@ -130,6 +220,7 @@ export class Session {
 
   /** leave tells the server and closes everything. */
   leave() {
+    window.clearInterval(this.iceTimer);
     this.send({ type: 'leave' });
     if (this.ws) this.ws.close();
     this.pc.close();
@@ -146,7 +237,7 @@ export class Session {
     }
     switch (msg.type) {
       case 'offer':
-        this.chain = this.chain.then(() => this.answer(msg.sdp)).catch((err) => this.onerror('negotiation', String(err)));
+        this.chain = this.chain.then(() => this.answer(msg.sdp, msg.iceServers)).catch((err) => this.onerror('negotiation', String(err)));
         break;
       case 'joined':
         this.id = msg.id;
@@ -165,6 +256,17 @@ export class Session {
         if (msg.action !== 'mute') this.ended = msg.action;
         this.oncontrol(msg.action, msg.by || '');
         break;
+      case 'speaker':
+        this.onspeaker(msg.id || '');
+        break;
+      case 'layers':
+        this.layers = new Map((msg.tracks || []).map((/** @type {LayerInfo} */ l) => [l.id, l]));
+        this.onlayers(this.layers);
+        break;
+      case 'publish':
+        this.wanted = msg.layers || [];
+        this.applyLayers();
+        break;
       case 'speaking': {
         const p = this.participants.get(msg.id);
         if (p) p.speaking = !!msg.speaking;
@@ -180,9 +282,12 @@ export class Session {
 
   /**
    * @param {string} sdp the server's offer
+   * @param {RTCIceServer[]} [iceServers] TURN servers with fresh credentials, used from this answer on
    */
-  async answer(sdp) {
+  async answer(sdp, iceServers) {
+    if (iceServers) this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    await this.publishLocal(sdp);
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
     this.send({ type: 'answer', sdp: this.pc.localDescription?.sdp ?? answer.sdp });

@@ -26,6 +26,10 @@ export class Tiles {
     this.pinned = '';
     this.active = '';
     this.page = 0;
+    /** @type {() => void} called when tiles move, appear, vanish or change size */
+    this.onlayout = () => {};
+    this.resizes = new ResizeObserver(() => this.onlayout());
+    this.resizes.observe(grid);
     /** @type {HTMLElement} */ (pager.querySelector('#prev-page')).addEventListener('click', () => this.turn(-1));
     /** @type {HTMLElement} */ (pager.querySelector('#next-page')).addEventListener('click', () => this.turn(1));
   }
@@ -76,6 +80,7 @@ export class Tiles {
     pin.addEventListener('click', () => this.pin(this.pinned === p.id ? '' : p.id));
     tile.append(avatar, bar, pin);
     this.grid.append(tile);
+    this.resizes.observe(tile);
     this.labelPin(tile);
     this.layout();
     return tile;
@@ -132,6 +137,39 @@ export class Tiles {
       this.active = id;
       this.layout();
     }
+  }
+
+  /**
+   * setActive makes id the active speaker (the server's dominant speaker).
+   * @param {string} id
+   */
+  setActive(id) {
+    const tile = this.tileOf(id);
+    if (!tile || tile.dataset.self === 'true' || this.active === id) return;
+    this.active = id;
+    this.layout();
+  }
+
+  /**
+   * visible lists the other participants' tiles on screen with their size
+   * in device pixels: the server sends video for these only, in the layer
+   * that fits.
+   * @returns {{id: string, w: number, h: number}[]}
+   */
+  visible() {
+    if (document.hidden) return [];
+    const dpr = window.devicePixelRatio || 1;
+    const vw = window.innerWidth;
+    const vh = window.innerHeight;
+    /** @type {{id: string, w: number, h: number}[]} */
+    const out = [];
+    for (const tile of this.all()) {
+      if (tile.hidden || tile.dataset.self === 'true' || tile.dataset.kind !== 'web') continue;
+      const r = tile.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1 || r.right <= 0 || r.bottom <= 0 || r.left >= vw || r.top >= vh) continue;
+      out.push({ id: tile.dataset.participant || '', w: Math.round(r.width * dpr), h: Math.round(r.height * dpr) });
+    }
+    return out;
   }
 
   /** @param {string} id */
@@ -193,6 +231,7 @@ export class Tiles {
     /** @type {HTMLElement} */ (this.pager.querySelector('#page-label')).textContent = t('pageOf', { page: this.page + 1, pages });
     /** @type {HTMLButtonElement} */ (this.pager.querySelector('#prev-page')).disabled = this.page === 0;
     /** @type {HTMLButtonElement} */ (this.pager.querySelector('#next-page')).disabled = this.page === pages - 1;
+    this.onlayout();
   }
 
   /**

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"dialroom/loadtest"
+)
+
+const loadWebRTCUsage = `
+WebRTC participants (-webrtc N, with or without phone callers): each joins
+-room over the server's WebSocket signalling (-ws), publishes Opus (20 ms
+silence frames) and with -video a synthetic VP8 camera at 30 frames/s
+(keyframe every 3 s; -video-kbps sets the mean rate, 1050 = 20-60 KB
+keyframes and 2-6 KB deltas; three layers q/h/f when the server asks for
+simulcast), asks for the video of -tiles others at -tile-size, and reports the bitrate each subscriber receives
+(median/p95), packet loss, and with -pid the server's CPU per forwarded
+stream. At most 200 participants and 10 minutes.
+`
+
+// webrtcLoadFlags are dialroom load's flags for WebRTC participants.
+type webrtcLoadFlags struct {
+	n        int
+	ws, room string
+	video    bool
+	tiles    int
+	tileSize string
+	kbps     int
+	rate     float64
+	settle   time.Duration
+}
+
+func (f *webrtcLoadFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.n, "webrtc", 0, "WebRTC participants (pion, loopback)")
+	fs.StringVar(&f.ws, "ws", "ws://127.0.0.1:8080/ws", "the server's signalling WebSocket (loopback)")
+	fs.StringVar(&f.room, "room", "demo", "the room WebRTC participants join (slug)")
+	fs.BoolVar(&f.video, "video", false, "WebRTC participants publish a synthetic VP8 camera")
+	fs.IntVar(&f.tiles, "tiles", 0, "video tiles each participant asks for (default everyone else)")
+	fs.StringVar(&f.tileSize, "tile-size", "640x360", "size of each tile, WxH in device pixels")
+	fs.IntVar(&f.kbps, "video-kbps", 0, "mean camera bitrate, all layers (default 1050)")
+	fs.Float64Var(&f.rate, "webrtc-rate", 5, "WebRTC joins per second")
+	fs.DurationVar(&f.settle, "settle", 30*time.Second, "after the last join, how long to wait for every track before measuring")
+}
+
+// runWebRTCLoad runs the WebRTC participants and prints their report.
+func runWebRTCLoad(ctx context.Context, f webrtcLoadFlags, dur time.Duration, pid int, stdout, stderr io.Writer) error {
+	var w, h int
+	if _, err := fmt.Sscanf(f.tileSize, "%dx%d", &w, &h); err != nil || w <= 0 || h <= 0 {
+		return usagef("load: -tile-size %q: want WxH, e.g. 640x360", f.tileSize)
+	}
+	rep, err := loadtest.RunWebRTC(ctx, loadtest.WebRTCConfig{
+		URL: f.ws, Room: f.room, Participants: f.n, Video: f.video, VideoKbps: f.kbps,
+		Tiles: f.tiles, TileWidth: w, TileHeight: h, Rate: f.rate, Settle: f.settle, Duration: dur, ServerPID: pid,
+		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if rep != nil {
+		rep.Write(stdout)
+	}
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	return nil
+}

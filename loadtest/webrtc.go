@@ -1,0 +1,318 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Limits of a WebRTC run: every participant is a full pion PeerConnection in
+// this process, on the same machine as the server.
+const (
+	MaxWebRTC         = 200
+	MaxWebRTCDuration = 10 * time.Minute
+)
+
+// WebRTCConfig describes a run of browser-like WebRTC participants: each
+// joins the room over the server's WebSocket signalling, publishes Opus (20
+// ms silence frames) and optionally synthetic VP8 at 30 frames/s, and
+// subscribes to everything the server sends.
+type WebRTCConfig struct {
+	URL          string // the server's signalling WebSocket, ws://127.0.0.1:8080/ws; must be loopback
+	Room         string // room slug
+	Participants int    // 1..MaxWebRTC
+	Video        bool   // publish a camera
+	VideoKbps    int    // the camera's mean bitrate (default 1050: 20-60 KB keyframes every 3 s, 2-6 KB deltas); with simulcast that of the full layer, the others get 1/3 and 1/10
+	Tiles        int    // video tiles each subscriber asks for (default every other participant, at most 256)
+	TileWidth    int    // size of each tile in device pixels (default 640x360)
+	TileHeight   int
+	Rate         float64       // joins per second (default 5)
+	Settle       time.Duration // after the last join, at most this long for every track to arrive (default 30 s)
+	Duration     time.Duration // measured window (default 30 s)
+	ServerPID    int           // for CPU and memory from /proc; 0 = none
+	Log          *slog.Logger
+}
+
+func (c *WebRTCConfig) check() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") {
+		return fmt.Errorf("loadtest: url %q: want ws://host:port/ws", c.URL)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if u.Hostname() == "localhost" {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	if ip == nil || !ip.IsLoopback() {
+		return errors.New("loadtest: the server address must be loopback (127.0.0.0/8, ::1 or localhost)")
+	}
+	if c.Room == "" {
+		return errors.New("loadtest: no room")
+	}
+	if c.Participants < 1 || c.Participants > MaxWebRTC {
+		return fmt.Errorf("loadtest: webrtc participants %d: want 1..%d", c.Participants, MaxWebRTC)
+	}
+	if c.Duration == 0 {
+		c.Duration = 30 * time.Second
+	}
+	if c.Duration < 0 || c.Duration > MaxWebRTCDuration {
+		return fmt.Errorf("loadtest: duration %v: want up to %v", c.Duration, MaxWebRTCDuration)
+	}
+	if c.VideoKbps == 0 {
+		c.VideoKbps = referenceVideoKbps
+	}
+	if c.VideoKbps < 10 || c.VideoKbps > 20000 {
+		return fmt.Errorf("loadtest: video kbps %d: want 10..20000", c.VideoKbps)
+	}
+	if c.Rate <= 0 {
+		c.Rate = 5
+	}
+	if c.Tiles <= 0 || c.Tiles > 256 {
+		c.Tiles = min(c.Participants-1, 256)
+	}
+	if c.TileWidth <= 0 || c.TileHeight <= 0 {
+		c.TileWidth, c.TileHeight = 640, 360
+	}
+	if c.Settle <= 0 {
+		c.Settle = 30 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// WebRTCReport is what one WebRTC run measured.
+type WebRTCReport struct {
+	Config     WebRTCConfig
+	Joined     int
+	Failed     int
+	FirstError string
+	Settled    bool // every subscriber had every track before the window
+
+	joins                        []time.Duration // WebSocket join to PeerConnection connected
+	totals                       []rtcTotals
+	procIdle, procStart, procEnd procSample
+	selfStart, selfEnd           procSample
+	start, end                   time.Time
+}
+
+// RunWebRTC joins the participants, waits until every subscriber receives
+// every track (or Settle passes), measures for Duration, leaves and reports.
+// It stops early, with what it measured, when ctx ends.
+func RunWebRTC(ctx context.Context, cfg WebRTCConfig) (*WebRTCReport, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	rep := &WebRTCReport{Config: cfg}
+	if cfg.ServerPID > 0 {
+		s, err := readProc(cfg.ServerPID)
+		if err != nil {
+			return nil, err
+		}
+		rep.procIdle = s
+	}
+	peers := joinAllRTC(ctx, &cfg, rep)
+	defer closeAllRTC(peers)
+	if len(peers) == 0 {
+		return rep, errors.New("loadtest: no participant joined")
+	}
+	rep.Settled = settle(ctx, cfg, peers)
+	for _, p := range peers {
+		if c := p.connected.Load(); c != 0 {
+			rep.joins = append(rep.joins, time.Unix(0, c).Sub(p.joinStart))
+		}
+	}
+	if ctx.Err() != nil {
+		return rep, ctx.Err()
+	}
+	for _, p := range peers {
+		p.resetStats()
+	}
+	if cfg.ServerPID > 0 {
+		rep.procStart, _ = readProc(cfg.ServerPID)
+	}
+	rep.selfStart, _ = readProc(os.Getpid())
+	rep.start = time.Now()
+	select {
+	case <-ctx.Done():
+	case <-time.After(cfg.Duration):
+	}
+	rep.end = time.Now()
+	rep.selfEnd, _ = readProc(os.Getpid())
+	if cfg.ServerPID > 0 {
+		rep.procEnd, _ = readProc(cfg.ServerPID)
+	}
+	for _, p := range peers {
+		rep.totals = append(rep.totals, p.totals())
+	}
+	return rep, nil
+}
+
+// joinAllRTC joins the participants at cfg.Rate and returns those that got
+// their first offer answered.
+func joinAllRTC(ctx context.Context, cfg *WebRTCConfig, rep *WebRTCReport) []*rtcPeer {
+	var (
+		mu    sync.Mutex
+		peers []*rtcPeer
+		wg    sync.WaitGroup
+	)
+	gap := time.Duration(float64(time.Second) / cfg.Rate)
+	t := time.NewTicker(gap)
+	defer t.Stop()
+	for i := 0; i < cfg.Participants; i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				wg.Wait()
+				return peers
+			case <-t.C:
+			}
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			p, err := joinRTC(ctx, cfg, i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				rep.Failed++
+				if rep.FirstError == "" {
+					rep.FirstError = err.Error()
+				}
+				cfg.Log.Warn("join", "err", err)
+				return
+			}
+			peers = append(peers, p)
+		}(i)
+	}
+	wg.Wait()
+	rep.Joined = len(peers)
+	return peers
+}
+
+// settle waits until every participant is connected and no new track has
+// arrived for settleQuiet (the server decides which tracks a subscriber
+// gets), or cfg.Settle passes.
+func settle(ctx context.Context, cfg WebRTCConfig, peers []*rtcPeer) bool {
+	const settleQuiet = 3 * time.Second
+	deadline := time.Now().Add(cfg.Settle)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	last, changed := -1, time.Now()
+	for {
+		all, tracks := true, 0
+		for _, p := range peers {
+			all = all && p.connected.Load() != 0
+			tracks += p.trackCount()
+		}
+		if tracks != last {
+			last, changed = tracks, time.Now()
+		}
+		if all && time.Since(changed) >= settleQuiet {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+// closeAllRTC leaves with every participant, a few at a time.
+func closeAllRTC(peers []*rtcPeer) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 20)
+	for _, p := range peers {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p.close()
+		}()
+	}
+	wg.Wait()
+}
+
+// Write prints the report for people.
+func (r *WebRTCReport) Write(w io.Writer) {
+	c := r.Config
+	what := "audio only"
+	if c.Video {
+		what = fmt.Sprintf("audio + VP8 video %d kbit/s (simulcast when the server asks), %d tiles of %dx%d",
+			c.VideoKbps, c.Tiles, c.TileWidth, c.TileHeight)
+	}
+	secs := r.end.Sub(r.start).Seconds()
+	fmt.Fprintf(w, "dialroom load (webrtc): %d participants in room %s, %s, %v measured\n",
+		c.Participants, c.Room, what, r.end.Sub(r.start).Round(time.Millisecond))
+	fmt.Fprintf(w, "participants: %d joined, %d failed; all connected and no new track for 3 s before measuring: %v\n", r.Joined, r.Failed, r.Settled)
+	if r.FirstError != "" {
+		fmt.Fprintf(w, "first error:  %s\n", r.FirstError)
+	}
+	j50, j95 := quantiles(r.joins)
+	fmt.Fprintf(w, "join time:    median %v, p95 %v (WebSocket open to media connected, %d connected)\n",
+		j50.Round(time.Millisecond), j95.Round(time.Millisecond), len(r.joins))
+	if secs <= 0 || len(r.totals) == 0 {
+		return
+	}
+	var rates, videoRates, losses []float64
+	var audioStreams, videoStreams int
+	var expected, received, vExpected, vReceived uint64
+	for _, t := range r.totals {
+		rates = append(rates, float64(t.audioBytes+t.videoBytes)*8/secs/1000)
+		videoRates = append(videoRates, float64(t.videoBytes)*8/secs/1000)
+		audioStreams += t.audioStreams
+		videoStreams += t.videoStreams
+		expected += t.expected
+		received += t.received
+		vExpected += t.videoExpected
+		vReceived += t.videoRecv
+		if t.expected > 0 {
+			losses = append(losses, 100*(1-float64(t.received)/float64(t.expected)))
+		}
+	}
+	r50, r95 := quantilesF(rates)
+	v50, v95 := quantilesF(videoRates)
+	l50, l95 := quantilesF(losses)
+	fmt.Fprintf(w, "received:     per subscriber median %.0f kbit/s, p95 %.0f (video median %.0f, p95 %.0f)\n", r50, r95, v50, v95)
+	loss := 0.0
+	if expected > 0 {
+		loss = 100 * (1 - float64(received)/float64(expected))
+	}
+	fmt.Fprintf(w, "packet loss:  %.3f %% overall (%d of %d packets: audio %d of %d, video %d of %d); per subscriber median %.3f %%, p95 %.3f %%\n",
+		loss, expected-received, expected, (expected-vExpected)-(received-vReceived), expected-vExpected,
+		vExpected-vReceived, vExpected, l50, l95)
+	fmt.Fprintf(w, "streams:      %d audio + %d video forwarded to the subscribers\n", audioStreams, videoStreams)
+	if c.ServerPID > 0 {
+		cores := cpuShare(r.procStart, r.procEnd)
+		per := 0.0
+		if n := audioStreams + videoStreams; n > 0 {
+			per = 100 * cores / float64(n)
+		}
+		fmt.Fprintf(w, "server:       %.1f %% of one core, %.3f %% of a core per forwarded stream; RSS %.1f MB (%.1f MB before), %d threads\n",
+			100*cores, per, mb(r.procEnd.rssBytes), mb(r.procIdle.rssBytes), r.procEnd.threads)
+	}
+	fmt.Fprintf(w, "load tool:    %.1f %% of one core (it shares the machine with the server)\n", 100*cpuShare(r.selfStart, r.selfEnd))
+}
+
+// quantilesF returns the median and 95th percentile of v (zero when empty).
+func quantilesF(v []float64) (p50, p95 float64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2], s[min(len(s)-1, len(s)*95/100)]
+}

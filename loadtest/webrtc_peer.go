@@ -1,0 +1,628 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+)
+
+// opusSilence is one 20 ms Opus frame of silence (what a muted or quiet
+// browser microphone sends without DTX).
+var opusSilence = []byte{0xf8, 0xff, 0xfe}
+
+// simulcastLayers are the RIDs the browser client's camera sends, smallest
+// first, with their bitrate relative to the full layer (the client's
+// maxBitrate values) and their picture size.
+var simulcastLayers = []struct {
+	rid   string
+	share float64
+	w, h  uint16
+}{{"q", 0.1, 320, 180}, {"h", 1.0 / 3, 640, 360}, {"f", 1, 1280, 720}}
+
+// wsMsg is the part of every signalling message the load tool reads.
+type wsMsg struct {
+	Type         string `json:"type"`
+	ID           string `json:"id"`
+	SDP          string `json:"sdp"`
+	Code         string `json:"code"`
+	Message      string `json:"message"`
+	Participants []struct {
+		ID string `json:"id"`
+	} `json:"participants"`
+	Layers []string `json:"layers"` // publish: the simulcast layers anyone receives
+}
+
+// rtcPeer is one WebRTC participant: a WebSocket to /ws and a pion
+// PeerConnection that publishes and subscribes like a browser.
+type rtcPeer struct {
+	n   int
+	cfg *WebRTCConfig
+	mux ice.UDPMux // the participant's one UDP socket
+	ws  *websocket.Conn
+	wmu sync.Mutex // one writer at a time on ws
+	pc  *webrtc.PeerConnection
+	id  string
+
+	joinStart time.Time
+	connected atomic.Int64             // unix nanos when ICE+DTLS connected; 0 before
+	simulcast bool                     // the server asked for simulcast; set before publishing starts
+	wanted    atomic.Pointer[[]string] // layers the server wants; nil = all
+	view      []string                 // participant IDs in the last view message (signalling goroutine only)
+
+	mu      sync.Mutex
+	streams map[uint32]*rtcStream // by SSRC
+	tracks  int                   // remote tracks seen
+
+	done    chan struct{} // closed by close
+	stopped sync.Once
+	wg      sync.WaitGroup
+}
+
+// rtcStream counts one received RTP stream.
+type rtcStream struct {
+	video bool
+	rx    rxStats
+	bytes uint64
+}
+
+// rtcSocketBuffer is the kernel buffer of each participant's UDP socket: a
+// subscriber of many cameras gets bursts of keyframes.
+const rtcSocketBuffer = 4 << 20
+
+// newRTCAPI builds a pion API like a browser's: Opus and VP8, the default
+// interceptors (NACK, RTCP reports, TWCC), loopback candidates only, all
+// media on one UDP socket with a large buffer.
+func newRTCAPI(mux ice.UDPMux) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+		return nil, err
+	}
+	var se webrtc.SettingEngine
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEUDPMux(mux)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+}
+
+// joinRTC connects participant n and starts its reader; media starts with
+// publish once the server's first offer is answered.
+func joinRTC(ctx context.Context, cfg *WebRTCConfig, n int) (*rtcPeer, error) {
+	p := &rtcPeer{n: n, cfg: cfg, streams: map[uint32]*rtcStream{}, done: make(chan struct{}), joinStart: time.Now()}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, fmt.Errorf("participant %d: %w", n, err)
+	}
+	_ = conn.SetReadBuffer(rtcSocketBuffer)
+	_ = conn.SetWriteBuffer(rtcSocketBuffer)
+	p.mux = webrtc.NewICEUDPMux(nil, conn)
+	api, err := newRTCAPI(p.mux)
+	if err != nil {
+		_ = p.mux.Close()
+		return nil, fmt.Errorf("participant %d: %w", n, err)
+	}
+	origin := "http://" + u.Host
+	if u.Scheme == "wss" {
+		origin = "https://" + u.Host
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	p.ws, _, err = websocket.DefaultDialer.DialContext(dctx, cfg.URL, http.Header{"Origin": {origin}})
+	if err != nil {
+		_ = p.mux.Close()
+		return nil, fmt.Errorf("participant %d: websocket: %w", n, err)
+	}
+	if p.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		_ = p.ws.Close()
+		_ = p.mux.Close()
+		return nil, fmt.Errorf("participant %d: %w", n, err)
+	}
+	p.pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			p.connected.CompareAndSwap(0, time.Now().UnixNano())
+		}
+	})
+	p.pc.OnTrack(p.onTrack)
+	join := map[string]string{"type": "join", "room": cfg.Room, "name": fmt.Sprintf("load %d", n)}
+	if err := p.write(join); err != nil {
+		p.close()
+		return nil, fmt.Errorf("participant %d: join: %w", n, err)
+	}
+	first := make(chan error, 1)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.signalling(first)
+	}()
+	select {
+	case err = <-first:
+	case <-dctx.Done():
+		err = errors.New("no offer within 10s")
+	}
+	if err != nil {
+		p.close()
+		return nil, fmt.Errorf("participant %d: %w", n, err)
+	}
+	return p, nil
+}
+
+// addTracks adds the microphone and, if configured, the camera (three RIDs
+// when the server's first offer asks for simulcast) before the first answer,
+// as the browser client does.
+func (p *rtcPeer) addTracks() (*webrtc.TrackLocalStaticSample, *camera, error) {
+	stream := fmt.Sprintf("load-%d", p.n)
+	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", stream)
+	if err != nil {
+		return nil, nil, err
+	}
+	as, err := p.pc.AddTrack(audio)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.drainRTCP(as, nil)
+	if !p.cfg.Video {
+		return audio, nil, nil
+	}
+	vp8 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	cam := &camera{pc: p.pc}
+	if !p.simulcast {
+		v, err := webrtc.NewTrackLocalStaticRTP(vp8, "cam", stream)
+		if err != nil {
+			return nil, nil, err
+		}
+		cam.sender, err = p.pc.AddTrack(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		cam.layers = []*cameraLayer{{track: v, src: newVP8Source(uint64(p.n)*7+1, p.cfg.VideoKbps, 1280, 720)}}
+		p.drainRTCP(cam.sender, cam)
+		return audio, cam, nil
+	}
+	for i, l := range simulcastLayers {
+		v, err := webrtc.NewTrackLocalStaticRTP(vp8, "cam", stream, webrtc.WithRTPStreamID(l.rid))
+		if err != nil {
+			return nil, nil, err
+		}
+		if cam.sender == nil {
+			cam.sender, err = p.pc.AddTrack(v)
+		} else {
+			err = cam.sender.AddEncoding(v)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("simulcast %s: %w", l.rid, err)
+		}
+		kbps := max(int(float64(p.cfg.VideoKbps)*l.share), 1)
+		cam.layers = append(cam.layers, &cameraLayer{rid: l.rid, track: v, src: newVP8Source(uint64(p.n)*7+uint64(i), kbps, l.w, l.h)})
+	}
+	p.drainRTCP(cam.sender, cam)
+	return audio, cam, nil
+}
+
+// drainRTCP reads a sender's RTCP, which runs the interceptors (NACK
+// responder, TWCC), and answers keyframe requests for cam as a browser does.
+func (p *rtcPeer) drainRTCP(s *webrtc.RTPSender, cam *camera) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			pkts, _, err := s.ReadRTCP()
+			if err != nil {
+				return
+			}
+			if cam == nil {
+				continue
+			}
+			for _, pkt := range pkts {
+				switch pkt.(type) {
+				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+					cam.keyframe(pkt.DestinationSSRC())
+				}
+			}
+		}
+	}()
+}
+
+// signalling reads the server's messages until the connection ends,
+// answering every offer. It reports the first answer (or failure) on first.
+func (p *rtcPeer) signalling(first chan<- error) {
+	answered := false
+	report := func(err error) {
+		if !answered {
+			answered = true
+			first <- err
+		}
+	}
+	for {
+		var m wsMsg
+		if err := p.ws.ReadJSON(&m); err != nil {
+			report(fmt.Errorf("signalling: %w", err))
+			return
+		}
+		switch m.Type {
+		case "joined":
+			p.mu.Lock()
+			p.id = m.ID
+			p.mu.Unlock()
+			if err := p.sendView(m); err != nil {
+				report(fmt.Errorf("view: %w", err))
+				return
+			}
+		case "offer":
+			if !answered {
+				if err := p.startMedia(m.SDP); err != nil {
+					report(err)
+					return
+				}
+			}
+			if err := p.answer(m.SDP); err != nil {
+				report(fmt.Errorf("answer: %w", err))
+				return
+			}
+			report(nil)
+		case "roster":
+			if err := p.sendView(m); err != nil {
+				report(fmt.Errorf("view: %w", err))
+				return
+			}
+		case "publish":
+			layers := m.Layers
+			p.wanted.Store(&layers)
+		case "error":
+			if m.Code == "room_not_found" || m.Code == "room_locked" || m.Code == "internal" {
+				report(fmt.Errorf("server: %s: %s", m.Code, m.Message))
+				return
+			}
+		}
+	}
+}
+
+// startMedia adds the tracks (simulcast if the first offer asks for it) and
+// starts publishing.
+func (p *rtcPeer) startMedia(offer string) error {
+	p.simulcast = strings.Contains(offer, "a=simulcast:recv")
+	audio, cam, err := p.addTracks()
+	if err != nil {
+		return err
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.publish(audio, cam)
+	}()
+	return nil
+}
+
+// sendView tells the server to send the video of everyone else in the
+// roster (up to Tiles of them) at the configured tile size, as the browser
+// client reports its tiles.
+func (p *rtcPeer) sendView(m wsMsg) error {
+	p.mu.Lock()
+	self := p.id
+	p.mu.Unlock()
+	var ids []string
+	for _, q := range m.Participants {
+		if q.ID != self && len(ids) < p.cfg.Tiles {
+			ids = append(ids, q.ID)
+		}
+	}
+	if slices.Equal(ids, p.view) {
+		return nil
+	}
+	p.view = ids
+	type tile struct {
+		ID string `json:"id"`
+		W  int    `json:"w"`
+		H  int    `json:"h"`
+	}
+	tiles := make([]tile, 0, len(ids))
+	for _, id := range ids {
+		tiles = append(tiles, tile{ID: id, W: p.cfg.TileWidth, H: p.cfg.TileHeight})
+	}
+	return p.write(map[string]any{"type": "view", "tiles": tiles})
+}
+
+func (p *rtcPeer) answer(sdp string) error {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return err
+	}
+	ans, err := p.pc.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	gathered := webrtc.GatheringCompletePromise(p.pc)
+	if err := p.pc.SetLocalDescription(ans); err != nil {
+		return err
+	}
+	select {
+	case <-gathered:
+	case <-p.done:
+		return errors.New("closed")
+	}
+	answer := p.pc.LocalDescription().SDP
+	if p.simulcast {
+		answer = simulcastAnswer(answer)
+	}
+	return p.write(map[string]string{"type": "answer", "sdp": answer})
+}
+
+// simulcastAnswer makes pion's answer to a simulcast offer look like a
+// browser's: pion echoes the offer's "a=rid:X recv" and "a=simulcast:recv"
+// lines next to its own send lines, and declares the layers' SSRCs, which
+// keeps the server from telling the layers apart by RID (RFC 8853: with
+// RIDs, SSRCs are not signalled).
+func simulcastAnswer(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	out := make([]string, 0, len(lines))
+	video := false
+	for _, l := range lines {
+		if strings.HasPrefix(l, "m=") {
+			video = strings.HasPrefix(l, "m=video")
+		}
+		t := strings.TrimRight(l, "\r\n")
+		if video && (strings.HasPrefix(t, "a=ssrc:") || strings.HasPrefix(t, "a=ssrc-group:") ||
+			strings.HasPrefix(t, "a=simulcast:recv") || strings.HasPrefix(t, "a=rid:") && strings.HasSuffix(t, " recv")) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "")
+}
+
+// write sends one signalling message.
+func (p *rtcPeer) write(v any) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_ = p.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return p.ws.WriteJSON(v)
+}
+
+// publish sends 20 ms Opus frames and, with a camera, 30 frames/s of VP8
+// on every layer the server wants until the participant closes.
+func (p *rtcPeer) publish(audio *webrtc.TrackLocalStaticSample, cam *camera) {
+	// Stagger participants so that their frames do not all leave at once.
+	start := time.Now().Add(time.Duration(p.n%33) * time.Millisecond)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	audioDue, videoDue := start, start
+	const audioFrame = 20 * time.Millisecond
+	const videoFrame = time.Second / videoFPS
+	for {
+		select {
+		case <-p.done:
+			return
+		case now := <-tick.C:
+			for !audioDue.After(now) {
+				_ = audio.WriteSample(media.Sample{Data: opusSilence, Duration: audioFrame})
+				audioDue = audioDue.Add(audioFrame)
+			}
+			for cam != nil && !videoDue.After(now) {
+				cam.send(p.wanted.Load())
+				videoDue = videoDue.Add(videoFrame)
+			}
+		}
+	}
+}
+
+// camera is a synthetic camera: one layer, or three simulcast layers.
+type camera struct {
+	pc         *webrtc.PeerConnection
+	sender     *webrtc.RTPSender
+	midID      uint8 // negotiated header extension IDs; 0 until known
+	ridID      uint8
+	mid        string
+	negotiated bool
+	layers     []*cameraLayer
+}
+
+// cameraLayer is one encoding of the camera.
+type cameraLayer struct {
+	rid   string
+	track *webrtc.TrackLocalStaticRTP
+	src   *vp8Source
+	pk    rtp.Packetizer
+}
+
+// send makes one frame on every layer and sends the layers in wanted (all
+// when wanted is nil). Simulcast packets carry the MID and RID header
+// extensions (RFC 8843, RFC 8852), which is how the server tells the layers
+// apart; pion does not add them itself.
+func (c *camera) send(wanted *[]string) {
+	if !c.negotiated {
+		c.negotiate()
+	}
+	simulcast := len(c.layers) > 1
+	if simulcast && !c.negotiated {
+		return // without MID and RID the server could not place the layers
+	}
+	for _, l := range c.layers {
+		frame, _ := l.src.next() // a paused layer's frames are made too, so it resumes on time
+		if l.rid != "" && wanted != nil && !slices.Contains(*wanted, l.rid) {
+			continue
+		}
+		if l.pk == nil {
+			l.pk = rtp.NewPacketizer(1200, 96, 0, &codecs.VP8Payloader{EnablePictureID: true},
+				rtp.NewRandomSequencer(), 90000)
+		}
+		for _, pkt := range l.pk.Packetize(frame, 90000/videoFPS) {
+			if simulcast {
+				_ = pkt.SetExtension(c.midID, []byte(c.mid))
+				_ = pkt.SetExtension(c.ridID, []byte(l.rid))
+			}
+			_ = l.track.WriteRTP(pkt)
+		}
+	}
+}
+
+// keyframe makes the next frame of the layers sent with these SSRCs (all
+// layers if none is known) a keyframe.
+func (c *camera) keyframe(ssrcs []uint32) {
+	encs := c.sender.GetParameters().Encodings
+	hit := false
+	for _, l := range c.layers {
+		for _, e := range encs {
+			if e.RID == l.rid && slices.Contains(ssrcs, uint32(e.SSRC)) {
+				l.src.keyNow.Store(true)
+				hit = true
+			}
+		}
+	}
+	if !hit {
+		for _, l := range c.layers {
+			l.src.keyNow.Store(true)
+		}
+	}
+}
+
+// negotiate reads the MID and the header extension IDs once the first
+// answer is set.
+func (c *camera) negotiate() {
+	for _, t := range c.pc.GetTransceivers() {
+		if t.Sender() == c.sender {
+			c.mid = t.Mid()
+		}
+	}
+	for _, e := range c.sender.GetParameters().HeaderExtensions {
+		switch e.URI {
+		case sdp.SDESMidURI:
+			c.midID = uint8(e.ID)
+		case sdp.SDESRTPStreamIDURI:
+			c.ridID = uint8(e.ID)
+		}
+	}
+	c.negotiated = c.midID != 0 && c.ridID != 0 && c.mid != ""
+}
+
+// onTrack counts every packet of a remote track until it ends.
+func (p *rtcPeer) onTrack(tr *webrtc.TrackRemote, rc *webrtc.RTPReceiver) {
+	video := tr.Kind() == webrtc.RTPCodecTypeVideo
+	p.mu.Lock()
+	p.tracks++
+	p.mu.Unlock()
+	p.wg.Add(2)
+	go func() { // RTCP must be read for the interceptors to run
+		defer p.wg.Done()
+		for {
+			if _, _, err := rc.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer p.wg.Done()
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := tr.Read(buf)
+			if err != nil {
+				return
+			}
+			if n < 12 {
+				continue
+			}
+			seq := uint16(buf[2])<<8 | uint16(buf[3])
+			ts := uint32(buf[4])<<24 | uint32(buf[5])<<16 | uint32(buf[6])<<8 | uint32(buf[7])
+			ssrc := uint32(buf[8])<<24 | uint32(buf[9])<<16 | uint32(buf[10])<<8 | uint32(buf[11])
+			now := time.Now()
+			p.mu.Lock()
+			s := p.streams[ssrc]
+			if s == nil {
+				s = &rtcStream{video: video}
+				p.streams[ssrc] = s
+			}
+			s.rx.add(seq, ts, now)
+			s.bytes += uint64(n)
+			p.mu.Unlock()
+		}
+	}()
+}
+
+// resetStats starts a new measurement window.
+func (p *rtcPeer) resetStats() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for ssrc, s := range p.streams {
+		p.streams[ssrc] = &rtcStream{video: s.video}
+	}
+}
+
+// rtcTotals is what one subscriber received in the window.
+type rtcTotals struct {
+	audioStreams, videoStreams int
+	audioBytes, videoBytes     uint64
+	expected, received         uint64
+	videoExpected, videoRecv   uint64
+}
+
+func (p *rtcPeer) totals() rtcTotals {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var t rtcTotals
+	for _, s := range p.streams {
+		if !s.rx.started {
+			continue
+		}
+		if s.video {
+			t.videoStreams++
+			t.videoBytes += s.bytes
+		} else {
+			t.audioStreams++
+			t.audioBytes += s.bytes
+		}
+		got := min(s.rx.received, s.rx.expected()) // retransmissions are not extra packets
+		t.expected += s.rx.expected()
+		t.received += got
+		if s.video {
+			t.videoExpected += s.rx.expected()
+			t.videoRecv += got
+		}
+	}
+	return t
+}
+
+// trackCount returns how many remote tracks have arrived.
+func (p *rtcPeer) trackCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tracks
+}
+
+// close leaves the room and waits for the participant's goroutines.
+func (p *rtcPeer) close() {
+	p.stopped.Do(func() {
+		close(p.done)
+		_ = p.write(map[string]string{"type": "leave"})
+		_ = p.ws.Close()
+		_ = p.pc.Close()
+	})
+	p.wg.Wait()
+	_ = p.mux.Close()
+}

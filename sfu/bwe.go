@@ -1,0 +1,144 @@
+package sfu
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/webrtc/v4"
+)
+
+// Bandwidth estimation per subscriber. Each PeerConnection gets a
+// send-side estimator (Google Congestion Control from pion/interceptor,
+// fed by the browser's transport-wide congestion control feedback); a REMB
+// from the browser, when it sends one, caps it too.
+//
+// The estimate only grows to 1.5 times what is actually sent, so it cannot
+// say whether a larger layer would fit. The allocator therefore treats it
+// as a limit only while it is clearly below the rate being sent
+// (congestion), and for congestionHold afterwards; then it tries the
+// layers the tiles ask for again.
+const (
+	initialBitrate = 2_000_000  // bit/s, the estimator's start
+	minBitrate     = 100_000    // bit/s
+	maxBitrate     = 50_000_000 // bit/s
+	congestionHold = 10 * time.Second
+)
+
+// bandwidthEstimate is one subscriber's downlink estimate.
+type bandwidthEstimate struct {
+	gcc  cc.BandwidthEstimator // nil if the estimator could not be set up
+	remb atomic.Int64          // the browser's latest REMB, bit/s; 0 if none
+
+	// Allocator goroutine only.
+	congestedUntil time.Time
+	lastTotal      int // bit/s of video chosen at the last allocation
+}
+
+// estimate returns the current estimate in bit/s, 0 if unknown.
+func (b *bandwidthEstimate) estimate() int {
+	est := 0
+	if b.gcc != nil {
+		est = b.gcc.GetTargetBitrate()
+	}
+	if r := int(b.remb.Load()); r > 0 && (est == 0 || r < est) {
+		est = r
+	}
+	return est
+}
+
+// budget returns the bit/s the allocator must keep video under, 0 for no limit.
+func (b *bandwidthEstimate) budget(now time.Time) int {
+	est := b.estimate()
+	if est <= 0 {
+		return 0
+	}
+	if b.lastTotal > 0 && est < b.lastTotal*85/100 {
+		b.congestedUntil = now.Add(congestionHold)
+	}
+	if now.Before(b.congestedUntil) {
+		return est
+	}
+	return 0
+}
+
+// offerSimulcast adds to an SDP offer from the SFU the request to receive
+// simulcast (RFC 8853) in the first recvonly video section, the one a
+// browser publishes its camera on. pion does not offer simulcast itself; the
+// browser answers with a=simulcast:send and sends each RID as its own stream.
+func offerSimulcast(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	out := make([]string, 0, len(lines)+4)
+	inVideo, done := false, false
+	recvonly := false
+	flush := func() {
+		if inVideo && recvonly && !done {
+			for _, rid := range layerRIDs {
+				out = append(out, "a=rid:"+rid+" recv\r\n")
+			}
+			out = append(out, "a=simulcast:recv "+strings.Join(layerRIDs[:], ";")+"\r\n")
+			done = true
+		}
+	}
+	for _, l := range lines {
+		t := strings.TrimRight(l, "\r\n")
+		if strings.HasPrefix(t, "m=") {
+			flush()
+			inVideo, recvonly = strings.HasPrefix(t, "m=video"), false
+		}
+		if inVideo && (t == "a=recvonly") {
+			recvonly = true
+		}
+		if inVideo && strings.HasPrefix(t, "a=simulcast:") {
+			done = true
+		}
+		out = append(out, l)
+	}
+	flush()
+	return strings.Join(out, "")
+}
+
+// estimatorCatcher hands the estimator that the cc interceptor builds inside
+// NewPeerConnection to the code that called it (Manager.pcMu serialises).
+type estimatorCatcher struct {
+	mu   sync.Mutex
+	last cc.BandwidthEstimator
+}
+
+func (c *estimatorCatcher) set(_ string, e cc.BandwidthEstimator) {
+	c.mu.Lock()
+	c.last = e
+	c.mu.Unlock()
+}
+
+func (c *estimatorCatcher) take() cc.BandwidthEstimator {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.last
+	c.last = nil
+	return e
+}
+
+// registerEstimator adds the congestion controller and the TWCC header
+// extension on outgoing packets to reg.
+func registerEstimator(me *webrtc.MediaEngine, reg *interceptor.Registry) (*estimatorCatcher, error) {
+	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initialBitrate),
+			gcc.SendSideBWEMinBitrate(minBitrate), gcc.SendSideBWEMaxBitrate(maxBitrate),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := &estimatorCatcher{}
+	f.OnNewPeerConnection(c.set)
+	reg.Add(f)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, reg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,323 @@
+package sfu
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Simulcast layers. Browsers publish camera video as three encodings named
+// by RID (RFC 8851): q (a quarter of the size), h (half) and f (full). A
+// publisher without simulcast sends one encoding, which counts as f.
+const (
+	layerOff  = -1 // the subscriber receives nothing of this track
+	numLayers = 3
+)
+
+// layerRIDs are the RIDs of the layers, smallest first; the client uses the same.
+var layerRIDs = [numLayers]string{"q", "h", "f"}
+
+// nominalRate is a layer's bitrate in bit/s until it has been measured; the
+// client caps the encodings at about these.
+var nominalRate = [numLayers]int{150_000, 500_000, 1_500_000}
+
+// layerLive is how recently a layer must have sent a packet to count as sent.
+const layerLive = time.Second
+
+// layerIndex maps a RID to a layer; "" (no simulcast) and unknown RIDs are f.
+func layerIndex(rid string) int {
+	switch rid {
+	case "q", "0", "l":
+		return 0
+	case "h", "1", "m":
+		return 1
+	}
+	return 2
+}
+
+// videoOut is one published video track with up to numLayers inbound
+// encodings. Each subscriber gets its own downTrack, which forwards one layer.
+type videoOut struct {
+	owner *Peer
+	id    string
+	codec webrtc.RTPCodecCapability
+	mime  string
+	clock uint32 // RTP clock rate, Hz
+
+	mu        sync.Mutex
+	layers    [numLayers]*layerIn
+	simulcast bool                         // the publisher sends RIDs
+	demand    [numLayers]bool              // layers some subscriber wants; the publisher sends only these
+	told      bool                         // demand has been sent at least once
+	downs     atomic.Pointer[[]*downTrack] // copy on write; read per packet
+}
+
+// layerIn is one inbound encoding of a videoOut.
+type layerIn struct {
+	ssrc     uint32
+	keyframe func() // rate-limited PLI to the publisher for this encoding
+	lastAt   atomic.Int64
+	bytes    atomic.Uint64
+	width    atomic.Int32 // from the latest VP8 keyframe; 0 if unknown
+	height   atomic.Int32
+
+	// Guarded by videoOut.mu: the measured rate.
+	rateBytes uint64
+	rateAt    time.Time
+	bps       int
+}
+
+func newVideoOut(owner *Peer, id string, codec webrtc.RTPCodecParameters) *videoOut {
+	o := &videoOut{owner: owner, id: id, codec: codec.RTPCodecCapability,
+		mime: codec.MimeType, clock: codec.ClockRate}
+	if o.clock == 0 {
+		o.clock = 90000
+	}
+	o.downs.Store(&[]*downTrack{})
+	return o
+}
+
+// addLayer registers the encoding with this RID; it returns nil if the
+// layer is already being read.
+func (o *videoOut) addLayer(rid string, ssrc uint32, keyframe func()) (*layerIn, int) {
+	i := layerIndex(rid)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.layers[i] != nil {
+		return nil, i
+	}
+	if rid != "" {
+		o.simulcast = true
+	}
+	l := &layerIn{ssrc: ssrc, keyframe: keyframe}
+	o.layers[i] = l
+	return l, i
+}
+
+// receive hands one inbound packet of layer i to every subscriber. It runs
+// on the layer's reader goroutine and never blocks.
+func (o *videoOut) receive(i int, l *layerIn, pkt *rtp.Packet, now time.Time) {
+	l.lastAt.Store(now.UnixNano())
+	l.bytes.Add(uint64(len(pkt.Payload) + 12))
+	info := parseFrame(o.mime, pkt.Payload)
+	if info.width > 0 {
+		l.width.Store(int32(info.width))
+		l.height.Store(int32(info.height))
+	}
+	for _, d := range *o.downs.Load() {
+		d.forward(i, pkt, info.keyframe, now)
+	}
+}
+
+// addDown and removeDown change the subscriber list.
+func (o *videoOut) addDown(d *downTrack) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	next := append(slices.Clone(*o.downs.Load()), d)
+	o.downs.Store(&next)
+}
+
+func (o *videoOut) removeDown(d *downTrack) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	next := slices.DeleteFunc(slices.Clone(*o.downs.Load()), func(x *downTrack) bool { return x == d })
+	o.downs.Store(&next)
+}
+
+// layerState is what the allocator knows about one layer.
+type layerState struct {
+	present bool // the publisher has sent this layer
+	live    bool // it sent a packet within layerLive
+	paused  bool // the SFU asked the publisher not to send it
+	w, h    int  // picture size; nominal until a keyframe tells
+	bps     int  // measured bitrate, or nominal
+}
+
+// state returns the layers' state and updates the measured rates.
+func (o *videoOut) state(now time.Time) [numLayers]layerState {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var st [numLayers]layerState
+	fullW, fullH := 1280, 720
+	if l := o.layers[2]; l != nil && l.width.Load() > 0 {
+		fullW, fullH = int(l.width.Load()), int(l.height.Load())
+	}
+	for i, l := range o.layers {
+		div := 1 << (numLayers - 1 - i)
+		s := layerState{w: fullW / div, h: fullH / div, bps: nominalRate[i]}
+		if l != nil {
+			s.present = true
+			s.live = now.UnixNano()-l.lastAt.Load() < int64(layerLive)
+			s.paused = o.simulcast && o.told && !o.demand[i]
+			if w := l.width.Load(); w > 0 {
+				s.w, s.h = int(w), int(l.height.Load())
+			}
+			if dt := now.Sub(l.rateAt); l.rateAt.IsZero() || dt >= 500*time.Millisecond {
+				b := l.bytes.Load()
+				if !l.rateAt.IsZero() {
+					bps := int(float64(b-l.rateBytes) * 8 / dt.Seconds())
+					if l.bps == 0 {
+						l.bps = bps
+					} else {
+						l.bps = (l.bps*3 + bps) / 4
+					}
+				}
+				l.rateBytes, l.rateAt = b, now
+			}
+			if l.bps > 0 && s.live {
+				s.bps = l.bps
+			}
+		}
+		st[i] = s
+	}
+	return st
+}
+
+// keyframe asks the publisher for a keyframe of layer i (rate-limited).
+func (o *videoOut) keyframe(i int) {
+	if i < 0 || i >= numLayers {
+		return
+	}
+	o.mu.Lock()
+	l := o.layers[i]
+	o.mu.Unlock()
+	if l != nil && l.keyframe != nil {
+		l.keyframe()
+	}
+}
+
+// updateDemand recomputes which layers any subscriber receives or switches
+// to and, when that changed, tells the publisher to send only those.
+func (o *videoOut) updateDemand() {
+	var want [numLayers]bool
+	for _, d := range *o.downs.Load() {
+		cur, tgt := d.layers()
+		for _, l := range []int{cur, tgt} {
+			if l >= 0 {
+				want[l] = true
+			}
+		}
+	}
+	o.mu.Lock()
+	changed := o.simulcast && (!o.told || want != o.demand)
+	if changed {
+		o.demand, o.told = want, true
+	}
+	o.mu.Unlock()
+	if !changed {
+		return
+	}
+	var rids []string
+	for i, on := range want {
+		if on {
+			rids = append(rids, layerRIDs[i])
+		}
+	}
+	if ms, ok := o.owner.sig.(MediaSignaller); ok {
+		ms.Publish(PublishInfo{Layers: rids})
+	}
+}
+
+// downTrack forwards one layer of a videoOut to one subscriber, rewriting
+// sequence numbers and timestamps so that the subscriber sees one
+// continuous stream across layer switches. pion's TrackLocalStaticRTP sets
+// the subscriber's SSRC and payload type.
+type downTrack struct {
+	out   *videoOut
+	sub   *Peer
+	local *webrtc.TrackLocalStaticRTP
+
+	mu       sync.Mutex
+	current  int // the layer being forwarded, or layerOff
+	target   int // the layer to switch to at its next keyframe, or layerOff
+	started  bool
+	seqOff   uint16
+	tsOff    uint32
+	lastSeq  uint16
+	lastTS   uint32
+	lastAt   time.Time
+	switches uint64
+}
+
+func newDownTrack(out *videoOut, sub *Peer, local *webrtc.TrackLocalStaticRTP) *downTrack {
+	return &downTrack{out: out, sub: sub, local: local, current: layerOff, target: layerOff}
+}
+
+// layers returns the current and target layer.
+func (d *downTrack) layers() (current, target int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.current, d.target
+}
+
+// setTarget chooses the layer to forward. Pausing takes effect at once; any
+// other change waits for a keyframe of the new layer, and the old layer is
+// forwarded meanwhile. It reports whether a keyframe is needed.
+func (d *downTrack) setTarget(l int) (needKeyframe bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.target = l
+	if l == layerOff {
+		d.current = layerOff
+	}
+	return d.target != d.current
+}
+
+// rewrite decides whether a packet of layer l goes to the subscriber and
+// returns its header with the subscriber's sequence number and timestamp.
+// key says the packet starts a keyframe. It is the forwarding logic without
+// I/O, so tests drive it packet by packet.
+func (d *downTrack) rewrite(l int, h *rtp.Header, key bool, now time.Time) (out rtp.Header, ok, switched bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if l == d.target && l != d.current && key {
+		if d.started {
+			gap := uint32(now.Sub(d.lastAt).Seconds()*float64(d.out.clock)) + 1
+			d.seqOff = d.lastSeq + 1 - h.SequenceNumber
+			d.tsOff = d.lastTS + gap - h.Timestamp
+		}
+		d.current, d.started, switched = l, true, true
+		d.lastSeq = h.SequenceNumber + d.seqOff - 1
+		d.switches++
+	}
+	if l != d.current || d.current == layerOff {
+		return rtp.Header{}, false, false
+	}
+	out = *h
+	out.SequenceNumber = h.SequenceNumber + d.seqOff
+	out.Timestamp = h.Timestamp + d.tsOff
+	// Header extensions carry the publisher's IDs (mid, rid, transport-wide
+	// sequence numbers); the subscriber's session has its own.
+	out.Extension, out.Extensions, out.ExtensionProfile = false, nil, 0
+	if diff := out.SequenceNumber - d.lastSeq; diff != 0 && diff < 0x8000 {
+		d.lastSeq, d.lastTS, d.lastAt = out.SequenceNumber, out.Timestamp, now
+	}
+	return out, true, switched
+}
+
+// forward sends one packet of layer l if this subscriber receives that layer.
+func (d *downTrack) forward(l int, pkt *rtp.Packet, key bool, now time.Time) {
+	h, ok, switched := d.rewrite(l, &pkt.Header, key, now)
+	if !ok {
+		return
+	}
+	_ = d.local.WriteRTP(&rtp.Packet{Header: h, Payload: pkt.Payload})
+	if switched {
+		d.sub.kick()
+	}
+}
+
+// requestKeyframe asks for a keyframe of the layer the subscriber receives
+// or waits for, when the subscriber reports a picture loss.
+func (d *downTrack) requestKeyframe() {
+	cur, tgt := d.layers()
+	if tgt != layerOff && tgt != cur {
+		d.out.keyframe(tgt)
+	} else if cur != layerOff {
+		d.out.keyframe(cur)
+	}
+}

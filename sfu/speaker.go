@@ -1,0 +1,184 @@
+package sfu
+
+import (
+	"sync"
+	"time"
+)
+
+// Active speaker detection from the RFC 6464 audio level that browsers put
+// on every audio packet (and from the mixer's speaking flag for phones).
+// Each participant has a voice-activity score: an exponential average of
+// "this packet was louder than voicedLevel", so a word or two does not take
+// the floor and a pause for breath does not lose it.
+const (
+	voicedLevel   = 50                     // -dBov; RFC 6464 sends 0 (loudest) to 127 (silence)
+	voiceAlpha    = 0.05                   // per 20 ms packet: a time constant of about 0.4 s
+	speakOn       = 0.5                    // score above which a participant speaks
+	speakOff      = 0.2                    // score below which it stopped
+	takeOverDelta = 0.25                   // how much louder a new dominant speaker must be
+	speakerTick   = 200 * time.Millisecond // how often speaking states are re-evaluated
+	voiceSilent   = 500 * time.Millisecond // no audio for this long counts as silence (DTX)
+)
+
+// voice is one participant's speech state.
+type voice struct {
+	score     float64
+	lastAt    time.Time // last audio packet or phone flag
+	lastSpoke time.Time
+	speaking  bool
+	phone     bool // speaking comes from the mixer; the room already announces it
+}
+
+// speakerEvents is what one tick found: web participants that started or
+// stopped speaking, and a new dominant speaker.
+type speakerEvents struct {
+	speaking map[string]bool
+	dominant *string
+}
+
+// speakers detects the speaking participants and the dominant speaker of a room.
+type speakers struct {
+	mu       sync.Mutex
+	voices   map[string]*voice
+	dominant string
+	lastTick time.Time
+}
+
+func newSpeakers() *speakers { return &speakers{voices: map[string]*voice{}} }
+
+func (s *speakers) voiceLocked(id string) *voice {
+	v := s.voices[id]
+	if v == nil {
+		v = &voice{}
+		s.voices[id] = v
+	}
+	return v
+}
+
+// level records one audio packet's level (-dBov) of a browser participant.
+func (s *speakers) level(id string, dBov uint8, now time.Time) (speakerEvents, bool) {
+	x := 0.0
+	if dBov < voicedLevel {
+		x = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.voiceLocked(id)
+	v.score += voiceAlpha * (x - v.score)
+	v.lastAt = now
+	return s.tickLocked(now, false)
+}
+
+// phone records the mixer's speaking flag of a phone participant.
+func (s *speakers) phone(id string, speaking bool, now time.Time) (speakerEvents, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.voiceLocked(id)
+	v.phone, v.lastAt, v.speaking = true, now, speaking
+	v.score = 0
+	if speaking {
+		v.score = 1
+		v.lastSpoke = now
+	}
+	return s.tickLocked(now, true)
+}
+
+// remove forgets a participant who left.
+func (s *speakers) remove(id string, now time.Time) (speakerEvents, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.voices, id)
+	if s.dominant == id {
+		s.dominant = ""
+		s.lastTick = time.Time{}
+	}
+	ev, ok := s.tickLocked(now, true)
+	if ev.dominant == nil && s.dominant == "" {
+		d := ""
+		ev.dominant, ok = &d, true
+	}
+	return ev, ok
+}
+
+// lastSpoke returns when participant id last spoke, Unix ns (0 = never).
+func (s *speakers) lastSpoke(id string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.voices[id]; v != nil && !v.lastSpoke.IsZero() {
+		return v.lastSpoke.UnixNano()
+	}
+	return 0
+}
+
+// tickLocked re-evaluates every participant at most every speakerTick (or
+// now when force is set).
+func (s *speakers) tickLocked(now time.Time, force bool) (speakerEvents, bool) {
+	if !force && now.Sub(s.lastTick) < speakerTick {
+		return speakerEvents{}, false
+	}
+	s.lastTick = now
+	var ev speakerEvents
+	best, bestScore := "", speakOn
+	for id, v := range s.voices {
+		if !v.phone && now.Sub(v.lastAt) > voiceSilent {
+			v.score = 0
+		}
+		if !v.phone {
+			on := v.score > speakOn || (v.speaking && v.score > speakOff)
+			if on != v.speaking {
+				v.speaking = on
+				if ev.speaking == nil {
+					ev.speaking = map[string]bool{}
+				}
+				ev.speaking[id] = on
+			}
+			if on {
+				v.lastSpoke = now
+			}
+		}
+		if v.score > bestScore || (v.score == bestScore && best != "" && id < best) {
+			best, bestScore = id, v.score
+		}
+	}
+	if best != "" && best != s.dominant {
+		cur := s.voices[s.dominant]
+		if cur == nil || cur.score < speakOff || bestScore > cur.score+takeOverDelta {
+			s.dominant = best
+			d := best
+			ev.dominant = &d
+		}
+	}
+	return ev, ev.speaking != nil || ev.dominant != nil
+}
+
+// dominantSpeaker returns the current dominant speaker ("" = nobody yet).
+func (s *speakers) dominantSpeaker() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dominant
+}
+
+// announce tells the room's browsers what a speaker tick found: speaking
+// flags of browser participants (as "speaking", like phones) and a new
+// dominant speaker.
+func (r *Room) announce(ev speakerEvents) {
+	r.mu.Lock()
+	for id, on := range ev.speaking {
+		if m := r.members[id]; m != nil && m.Speaking != on {
+			m.Speaking = on
+			r.rev++
+		}
+	}
+	sigs := r.signallersLocked()
+	r.mu.Unlock()
+	for _, sig := range sigs {
+		for id, on := range ev.speaking {
+			sig.Speaking(id, on)
+		}
+		if ev.dominant != nil {
+			if ms, ok := sig.(MediaSignaller); ok {
+				ms.Speaker(*ev.dominant)
+			}
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// inboundVideo evaluates to the first inbound video stream's statistics of a
+// page's PeerConnection: {w, frames} (0 before any frame).
+const inboundVideo = `(async () => {
+  let w = 0, frames = 0;
+  (await window.dialroom.session().pc.getStats()).forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') { w = r.frameWidth || 0; frames = r.framesReceived || 0; }
+  });
+  return {w, frames};
+})()`
+
+type videoStats struct {
+	W      int `json:"w"`
+	Frames int `json:"frames"`
+}
+
+// readVideo reads inboundVideo in tab.
+func readVideo(tab context.Context) (videoStats, error) {
+	return chromedp.Run(tab, chromedp.Evaluate[videoStats](inboundVideo, chromedp.EvalAwaitPromise))
+}
+
+// waitVideo polls tab's inbound video until ok accepts it.
+func waitVideo(ctx, tab context.Context, what string, ok func(videoStats) bool) (videoStats, error) {
+	var last videoStats
+	var err error
+	for {
+		last, err = readVideo(tab)
+		if err == nil && ok(last) {
+			return last, nil
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("%s: last %+v (err %v): %w", what, last, err, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitAsync polls tab until the promise js resolves to true.
+func waitAsync(ctx, tab context.Context, js string) error {
+	for {
+		ok, err := chromedp.Run(tab, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise))
+		if err == nil && ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last error %v)", js, ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// mediaState describes what a page knows about layers, for failure messages.
+func mediaState(tab context.Context) string {
+	s, err := chromedp.Run(tab, chromedp.Evaluate[string](`JSON.stringify({layers: [...window.dialroom.session().layers.values()], view: window.dialroom.session().lastView})`))
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+// TestBrowserSimulcast: Ann publishes her camera in three layers; Bob
+// receives the small layer while her tile is small, the full one when it is
+// large, and no frames at all while it is off screen.
+func TestBrowserSimulcast(t *testing.T) {
+	tab := startChromium(t)
+	srv, mgr := newTestServer(t)
+	ctx, cancel := context.WithTimeout(tab, 120*time.Second)
+	defer cancel()
+	bob, ids := joinTabs(t, ctx, tab, srv.URL, [2]string{"name=Ann", "name=Bob"})
+	ann := fmt.Sprintf(`document.querySelector('.tile[data-participant="%s"]')`, ids[0])
+
+	// Ann's browser really sends simulcast.
+	if err := waitAsync(ctx, tab, `(async () => {
+	  const rids = new Set();
+	  (await window.dialroom.session().pc.getStats()).forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video' && r.rid) rids.add(r.rid); });
+	  return rids.size === 3;
+	})()`); err != nil {
+		t.Errorf("Ann's outbound video has no three RIDs: %v", err)
+	}
+	if _, err := waitVideo(ctx, bob, "first frames", func(v videoStats) bool { return v.Frames > 0 }); err != nil {
+		t.Fatal(err)
+	}
+
+	setTile := func(css string) {
+		t.Helper()
+		if _, err := chromedp.Run(bob, chromedp.Evaluate[bool](fmt.Sprintf(`(%s.style.cssText = %q, true)`, ann, css))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	layerIs := func(l string) string { return fmt.Sprintf(`%s.dataset.layer === %q`, ann, l) }
+
+	setTile("width: 160px; height: 90px; flex: none")
+	if err := waitIn(ctx, bob, layerIs("q")); err != nil {
+		t.Fatalf("small tile: %v; %s", err, mediaState(bob))
+	}
+	small, err := waitVideo(ctx, bob, "small tile frames", func(v videoStats) bool { return v.W > 0 && v.W <= 400 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("small tile: layer q, frame width %d", small.W)
+
+	setTile("width: 1200px; height: 675px; flex: none")
+	if err := waitIn(ctx, bob, layerIs("f")); err != nil {
+		t.Fatalf("large tile: %v; %s", err, mediaState(bob))
+	}
+	large, err := waitVideo(ctx, bob, "large tile frames", func(v videoStats) bool { return v.W > small.W })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("large tile: layer f, frame width %d; Bob's downlink estimate %d bit/s",
+		large.W, mgr.Room("demo").BandwidthEstimate(ids[1]))
+
+	setTile("display: none")
+	if err := waitIn(ctx, bob, layerIs("")); err != nil {
+		t.Fatalf("tile off screen: %v; %s", err, mediaState(bob))
+	}
+	// Frames in flight may still arrive: wait until the count holds for
+	// half a second, then it must not move for two more seconds.
+	prev, _ := readVideo(bob)
+	held := time.Now()
+	for time.Since(held) < 500*time.Millisecond {
+		if ctx.Err() != nil {
+			t.Fatalf("frames kept arriving off screen: %d", prev.Frames)
+		}
+		time.Sleep(100 * time.Millisecond)
+		cur, err := readVideo(bob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Frames != prev.Frames {
+			prev, held = cur, time.Now()
+		}
+	}
+	end := time.Now().Add(2 * time.Second)
+	for time.Now().Before(end) {
+		time.Sleep(200 * time.Millisecond)
+		cur, err := readVideo(bob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Frames != prev.Frames {
+			t.Fatalf("off screen: frames received went from %d to %d", prev.Frames, cur.Frames)
+		}
+	}
+	t.Logf("off screen: frames received stay at %d", prev.Frames)
+
+	setTile("")
+	if _, err := waitVideo(ctx, bob, "frames after coming back on screen", func(v videoStats) bool { return v.Frames > prev.Frames }); err != nil {
+		t.Error(err)
+	}
+}
