@@ -34,6 +34,8 @@ func (c Config) checks() []func() error {
 		c.validateShutdown,
 		c.validateMixer,
 		c.validateAuth,
+		c.SIP.RateLimit.Validate,
+		c.Privacy.Validate,
 	}
 }
 

@@ -192,7 +192,23 @@ func (v *IVR) Timeout() []Action {
 	if v.state != ivrCollect || v.playing {
 		return nil
 	}
-	return v.fail()
+	if len(v.digits) > 0 {
+		// Digits without '#': take them as entered, as most IVRs do. A
+		// wrong entry is a real guess and counts as a PIN failure.
+		return v.submit()
+	}
+	// Silence uses up one of the call's tries but is no guess: it is not
+	// reported as a PIN failure, so a caller who hesitates is not slowed
+	// down or locked out on later calls.
+	v.fails++
+	acts := []Action{{Kind: ActionCancelTimer}}
+	if v.fails >= v.opts.MaxTries {
+		return append(acts, v.play(ivrGoodbye, PromptGoodbye)...)
+	}
+	if v.wantCode {
+		return append(acts, v.play(ivrCollect, PromptEnterCode)...)
+	}
+	return append(acts, v.play(ivrCollect, PromptEnterPIN)...)
 }
 
 // submit checks the entered PIN or code ('#' was pressed).

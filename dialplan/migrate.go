@@ -64,6 +64,21 @@ var migrations = []string{
 		detail TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX audit_at ON audit(at);`,
+	// 6: named admin API tokens with scopes and expiry (tokens.go; only the
+	// SHA-256 of a token is stored), and per room who may join (access) and
+	// the key that signs its join links (links.go; NULL until the first
+	// relink, which revokes every earlier link).
+	`CREATE TABLE api_tokens (
+		name       TEXT PRIMARY KEY,
+		hash       TEXT NOT NULL UNIQUE, -- hex SHA-256 of the token
+		scopes     TEXT NOT NULL,        -- space-separated
+		created_at INTEGER NOT NULL,     -- Unix seconds
+		expires_at INTEGER NOT NULL DEFAULT 0, -- Unix seconds; 0: never
+		last_used  INTEGER NOT NULL DEFAULT 0  -- Unix seconds; 0: never
+	);
+	ALTER TABLE rooms ADD COLUMN access TEXT NOT NULL DEFAULT 'open';
+	ALTER TABLE rooms ADD COLUMN link_key BLOB;
+	ALTER TABLE rooms ADD COLUMN relinked_at INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate applies the pending migrations in one immediate transaction, so

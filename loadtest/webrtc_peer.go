@@ -135,11 +135,15 @@ func joinRTC(ctx context.Context, cfg *WebRTCConfig, n int) (*rtcPeer, error) {
 	if u.Scheme == "wss" {
 		origin = "https://" + u.Host
 	}
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, firstOfferTimeout)
 	defer cancel()
-	p.ws, _, err = websocket.DefaultDialer.DialContext(dctx, cfg.URL, http.Header{"Origin": {origin}})
+	var resp *http.Response
+	p.ws, resp, err = wsDialer(u, n).DialContext(dctx, cfg.URL, http.Header{"Origin": {origin}})
 	if err != nil {
 		_ = p.mux.Close()
+		if resp != nil {
+			err = fmt.Errorf("%w (HTTP %s)", err, resp.Status)
+		}
 		return nil, fmt.Errorf("participant %d: websocket: %w", n, err)
 	}
 	if p.pc, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
@@ -167,13 +171,30 @@ func joinRTC(ctx context.Context, cfg *WebRTCConfig, n int) (*rtcPeer, error) {
 	select {
 	case err = <-first:
 	case <-dctx.Done():
-		err = errors.New("no offer within 10s")
+		err = fmt.Errorf("no offer within %v", firstOfferTimeout)
 	}
 	if err != nil {
 		p.close()
 		return nil, fmt.Errorf("participant %d: %w", n, err)
 	}
 	return p, nil
+}
+
+// firstOfferTimeout bounds a join: the server renegotiates with everyone
+// already in the room for each newcomer, so a big room answers slowly.
+const firstOfferTimeout = 30 * time.Second
+
+// wsDialer dials participant n's WebSocket. Towards an IPv4 loopback
+// server each participant comes from its own address in 127.0.0.0/8, as
+// real participants come from their own addresses: the server limits how
+// fast one source may join.
+func wsDialer(u *url.URL, n int) *websocket.Dialer {
+	d := *websocket.DefaultDialer
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.To4() != nil && ip.IsLoopback() {
+		src := net.IPv4(127, 0, 1+byte(n/250), 1+byte(n%250))
+		d.NetDialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}}).DialContext
+	}
+	return &d
 }
 
 // addTracks adds the microphone and, if configured, the camera (three RIDs

@@ -117,7 +117,8 @@ func parseCrypto(v string) (sdesCrypto, error) {
 	}
 	for _, p := range f[3:] {
 		if !strings.HasPrefix(p, "WSH=") && p != "KDR=0" { // a window size hint changes nothing on the wire
-			return sdesCrypto{}, fmt.Errorf("sdes: session parameter %.40q: %w", p, errCryptoUnsupported)
+			name, _, _ := strings.Cut(p, "=") // FEC_KEY= carries a key: only the name
+			return sdesCrypto{}, fmt.Errorf("sdes: session parameter %.40q: %w", name, errCryptoUnsupported)
 		}
 	}
 	if strings.Contains(f[2], ";") {

@@ -32,6 +32,7 @@ func TestParseCrypto(t *testing.T) {
 		{in: "1 AES_CM_128_HMAC_SHA1_80 inline:" + key30 + "|2^20|1:4", unsupported: true},
 		{in: "1 AES_CM_128_HMAC_SHA1_80 inline:" + key30 + ";inline:" + key30, unsupported: true},
 		{in: "1 AES_CM_128_HMAC_SHA1_80 inline:" + key30 + " UNENCRYPTED_SRTP", unsupported: true},
+		{in: "1 AES_CM_128_HMAC_SHA1_80 inline:" + key30 + " FEC_KEY=inline:" + key30, unsupported: true},
 		{in: "1 F8_128_HMAC_SHA1_80 inline:" + key30, unsupported: true},
 		{in: "1 AEAD_AES_128_GCM inline:" + key30, unsupported: true},
 		{in: "", bad: true},

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
@@ -375,4 +377,39 @@ func TestSRTPDropsUnauthenticated(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// A late offer (INVITE without SDP) from a trunk that requires SRTP gets
+// an RTP/SAVP offer with our key in the 200; the caller's key comes in
+// the ACK, and audio flows encrypted both ways.
+func TestSRTPLateOffer(t *testing.T) {
+	env := startServer(t, srtpTrunk(SRTPRequired))
+	p := newPhoneUA(t, env.srv.UDPAddr(), newPhoneSRTP(t, "AES_CM_128_HMAC_SHA1_80"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	uri := sip.Uri{Scheme: "sip", User: openNumber, Host: p.server.IP.String(), Port: p.server.Port}
+	dlg, err := p.dialogs.Invite(ctx, uri, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		t.Fatalf("late offer INVITE: %v", err)
+	}
+	if got := sdpLine(t, dlg.InviteResponse.Body(), "m=audio"); !strings.Contains(got, " RTP/SAVP ") {
+		t.Fatalf("our offer %q, want RTP/SAVP", got)
+	}
+	p.srtp.answered(dlg.InviteResponse.Body()) // our offer's key is what the phone decrypts with
+	ack := sip.NewRequest(sip.ACK, dlg.InviteResponse.Contact().Address)
+	ack.SetBody(p.offerSAVP()) // the answer: tag 1, the same suite, the phone's key
+	ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: dlg.InviteRequest.CSeq().SeqNo, MethodName: sip.ACK})
+	if err := dlg.WriteAck(ctx, ack); err != nil {
+		t.Fatal(err)
+	}
+	p.dlg = dlg
+	p.waitToneHz(440, testWaitLong)
+	j := env.waitJoin(t)
+	p.sendToneUntil(j.member.heard, testWaitLong)
+	p.hangup()
+	waitClosed(t, j.member.left, "Leave")
 }

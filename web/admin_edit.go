@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"dialroom/auth"
 	"dialroom/dialplan"
 )
 
@@ -99,7 +100,10 @@ func (s *server) auditStore() AuditStore {
 // auditActor names who made request r: the signed-in console user, else
 // the bearer of the admin token.
 func (s *server) auditActor(r *http.Request) string {
-	if sess, ok := s.sessionFor(r); ok && sess.user != "" {
+	// A session counts only with the admin role: a moderator's cookie sent
+	// alongside the admin token must not put the moderator's name on the
+	// token's action.
+	if sess, ok := s.sessionFor(r); ok && sess.user != "" && sess.role == auth.RoleAdmin {
 		return "admin:" + sess.user
 	}
 	return "admin-token"

@@ -2,11 +2,17 @@ package web
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"dialroom/internal/browsertest"
 )
 
 // inboundVideo evaluates to the first inbound video stream's statistics of a
@@ -18,6 +24,9 @@ const inboundVideo = `(async () => {
   });
   return {w, frames};
 })()`
+
+// activeLayers evaluates to the RIDs of the camera encodings a page sends, joined.
+const activeLayers = `window.dialroom.session().videoTx.sender.getParameters().encodings.filter((e) => e.active).map((e) => e.rid).join()`
 
 type videoStats struct {
 	W      int `json:"w"`
@@ -110,6 +119,10 @@ func TestBrowserSimulcast(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("small tile: layer q, frame width %d", small.W)
+	// Nobody watches Ann's h and f layers now: her browser stops encoding them.
+	if err := waitIn(ctx, tab, activeLayers+` === "q"`); err != nil {
+		t.Errorf("Ann's active layers while Bob's tile is small: %v", err)
+	}
 
 	setTile("width: 1200px; height: 675px; flex: none")
 	if err := waitIn(ctx, bob, layerIs("f")); err != nil {
@@ -155,9 +168,61 @@ func TestBrowserSimulcast(t *testing.T) {
 		}
 	}
 	t.Logf("off screen: frames received stay at %d", prev.Frames)
+	if err := waitIn(ctx, tab, activeLayers+` === ""`); err != nil {
+		t.Errorf("Ann's active layers while nobody watches: %v", err)
+	}
 
 	setTile("")
 	if _, err := waitVideo(ctx, bob, "frames after coming back on screen", func(v videoStats) bool { return v.Frames > prev.Frames }); err != nil {
 		t.Error(err)
+	}
+}
+
+// writeToneWAV writes seconds of a 440 Hz tone at half scale as a 48 kHz
+// mono 16-bit WAV file, for Chromium's fake microphone.
+func writeToneWAV(t *testing.T, seconds int) string {
+	t.Helper()
+	const rate = 48000
+	n := rate * seconds
+	b := make([]byte, 44+2*n)
+	copy(b, "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*n))
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1) // PCM
+	binary.LittleEndian.PutUint16(b[22:], 1) // mono
+	binary.LittleEndian.PutUint32(b[24:], rate)
+	binary.LittleEndian.PutUint32(b[28:], rate*2)
+	binary.LittleEndian.PutUint16(b[32:], 2)
+	binary.LittleEndian.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	binary.LittleEndian.PutUint32(b[40:], uint32(2*n))
+	for i := range n {
+		v := int16(16000 * math.Sin(2*math.Pi*440*float64(i)/rate))
+		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
+	}
+	path := filepath.Join(t.TempDir(), "tone.wav")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestBrowserActiveSpeaker: both pages play a tone into their microphone;
+// Bob mutes his, so the server, from the audio level header alone, marks Ann
+// speaking and makes her the dominant speaker, which Bob's page shows as the
+// active tile.
+func TestBrowserActiveSpeaker(t *testing.T) {
+	tab, _ := browsertest.Start(t, writeToneWAV(t, 10))
+	srv, _ := newTestServer(t)
+	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
+	defer cancel()
+	bob, ids := joinTabs(t, ctx, tab, srv.URL, [2]string{"name=Ann", "name=Bob"})
+	click(t, bob, `#mic`)
+	ann := fmt.Sprintf(`document.querySelector('.tile[data-participant="%s"]')`, ids[0])
+	if err := waitIn(ctx, bob, fmt.Sprintf(`window.dialroom.session().speaker === %q && %s.dataset.speaking === 'true' && %s.dataset.active === 'true'`,
+		ids[0], ann, ann)); err != nil {
+		s, _ := chromedp.Run(bob, chromedp.Evaluate[string](`JSON.stringify({speaker: window.dialroom.session().speaker, tiles: [...document.querySelectorAll('.tile')].map((t) => ({...t.dataset}))})`))
+		t.Fatalf("Ann as the speaker in Bob's page: %v; %s", err, s)
 	}
 }

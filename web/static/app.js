@@ -160,9 +160,10 @@ async function join() {
     render(s);
     setMicLocked(!!s.participants.get(s.id || '')?.muteLocked);
   };
+  // The server tells who speaks (from the audio level header, and the mixer
+  // for phones); only the self-view measures its own microphone.
   s.onspeaking = (id, speaking) => {
-    const tile = tiles.tileOf(id);
-    if (tile && tile.dataset.kind === 'phone') tiles.setSpeaking(id, speaking);
+    if (id !== s.id) tiles.setSpeaking(id, speaking);
   };
   s.onstream = attachStream;
   s.onspeaker = (id) => tiles.setActive(id);
@@ -320,7 +321,6 @@ function attachStream(id, stream) {
   el.play().catch(() => {});
   const update = () => {
     if (stream.getVideoTracks().length > 0) showVideo(tile, stream);
-    if (tile.dataset.kind === 'web') audio.watch(id, stream, (sp) => tiles.setSpeaking(id, sp));
   };
   stream.onaddtrack = update;
   update();

@@ -53,6 +53,8 @@ export class Session {
     /** @type {RTCRtpTransceiver|null} the transceiver our camera (or screen) goes out on */
     this.videoTx = null;
     this.lastView = '';
+    /** the room's dominant speaker, from the server ('' = nobody yet) */
+    this.speaker = '';
 
     /** @type {string} 'moderator' or 'participant' */
     this.role = 'participant';
@@ -257,7 +259,8 @@ export class Session {
         this.oncontrol(msg.action, msg.by || '');
         break;
       case 'speaker':
-        this.onspeaker(msg.id || '');
+        this.speaker = msg.id || '';
+        this.onspeaker(this.speaker);
         break;
       case 'layers':
         this.layers = new Map((msg.tracks || []).map((/** @type {LayerInfo} */ l) => [l.id, l]));
