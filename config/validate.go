@@ -36,6 +36,7 @@ func (c Config) checks() []func() error {
 		c.validateAuth,
 		c.SIP.RateLimit.Validate,
 		c.Privacy.Validate,
+		c.SIP.TLS.validate,
 	}
 }
 

@@ -98,6 +98,7 @@ type WebRTCReport struct {
 	Settled    bool // every subscriber had every track before the window
 
 	joins                        []time.Duration // WebSocket join to PeerConnection connected
+	sentStart, sentEnd           []uint64        // VP8 bytes sent per layer, all publishers together
 	totals                       []rtcTotals
 	procIdle, procStart, procEnd procSample
 	selfStart, selfEnd           procSample
@@ -140,12 +141,14 @@ func RunWebRTC(ctx context.Context, cfg WebRTCConfig) (*WebRTCReport, error) {
 		rep.procStart, _ = readProc(cfg.ServerPID)
 	}
 	rep.selfStart, _ = readProc(os.Getpid())
+	rep.sentStart = sentVideo(peers)
 	rep.start = time.Now()
 	select {
 	case <-ctx.Done():
 	case <-time.After(cfg.Duration):
 	}
 	rep.end = time.Now()
+	rep.sentEnd = sentVideo(peers)
 	rep.selfEnd, _ = readProc(os.Getpid())
 	if cfg.ServerPID > 0 {
 		rep.procEnd, _ = readProc(cfg.ServerPID)
@@ -154,6 +157,20 @@ func RunWebRTC(ctx context.Context, cfg WebRTCConfig) (*WebRTCReport, error) {
 		rep.totals = append(rep.totals, p.totals())
 	}
 	return rep, nil
+}
+
+// sentVideo sums the VP8 bytes sent per layer over all participants.
+func sentVideo(peers []*rtcPeer) []uint64 {
+	var sum []uint64
+	for _, p := range peers {
+		for i, b := range p.sentVideo() {
+			if i >= len(sum) {
+				sum = append(sum, make([]uint64, i+1-len(sum))...)
+			}
+			sum[i] += b
+		}
+	}
+	return sum
 }
 
 // joinAllRTC joins the participants at cfg.Rate and returns those that got
@@ -295,6 +312,13 @@ func (r *WebRTCReport) Write(w io.Writer) {
 		loss, expected-received, expected, (expected-vExpected)-(received-vReceived), expected-vExpected,
 		vExpected-vReceived, vExpected, l50, l95)
 	fmt.Fprintf(w, "streams:      %d audio + %d video forwarded to the subscribers\n", audioStreams, videoStreams)
+	if len(r.sentEnd) > 0 && len(r.sentStart) == len(r.sentEnd) {
+		fmt.Fprintf(w, "published:    VP8 per publisher and layer, kbit/s (smallest first):")
+		for i := range r.sentEnd {
+			fmt.Fprintf(w, " %.0f", float64(r.sentEnd[i]-r.sentStart[i])*8/secs/1000/float64(len(r.totals)))
+		}
+		fmt.Fprintln(w, " (layers the server does not want are paused)")
+	}
 	if c.ServerPID > 0 {
 		cores := cpuShare(r.procStart, r.procEnd)
 		per := 0.0

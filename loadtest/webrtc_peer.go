@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -67,6 +68,8 @@ type rtcPeer struct {
 	wanted    atomic.Pointer[[]string] // layers the server wants; nil = all
 	view      []string                 // participant IDs in the last view message (signalling goroutine only)
 
+	cam atomic.Pointer[camera] // nil without video
+
 	mu      sync.Mutex
 	streams map[uint32]*rtcStream // by SSRC
 	tracks  int                   // remote tracks seen
@@ -87,6 +90,15 @@ type rtcStream struct {
 // subscriber of many cameras gets bursts of keyframes.
 const rtcSocketBuffer = 4 << 20
 
+// quietLogs turns pion's own logging off: leaving a room makes its
+// interceptors and sockets complain about closed pipes, which says nothing
+// about the server.
+func quietLogs() *logging.DefaultLoggerFactory {
+	f := logging.NewDefaultLoggerFactory()
+	f.DefaultLogLevel = logging.LogLevelDisabled
+	return f
+}
+
 // newRTCAPI builds a pion API like a browser's: Opus and VP8, the default
 // interceptors (NACK, RTCP reports, TWCC), loopback candidates only, all
 // media on one UDP socket with a large buffer.
@@ -98,11 +110,12 @@ func newRTCAPI(mux ice.UDPMux) (*webrtc.API, error) {
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
 		return nil, err
 	}
+	quiet := quietLogs()
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, reg, webrtc.WithInterceptorLoggerFactory(quiet)); err != nil {
 		return nil, err
 	}
-	var se webrtc.SettingEngine
+	se := webrtc.SettingEngine{LoggerFactory: quiet}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
@@ -125,7 +138,7 @@ func joinRTC(ctx context.Context, cfg *WebRTCConfig, n int) (*rtcPeer, error) {
 	}
 	_ = conn.SetReadBuffer(rtcSocketBuffer)
 	_ = conn.SetWriteBuffer(rtcSocketBuffer)
-	p.mux = webrtc.NewICEUDPMux(nil, conn)
+	p.mux = webrtc.NewICEUDPMux(quietLogs().NewLogger("ice"), conn)
 	api, err := newRTCAPI(p.mux)
 	if err != nil {
 		_ = p.mux.Close()
@@ -335,6 +348,9 @@ func (p *rtcPeer) startMedia(offer string) error {
 	if err != nil {
 		return err
 	}
+	if cam != nil {
+		p.cam.Store(cam)
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -471,6 +487,7 @@ type cameraLayer struct {
 	track *webrtc.TrackLocalStaticRTP
 	src   *vp8Source
 	pk    rtp.Packetizer
+	sent  atomic.Uint64 // payload bytes sent
 }
 
 // send makes one frame on every layer and sends the layers in wanted (all
@@ -494,6 +511,7 @@ func (c *camera) send(wanted *[]string) {
 			l.pk = rtp.NewPacketizer(1200, 96, 0, &codecs.VP8Payloader{EnablePictureID: true},
 				rtp.NewRandomSequencer(), 90000)
 		}
+		l.sent.Add(uint64(len(frame)))
 		for _, pkt := range l.pk.Packetize(frame, 90000/videoFPS) {
 			if simulcast {
 				_ = pkt.SetExtension(c.midID, []byte(c.mid))
@@ -627,6 +645,20 @@ func (p *rtcPeer) totals() rtcTotals {
 		}
 	}
 	return t
+}
+
+// sentVideo returns the VP8 payload bytes sent so far on each layer,
+// smallest first (one entry without simulcast).
+func (p *rtcPeer) sentVideo() []uint64 {
+	cam := p.cam.Load()
+	if cam == nil {
+		return nil
+	}
+	out := make([]uint64, len(cam.layers))
+	for i, l := range cam.layers {
+		out[i] = l.sent.Load()
+	}
+	return out
 }
 
 // trackCount returns how many remote tracks have arrived.

@@ -173,6 +173,9 @@ func (p *Peer) allocate(now time.Time) {
 		}
 	}
 	budget := p.bwe.budget(now)
+	if r.m.ignoreBandwidth {
+		budget = 0
+	}
 	if budget > 0 {
 		budget = max(budget-audio*audioRate, 1)
 	}
@@ -182,11 +185,14 @@ func (p *Peer) allocate(now time.Time) {
 		if l != layerOff {
 			total += tracks[i].layers[l].bps
 		}
-		prevCur, prevTgt := d.layers()
+		_, prevTgt := d.layers()
 		if d.setTarget(l) {
 			d.out.keyframe(l)
 		}
-		if prevTgt != l || prevCur == layerOff && l != layerOff {
+		// The publisher's layers follow what subscribers receive or wait
+		// for: recompute when the target changed or a switch happened.
+		if cur, _ := d.layers(); prevTgt != l || cur != d.demandCur {
+			d.demandCur = cur
 			d.out.updateDemand()
 		}
 	}

@@ -30,6 +30,11 @@ type Config struct {
 	Transport *Transport
 	// OnModeration, when set, is told of every moderator action (moderate.go).
 	OnModeration func(ModerationEvent)
+	// IgnoreBandwidth makes each subscriber's layers depend on its tile
+	// sizes only, never on its bandwidth estimate (which is still made):
+	// for a LAN, and for tests on a loaded machine, where a CPU-starved
+	// browser's delays look like congestion.
+	IgnoreBandwidth bool
 }
 
 // Manager owns every room of this node and the pion API they share.
@@ -40,8 +45,9 @@ type Manager struct {
 
 	onModeration func(ModerationEvent) // from Config; may be nil
 
-	pcMu sync.Mutex // one NewPeerConnection at a time, so that bwe.take gets its estimator
-	bwe  *estimatorCatcher
+	pcMu            sync.Mutex // one NewPeerConnection at a time, so that bwe.take gets its estimator
+	bwe             *estimatorCatcher
+	ignoreBandwidth bool // from Config
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -62,6 +68,7 @@ func NewManager(cfg Config, log *slog.Logger) (*Manager, error) {
 	m := &Manager{api: api, bwe: bwe, log: log, rooms: map[string]*Room{}}
 	m.transport = cfg.Transport
 	m.onModeration = cfg.OnModeration
+	m.ignoreBandwidth = cfg.IgnoreBandwidth
 	return m, nil
 }
 

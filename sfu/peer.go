@@ -308,6 +308,9 @@ func (p *Peer) publishVideo(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 		o = &outTrack{owner: p.id, id: id, kind: webrtc.RTPCodecTypeVideo,
 			video: newVideoOut(p, id, remote.Codec())}
 		p.videos[recv] = o
+		for _, tr := range recv.Tracks() {
+			o.video.expect(tr.RID())
+		}
 	}
 	p.pubMu.Unlock()
 	ssrc := uint32(remote.SSRC())

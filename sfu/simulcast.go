@@ -50,6 +50,7 @@ type videoOut struct {
 
 	mu        sync.Mutex
 	layers    [numLayers]*layerIn
+	expected  [numLayers]bool              // RIDs the publisher negotiated, sent yet or not
 	simulcast bool                         // the publisher sends RIDs
 	demand    [numLayers]bool              // layers some subscriber wants; the publisher sends only these
 	told      bool                         // demand has been sent at least once
@@ -96,6 +97,18 @@ func (o *videoOut) addLayer(rid string, ssrc uint32, keyframe func()) (*layerIn,
 	l := &layerIn{ssrc: ssrc, keyframe: keyframe}
 	o.layers[i] = l
 	return l, i
+}
+
+// expect records that the publisher negotiated this RID: the layer can be
+// asked for (and resumed) before its first packet arrives.
+func (o *videoOut) expect(rid string) {
+	if rid == "" {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.expected[layerIndex(rid)] = true
+	o.simulcast = true
 }
 
 // receive hands one inbound packet of layer i to every subscriber. It runs
@@ -149,6 +162,12 @@ func (o *videoOut) state(now time.Time) [numLayers]layerState {
 	for i, l := range o.layers {
 		div := 1 << (numLayers - 1 - i)
 		s := layerState{w: fullW / div, h: fullH / div, bps: nominalRate[i]}
+		if l == nil && o.expected[i] {
+			// Negotiated but never sent: the SFU may have paused it
+			// before its first packet.
+			s.present = true
+			s.paused = o.told && !o.demand[i]
+		}
 		if l != nil {
 			s.present = true
 			s.live = now.UnixNano()-l.lastAt.Load() < int64(layerLive)
@@ -231,20 +250,21 @@ type downTrack struct {
 	sub   *Peer
 	local *webrtc.TrackLocalStaticRTP
 
-	mu       sync.Mutex
-	current  int // the layer being forwarded, or layerOff
-	target   int // the layer to switch to at its next keyframe, or layerOff
-	started  bool
-	seqOff   uint16
-	tsOff    uint32
-	lastSeq  uint16
-	lastTS   uint32
-	lastAt   time.Time
-	switches uint64
+	mu      sync.Mutex
+	current int // the layer being forwarded, or layerOff
+	target  int // the layer to switch to at its next keyframe, or layerOff
+	started bool
+	seqOff  uint16
+	tsOff   uint32
+	lastSeq uint16
+	lastTS  uint32
+	lastAt  time.Time
+
+	demandCur int // current layer when the demand was last computed; allocator goroutine only
 }
 
 func newDownTrack(out *videoOut, sub *Peer, local *webrtc.TrackLocalStaticRTP) *downTrack {
-	return &downTrack{out: out, sub: sub, local: local, current: layerOff, target: layerOff}
+	return &downTrack{out: out, sub: sub, local: local, current: layerOff, target: layerOff, demandCur: layerOff}
 }
 
 // layers returns the current and target layer.
@@ -282,7 +302,6 @@ func (d *downTrack) rewrite(l int, h *rtp.Header, key bool, now time.Time) (out 
 		}
 		d.current, d.started, switched = l, true, true
 		d.lastSeq = h.SequenceNumber + d.seqOff - 1
-		d.switches++
 	}
 	if l != d.current || d.current == layerOff {
 		return rtp.Header{}, false, false

@@ -3,6 +3,7 @@ package sfu
 import (
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -364,24 +365,38 @@ func TestSimulcastLayers(t *testing.T) {
 		}
 	}
 
-	// The publisher: 30 frames a second on each layer, a keyframe every
-	// 10 frames, at a different frame on each layer.
+	// The publisher: 30 frames a second on each active layer, a keyframe
+	// every 10 frames, at a different frame on each layer, and one when a
+	// layer starts. Like a browser it sends the layers that publish
+	// messages list; f does not start on its own (a slow uplink), so the
+	// SFU must ask for it.
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
 		sizes := [numLayers][2]int{{320, 180}, {640, 360}, {1280, 720}}
+		active := [numLayers]bool{true, true, false}
 		var seq [numLayers]uint16
 		tick := time.NewTicker(33 * time.Millisecond)
 		defer tick.Stop()
 		for n := 0; ; n++ {
+			var started [numLayers]bool
 			select {
 			case <-stop:
 				return
+			case p := <-ann.sig.publish:
+				for i, rid := range layerRIDs {
+					on := slices.Contains(p.Layers, rid)
+					started[i] = on && !active[i]
+					active[i] = on
+				}
 			case <-tick.C:
 			}
 			for i, l := range layers {
+				if !active[i] {
+					continue
+				}
 				seq[i]++
-				key := (n+3*i)%10 == 0
+				key := (n+3*i)%10 == 0 || started[i]
 				h := rtp.Header{Version: 2, Marker: true, SequenceNumber: seq[i] + uint16(i)*20000, Timestamp: uint32(n * 3000)}
 				_ = h.SetExtension(midID, []byte(mid))
 				_ = h.SetExtension(ridID, []byte(layerRIDs[i]))

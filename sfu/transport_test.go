@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -436,4 +437,23 @@ func remoteUfrag(t *testing.T, pc *webrtc.PeerConnection) string {
 		}
 	}
 	return ""
+}
+
+func TestTransportCloseEndsItsGoroutines(t *testing.T) {
+	base := runtime.NumGoroutine()
+	tr, err := NewTransport(TransportConfig{ICEIPs: []string{"127.0.0.1"}, UDPListen: "127.0.0.1:0", TCPListen: "127.0.0.1:0",
+		TURN: TURNConfig{Listen: "127.0.0.1:0", PublicIP: "127.0.0.1", Secret: "s", RelayPortMin: 40000, RelayPortMax: 40100}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.UDPAddrs()) != 1 || tr.TCPAddr() == nil || len(tr.ICEServers()) != 1 {
+		t.Errorf("got udp %v, tcp %v, ice servers %v; want one of each", tr.UDPAddrs(), tr.TCPAddr(), tr.ICEServers())
+	}
+	if err := tr.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Errorf("second close: %v", err)
+	}
+	waitGoroutines(t, base)
 }

@@ -81,14 +81,16 @@ func (s *Server) handleInfo(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 500, "Server Internal Error")
 		return
 	}
+	// The digit is queued before the 200 goes out: a caller sends its next
+	// INFO only after that, so digits keep their order and a later INFO
+	// cannot take its CSeq first and make this one look old.
+	if ac.takeInfo(req.CSeq().SeqNo) {
+		select {
+		case ac.infoDigits <- d:
+		default: // the call is not reading; a digit flood is dropped
+		}
+	}
 	s.respond(req, tx, 200, "OK")
-	if !ac.takeInfo(req.CSeq().SeqNo) {
-		return
-	}
-	select {
-	case ac.infoDigits <- d:
-	default: // the call is not reading; a digit flood is dropped
-	}
 }
 
 // takeInfo reports whether an INFO with CSeq seq is new for this call.

@@ -256,22 +256,12 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-// listen binds UDP first, then TCP on the same port (needed for port 0).
+// listen binds UDP first, then TCP on the same port (needed for port 0),
+// then the TLS listener if configured.
 func (s *Server) listen() error {
-	udp, err := net.ListenPacket("udp", s.cfg.Listen)
+	udp, tcp, err := listenUDPTCP(s.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("sip: listen udp %s: %w", s.cfg.Listen, err)
-	}
-	host, _, err := net.SplitHostPort(s.cfg.Listen)
-	if err != nil {
-		udp.Close()
-		return fmt.Errorf("sip: listen address %s: %w", s.cfg.Listen, err)
-	}
-	port := udp.LocalAddr().(*net.UDPAddr).Port
-	tcp, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
-	if err != nil {
-		udp.Close()
-		return fmt.Errorf("sip: listen tcp %s: %w", s.cfg.Listen, err)
+		return err
 	}
 	if err := s.listenTLS(); err != nil {
 		udp.Close()
@@ -280,6 +270,30 @@ func (s *Server) listen() error {
 	}
 	s.udp, s.tcp = udp, tcp
 	return nil
+}
+
+// listenUDPTCP binds UDP on addr and TCP on the same port. With port 0 a
+// TCP port taken by someone else makes it try another UDP port.
+func listenUDPTCP(addr string) (net.PacketConn, net.Listener, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sip: listen address %s: %w", addr, err)
+	}
+	for try := 0; ; try++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sip: listen udp %s: %w", addr, err)
+		}
+		port := udp.LocalAddr().(*net.UDPAddr).Port
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if p != "0" || try == 10 {
+			return nil, nil, fmt.Errorf("sip: listen tcp %s: %w", addr, err)
+		}
+	}
 }
 
 func (s *Server) initSIP() error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
@@ -365,11 +367,13 @@ func TestSRTPDropsUnauthenticated(t *testing.T) {
 		send(theirs, seq)
 		select {
 		case <-member.heard:
-			member.mu.Lock()
-			loud := member.loud
-			member.mu.Unlock()
-			if loud != 1 {
-				t.Fatalf("the room heard %d loud frames by the first authentic one, want 1", loud)
+			// Push closes heard just before it counts the frame.
+			for member.loudFrames() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			// 40 forged packets came first; authentic ones went one per 20 ms.
+			if loud, sent := member.loudFrames(), int(seq-99); loud > sent {
+				t.Fatalf("the room heard %d loud frames after %d authentic packets, want at most %d", loud, sent, sent)
 			}
 			return
 		case <-deadline:
@@ -412,4 +416,96 @@ func TestSRTPLateOffer(t *testing.T) {
 	p.sendToneUntil(j.member.heard, testWaitLong)
 	p.hangup()
 	waitClosed(t, j.member.left, "Leave")
+}
+
+// On an SRTP call RTCP is SRTCP both ways: the caller's plain SR is
+// ignored, its SRTCP SR is taken (our report echoes it), and our report
+// decrypts with our key.
+func TestSRTCPReports(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	peerRTP, peerRTCP, err := listenRTPPair(lo, 31400, 31498)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peerRTP.Close()
+	defer peerRTCP.Close()
+	conn, rtcpConn, err := listenRTPPair(lo, 31500, 31598)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s80, _ := suiteByName("AES_CM_128_HMAC_SHA1_80")
+	theirs, ours := newSDESKey(s80), newSDESKey(s80)
+	s := newRTPSession(conn, Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: addrPort(peerRTP),
+		remoteKey: theirs, localKey: ours, cryptoTag: 1}, testLogger())
+	s.attachRTCP(rtcpConn)
+	defer s.Close()
+
+	plainNTP, secureNTP := ntpTime(time.Now().Add(-time.Hour)), ntpTime(time.Now())
+	plain, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 0xBEEF, NTPTime: plainNTP}})
+	enc, err := theirs.context()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 0xBEEF, NTPTime: secureNTP}})
+	if sr, err = enc.EncryptRTCP(nil, sr, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]byte{plain, sr} {
+		if _, err := peerRTCP.WriteToUDP(b, rtcpConn.LocalAddr().(*net.UDPAddr)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One report block needs one received RTP packet (SRTP, of course).
+	b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 7, SSRC: 0xBEEF},
+		Payload: make([]byte, mixer.FrameSamples)}).Marshal()
+	rtpEnc, err := theirs.context()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = rtpEnc.EncryptRTP(nil, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peerRTP.WriteToUDP(b, conn.LocalAddr().(*net.UDPAddr)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.rtcpRemote.Load() == nil || !s.stats.hasPacket() {
+		if time.Now().After(deadline) {
+			t.Fatal("the caller's SRTCP and SRTP never arrived")
+		}
+		time.Sleep(5 * time.Millisecond) // condition wait for the readers
+	}
+	s.sendRTCP(time.Now())
+	buf := make([]byte, 1500)
+	_ = peerRTCP.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := peerRTCP.Read(buf)
+	if err != nil {
+		t.Fatalf("no RTCP at the caller: %v", err)
+	}
+	dec, err := ours.context()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := dec.DecryptRTCP(nil, buf[:n], nil)
+	if err != nil {
+		t.Fatalf("our report does not decrypt with our key: %v", err)
+	}
+	pkts, err := rtcp.Unmarshal(out)
+	if err != nil || len(pkts) != 2 {
+		t.Fatalf("got %d RTCP packets (%v), want RR + SDES", len(pkts), err)
+	}
+	rr, ok := pkts[0].(*rtcp.ReceiverReport)
+	if !ok || len(rr.Reports) != 1 {
+		t.Fatalf("first packet %+v, want a receiver report with one block", pkts[0])
+	}
+	if want := uint32(secureNTP >> 16); rr.Reports[0].LastSenderReport != want {
+		t.Errorf("LSR %08x, want %08x (the SRTCP SR, not the plain one)", rr.Reports[0].LastSenderReport, want)
+	}
+}
+
+// hasPacket reports whether an RTP packet was counted.
+func (r *recvStats) hasPacket() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.started
 }

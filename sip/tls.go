@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -61,7 +63,7 @@ func (s *Server) serveTLS(wg *sync.WaitGroup, errs chan<- error) {
 		return
 	}
 	conf := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.cfg.GetCertificate}
-	ln := tls.NewListener(s.limitTCP(filterListener{s.tlsLn, s.trunks}), conf)
+	ln := handshakeListener{s.limitTCP(filterListener{s.tlsLn, s.trunks}), conf, tlsHandshakeTimeout}
 	wg.Add(1)
 	go func() { defer wg.Done(); errs <- s.sipSrv.ServeTLS(ln) }()
 }
@@ -102,4 +104,46 @@ func (s *Server) contactFor(req *sip.Request, ip netip.Addr) sip.ContactHeader {
 	c.Address.UriParams = sip.NewParams()
 	c.Address.UriParams.Add("transport", "tls")
 	return c
+}
+
+// tlsHandshakeTimeout bounds a TLS handshake: a peer that connects and
+// then stays silent (or is slow on purpose) is dropped after it.
+const tlsHandshakeTimeout = 10 * time.Second
+
+// handshakeListener is tls.NewListener with a bounded handshake. The
+// handshake runs on the connection's first Read, in sipgo's goroutine for
+// that connection, so a slow peer never holds up Accept.
+type handshakeListener struct {
+	net.Listener
+	conf    *tls.Config
+	timeout time.Duration
+}
+
+// Accept returns the next connection, wrapped in TLS.
+func (l handshakeListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &handshakeConn{Conn: tls.Server(c, l.conf), timeout: l.timeout}, nil
+}
+
+// handshakeConn completes the handshake within timeout before the first read.
+type handshakeConn struct {
+	*tls.Conn
+	timeout time.Duration
+	once    sync.Once
+	err     error
+}
+
+func (c *handshakeConn) Read(b []byte) (int, error) {
+	c.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		defer cancel()
+		c.err = c.HandshakeContext(ctx)
+	})
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.Conn.Read(b)
 }

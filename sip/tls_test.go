@@ -3,6 +3,7 @@ package sip
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -86,6 +87,14 @@ func TestCallOverTLS(t *testing.T) {
 				j.leg.WriteAudio(tone(600, 160))
 			}
 			p.waitLoudAudio(testWaitLong)
+			// A re-INVITE in the dialog stays on TLS and gets the same Contact.
+			res := p.inDialog(sip.INVITE, p.offer())
+			if res.StatusCode != 200 || !strings.EqualFold(res.Transport(), "tls") {
+				t.Fatalf("re-INVITE: %d over %s, want 200 over TLS", res.StatusCode, res.Transport())
+			}
+			if rc := res.Contact(); rc == nil || rc.Address.String() != c.Address.String() {
+				t.Errorf("re-INVITE's Contact %v, want %s", rc, c.Address.String())
+			}
 			if err := env.srv.Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
@@ -224,5 +233,33 @@ func TestRegistrationOverTLS(t *testing.T) {
 		if !strings.Contains(s.contact, wantPort) || !strings.Contains(s.contact, "transport=tls") {
 			t.Errorf("REGISTER %d Contact %s, want our TLS port (%s) with transport=tls", i, s.contact, wantPort)
 		}
+	}
+}
+
+// A peer that opens a connection to the TLS port and sends nothing is
+// dropped once the handshake time runs out.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := handshakeListener{raw, &tls.Config{MinVersion: tls.VersionTLS12}, 200 * time.Millisecond}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = c.Read(make([]byte, 1)) // fails when the handshake times out
+	}()
+	conn, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(testWaitLong))
+	if _, err := conn.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("silent peer: read %v, want the server to close the connection", err)
 	}
 }

@@ -124,15 +124,6 @@ func requestToken(r *http.Request) (dialplan.APIToken, bool) {
 	return t, ok
 }
 
-// TokenName names the admin API token r was authorised with, for the
-// audit log ("token:NAME"), or "" when r carries none.
-func TokenName(r *http.Request) string {
-	if t, ok := requestToken(r); ok {
-		return "token:" + t.Name
-	}
-	return ""
-}
-
 // adminAuthorized reports whether r carries a valid admin API token (its
 // scope is checked earlier, by tokenGuard).
 func (s *server) adminAuthorized(r *http.Request) bool {

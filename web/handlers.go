@@ -95,11 +95,12 @@ func (c *conn) handleJoin(data []byte) error {
 		c.sendError(codeInternal, "room lookup failed")
 		return nil
 	}
-	r := c.s.sfu.Room(room.Slug)
-	role := sfu.RoleParticipant
-	if validModeratorToken(c.s.modSecret, room.Slug, m.Mod) || c.s.sessionModerates(c.sessionID) {
-		role = sfu.RoleModerator
+	role, refused := c.s.joinRole(c.ctx, room.Slug, m.Mod, c.sessionID) // modtoken.go
+	if refused != nil {
+		c.sendError(refused.code, refused.msg)
+		return nil
 	}
+	r := c.s.sfu.Room(room.Slug)
 	peer, err := r.JoinAs(sfu.JoinOptions{Name: name, Role: role}, c)
 	if errors.Is(err, sfu.ErrLocked) {
 		c.sendError(codeRoomLocked, "the room is locked")

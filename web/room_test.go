@@ -150,7 +150,7 @@ func hasHand(m message, id string) bool {
 func TestWSModeration(t *testing.T) {
 	srv, _ := newModServer(t)
 	mod, jm := joinAs(t, srv, "Mod", ModeratorToken(testSecret, "demo"))
-	usr, ju := joinAs(t, srv, "Usr", "wrong-token")
+	usr, ju := joinAs(t, srv, "Usr", "") // a wrong link is refused: TestJoinLinksOverWS
 	if jm.Role != sfu.RoleModerator || ju.Role != sfu.RoleParticipant {
 		t.Fatalf("roles: got %q and %q, want moderator and participant", jm.Role, ju.Role)
 	}

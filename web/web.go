@@ -103,7 +103,7 @@ func New(cfg Config, rooms RoomLookup, mgr *sfu.Manager, log *slog.Logger) http.
 	mux.Handle("GET /privacy", privacyHandler(cfg.Privacy, log))
 	s.routeAdmin(mux)
 	s.routeLogin(mux)
-	return s.protect(mux) // security.go: headers and per-source rate limits
+	return s.protect(s.routeTokens(mux)) // security.go: headers and rate limits; admintoken_api.go: token scopes
 }
 
 // staticTypes fixes the Content-Type of the client's files (a host's

@@ -31,8 +31,13 @@ func commands() []command {
 		{"room modpin", roomModPINUsage, runRoomModPIN},
 		{"room set", roomSetUsage, runRoomSet},
 		{"number rm", "dialroom number rm NUMBER [-data DIR] [-config FILE]\n\nRemoves a phone number.\n", runNumberRemove},
+		{"admin token add", adminTokenAddUsage, runAdminTokenAdd}, // tokens.go; before "admin token"
+		{"admin token list", adminTokenListUsage, runAdminTokenList},
+		{"admin token revoke", adminTokenRevokeUsage, runAdminTokenRevoke},
 		{"admin token", adminTokenUsage, runAdminToken},
-		{"admin modlink", adminModlinkUsage, runAdminModlink},
+		{"admin modlink", adminModlinkUsage, runAdminModlink}, // links.go
+		{"admin link", adminLinkUsage, runAdminLink},
+		{"room relink", roomRelinkUsage, runRoomRelink},
 		{"audit", auditUsage, runAudit},
 		{"admin passwd", adminPasswdUsage, func(args []string, stdout, stderr io.Writer) error {
 			return runAdminPasswd(args, os.Stdin, stdout, stderr)

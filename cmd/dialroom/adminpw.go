@@ -24,20 +24,6 @@ const (
 	adminTokenFile   = "admin-token"   // SHA-256 of the admin API token
 )
 
-const adminTokenUsage = `dialroom admin token [-data DIR] [-config FILE]
-
-Creates a new admin token for the admin console (/admin) and the JSON API
-(/api/v1, "Authorization: Bearer TOKEN") and prints it once. Only its hash
-is stored (in the data directory); a new token replaces the old one at once,
-without a restart.
-`
-
-const adminModlinkUsage = `dialroom admin modlink SLUG [-data DIR] [-config FILE]
-
-Prints the path of the room's moderator link (/r/SLUG?mod=TOKEN). Whoever
-opens it joins as a moderator; keep it as secret as a password.
-`
-
 // webConfig builds the web tier's configuration from the data directory:
 // the moderator-link secret (created on first start) and the admin API.
 func webConfig(dataDir string, store *dialplan.Store) (web.Config, error) {
@@ -73,32 +59,6 @@ func dataDirFlags(name string, args []string, pos ...string) (string, []string, 
 		return "", nil, fmt.Errorf("data dir: %w", err)
 	}
 	return dir, rest, nil
-}
-
-func runAdminToken(args []string, stdout, stderr io.Writer) error {
-	dir, _, err := dataDirFlags("admin token", args)
-	if err != nil {
-		return err
-	}
-	token, err := web.NewAdminToken(filepath.Join(dir, adminTokenFile))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "admin token (shown only now): %s\n", token)
-	return nil
-}
-
-func runAdminModlink(args []string, stdout, stderr io.Writer) error {
-	dir, pos, err := dataDirFlags("admin modlink", args, "SLUG")
-	if err != nil {
-		return err
-	}
-	secret, err := web.LoadOrCreateSecret(filepath.Join(dir, moderatorKeyFile))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "/r/%s?mod=%s\n", pos[0], web.ModeratorToken(secret, pos[0]))
-	return nil
 }
 
 // trunkLister shows the configured trunks in the admin console, with the

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"dialroom/web"
+	"dialroom/sfu"
 )
 
 func TestAdminTokenAndModlink(t *testing.T) {
@@ -26,13 +26,12 @@ func TestAdminTokenAndModlink(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(data, adminTokenFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("token file mode: got %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
-	code, out, _ = call("admin", "modlink", "team", "-data", data)
-	secret, err := os.ReadFile(filepath.Join(data, moderatorKeyFile))
-	if err != nil {
-		t.Fatal(err)
+	if code, _, errOut := call("room", "add", "team", "-data", data); code != 0 {
+		t.Fatalf("room add: %s", errOut)
 	}
-	if want := "/r/team?mod=" + web.ModeratorToken(secret, "team") + "\n"; code != 0 || out != want {
-		t.Errorf("admin modlink: got %d %q, want 0 %q", code, out, want)
+	code, out, _ = call("admin", "modlink", "team", "-data", data)
+	if role := checkLink(t, data, "team", out); code != 0 || role != sfu.RoleModerator {
+		t.Errorf("admin modlink: got %d %q (role %q), want 0 and a moderator link", code, out, role)
 	}
 	if code, _, _ := call("admin", "modlink", "-data", data); code == 0 {
 		t.Error("admin modlink without SLUG: got exit 0, want a usage error")

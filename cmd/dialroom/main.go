@@ -192,7 +192,7 @@ const topUsage = `dialroom - meeting rooms for browsers and telephones
 Usage:
   dialroom serve [-config FILE] [-data DIR] [-http ADDR] [-sip ADDR]
   dialroom room add SLUG [-name TITLE] [-pin DIGITS] [-lang de|en]
-  dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS]
+  dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS] [-access open|signed-in]
   dialroom room modpin SLUG -pin DIGITS
   dialroom room list
   dialroom room rm SLUG
@@ -201,8 +201,10 @@ Usage:
   dialroom number rm NUMBER
   dialroom trunk list [-config FILE]
   dialroom admin passwd [-user NAME]      (password from standard input)
-  dialroom admin token
-  dialroom admin modlink SLUG
+  dialroom admin token [add -name NAME [-scope SCOPES] [-expires 90d] | list | revoke NAME]
+  dialroom admin link SLUG [-role participant|moderator] [-expires 30d]
+  dialroom admin modlink SLUG [-expires 30d]
+  dialroom room relink SLUG
   dialroom load -number NUMBER [-pin DIGITS] [-sip ADDR] [-calls N] [-duration D] [-pid PID]
   dialroom check-config FILE
   dialroom audit [-since D]

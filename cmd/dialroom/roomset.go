@@ -10,15 +10,19 @@ import (
 	"dialroom/dialplan"
 )
 
-const roomSetUsage = `dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS] [-code DIGITS] [-data DIR] [-config FILE]
+const roomSetUsage = `dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS] [-code DIGITS] [-access open|signed-in] [-data DIR] [-config FILE]
 
 Changes a room: only the flags given change. -no-pin removes the PIN (and
 with it the moderator PIN); -modpin "" removes the moderator PIN; -code
 sets the dial-in code callers of a shared number type (4-8 digits, unique).
+-access says who may join from the browser: open (anyone with the room's
+address) or signed-in (users signed in through the directory login and
+holders of a join link, see dialroom admin link). Phone callers are not
+affected: the PIN protects the dial-in.
 `
 
 func runRoomSet(args []string, stdout, stderr io.Writer) error {
-	var name, lang, pin, modPIN, code string
+	var name, lang, pin, modPIN, code, access string
 	var noPIN bool
 	var fs *flag.FlagSet
 	bind := func(f *flag.FlagSet) {
@@ -29,6 +33,7 @@ func runRoomSet(args []string, stdout, stderr io.Writer) error {
 		f.BoolVar(&noPIN, "no-pin", false, "remove the PIN")
 		f.StringVar(&modPIN, "modpin", "", "moderator `DIGITS` (4-12; \"\" removes it)")
 		f.StringVar(&code, "code", "", "dial-in code `DIGITS` for shared numbers (4-8, unique)")
+		f.StringVar(&access, "access", "", "who may join from the browser: open or signed-in")
 	}
 	var c dialplan.RoomChange
 	check := func() error {
@@ -56,18 +61,30 @@ func runRoomSet(args []string, stdout, stderr io.Writer) error {
 			empty := ""
 			c.PIN = &empty
 		}
-		if c == (dialplan.RoomChange{}) {
+		if set["access"] {
+			if err := dialplan.ValidateAccess(access); err != nil {
+				return usagef("room set: -access: %v", err)
+			}
+		} else if c == (dialplan.RoomChange{}) {
 			return usagef("room set: nothing to change (see dialroom room set -h)")
 		}
 		return nil
 	}
 	return adminCmd{name: "room set", pos: []string{"SLUG"}, bind: bind, check: check, do: func(ctx context.Context, s *dialplan.Store, pos []string) error {
-		r, err := s.UpdateRoom(ctx, pos[0], c)
-		if err != nil {
-			return err
+		if c != (dialplan.RoomChange{}) {
+			r, err := s.UpdateRoom(ctx, pos[0], c)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "changed room %q (%s): title %q, lang %s, PIN %s, moderator PIN %s, dial-in code %s\n", r.Slug,
+				changedFields(c), r.Name, r.Lang, yesNo(r.HasPIN()), yesNo(r.ModPINHash != ""), r.DialCode)
 		}
-		fmt.Fprintf(stdout, "changed room %q (%s): title %q, lang %s, PIN %s, moderator PIN %s, dial-in code %s\n", r.Slug,
-			changedFields(c), r.Name, r.Lang, yesNo(r.HasPIN()), yesNo(r.ModPINHash != ""), r.DialCode)
+		if access != "" {
+			if err := s.SetRoomAccess(ctx, pos[0], access); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "changed room %q (access): access %s\n", pos[0], access)
+		}
 		return nil
 	}}.run(args)
 }

@@ -92,7 +92,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		RTPPortMin:     cfg.SIP.RTPPortMin,
 		RTPPortMax:     cfg.SIP.RTPPortMax,
 		RTPTimeout:     cfg.SIP.RTPTimeout,
-		Trunks:         secureTrunks(sipTrunks(cfg.SIP.Trunks), cfg.SIP.Trunks),
+		Trunks:         sipTrunks(cfg.SIP.Trunks),
 		RefuseLoopback: !cfg.SIP.LoopbackTrusted(),
 		DropUnknown:    cfg.SIP.DropUnknown,
 		Realm:          cfg.SIP.Realm,
@@ -315,16 +315,4 @@ func sipTLS(t config.SIPTLS, log *slog.Logger) (func(*tls.ClientHelloInfo) (*tls
 		return nil, nil, fmt.Errorf("sip.tls.ca_file %s: no PEM certificate", t.CAFile)
 	}
 	return get, roots, nil
-}
-
-// secureTrunks adds each trunk's SRTP mode and registration transport
-// (ts is sipTrunks(cfg), in the same order).
-func secureTrunks(ts []sip.Trunk, cfg []config.Trunk) []sip.Trunk {
-	for i := range ts {
-		ts[i].SRTP = sip.SRTPMode(cfg[i].SRTP)
-		if ts[i].Register != nil && cfg[i].Register != nil {
-			ts[i].Register.Transport = string(cfg[i].Register.Transport)
-		}
-	}
-	return ts
 }

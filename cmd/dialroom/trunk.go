@@ -18,10 +18,11 @@ func sipTrunks(trunks []config.Trunk) []sip.Trunk {
 	out := make([]sip.Trunk, 0, len(trunks))
 	for _, t := range trunks {
 		srcs, _ := config.TrunkSources(t.Sources)
-		st := sip.Trunk{Name: t.Name, Sources: srcs, Username: t.Username, Password: t.Password, MaxCalls: t.MaxCalls, MaxDuration: t.MaxDuration}
+		st := sip.Trunk{Name: t.Name, Sources: srcs, Username: t.Username, Password: t.Password,
+			MaxCalls: t.MaxCalls, MaxDuration: t.MaxDuration, SRTP: sip.SRTPMode(t.SRTP)}
 		if r := t.Register; r != nil {
 			st.Register = &sip.Registration{Registrar: r.Registrar, Username: r.Username,
-				Password: r.Password, Domain: r.Domain, Expires: r.Expires}
+				Password: r.Password, Domain: r.Domain, Expires: r.Expires, Transport: string(r.Transport)}
 		}
 		out = append(out, st)
 	}

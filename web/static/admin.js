@@ -177,6 +177,7 @@ async function showConsole() {
     el('section', { id: 'numbers-section', 'aria-labelledby': 'numbers-h' }, [el('h2', { id: 'numbers-h' }, ['Phone numbers']), numberForm(), el('div', { id: 'numbers' })]),
     el('section', { id: 'trunks-section', 'aria-labelledby': 'trunks-h' }, [el('h2', { id: 'trunks-h' }, ['Trunks']), el('div', { id: 'trunks' })]),
     el('section', { id: 'live-section', 'aria-labelledby': 'live-h' }, [el('h2', { id: 'live-h' }, ['Meetings in progress']), el('div', { id: 'live', 'aria-live': 'polite' })]),
+    tokensSection(),
   );
   await refresh();
   clearInterval(timer);
@@ -253,6 +254,7 @@ async function refreshRooms() {
         copyBox('Join link', location.origin + r.joinPath),
         ...(r.moderatorPath ? [copyBox('Moderator link', location.origin + r.moderatorPath)] : []),
         ...(r.dialIn ? [copyBox('Dial-in text', r.dialIn)] : []),
+        joinLinks(r),
       ]),
       el('td', {}, [
         btn('Edit', () => toggleEdit(r), { 'data-action': 'edit', 'aria-expanded': 'false' }),
@@ -431,6 +433,155 @@ async function refreshLive() {
       ]),
     ),
   );
+}
+
+// Join links, room access and API tokens (docs/api.md, "Tokens, join links
+// and room access").
+
+/** @typedef {{access: string, relinkedAt: number}} Access */
+/** @typedef {{name: string, scopes: string[], createdAt: number, expiresAt: number, lastUsed: number,
+ *   expired: boolean, file?: boolean, token?: string}} APIToken */
+
+/**
+ * when formats Unix seconds for the console; 0 is `zero`.
+ * @param {number} t
+ * @param {string} zero
+ */
+function when(t, zero) {
+  return t ? new Date(t * 1000).toLocaleString() : zero;
+}
+
+/**
+ * joinLinks is a room's panel for signed, expiring join links and its access
+ * setting. After a relink it hides the room's unversioned moderator link,
+ * which the relink revoked.
+ * @param {Room} r
+ */
+function joinLinks(r) {
+  const slug = encodeURIComponent(r.slug);
+  const id = (/** @type {string} */ f) => `links-${r.slug}-${f}`;
+  const access = /** @type {HTMLSelectElement} */ (el('select', { id: id('access'), 'data-action': 'access' }, [
+    el('option', { value: 'open' }, ['Anyone with the link']),
+    el('option', { value: 'signed-in' }, ['Signed-in users and invitation links']),
+  ]));
+  const expires = /** @type {HTMLSelectElement} */ (el('select', { id: id('expires'), 'aria-label': 'Link valid for' }, [
+    el('option', { value: '1d' }, ['1 day']),
+    el('option', { value: '7d' }, ['7 days']),
+    el('option', { value: '30d', selected: '' }, ['30 days']),
+    el('option', { value: 'never' }, ['never expires']),
+  ]));
+  const made = el('div', { class: 'made-links' });
+  const note = el('p', { class: 'note' });
+  /** @param {Access} a */
+  const show = (a) => {
+    access.value = a.access;
+    note.textContent = a.relinkedAt ? `Links before ${when(a.relinkedAt, '')} were revoked.` : '';
+    if (a.relinkedAt) panel.parentElement?.querySelector('input[aria-label="Moderator link"]')?.closest('.copy')?.remove();
+  };
+  /** @param {string} role */
+  const make = (role) => async () => {
+    try {
+      const l = /** @type {{path: string, expiresAt: number}} */ (await api('POST', `/rooms/${slug}/links`, { role, expires: expires.value }));
+      const label = role === 'moderator' ? 'New moderator link' : 'Invitation link';
+      made.replaceChildren(copyBox(label, location.origin + l.path), el('p', { class: 'note' }, [`Valid until ${when(l.expiresAt, 'revoked')}.`]));
+    } catch (err) {
+      report(err);
+    }
+  };
+  access.addEventListener('change', async () => {
+    try {
+      show(/** @type {Access} */ (await api('PATCH', `/rooms/${slug}/access`, { access: access.value })));
+    } catch (err) {
+      report(err);
+    }
+  });
+  const panel = el('div', { class: 'join-links', 'data-links': r.slug }, [
+    el('div', { class: 'field' }, [el('label', { for: id('access') }, ['Who may join']), access]),
+    el('div', { class: 'copy' }, [
+      expires,
+      btn('Invitation link', make('participant'), { 'data-action': 'participant-link' }),
+      btn('Moderator link', make('moderator'), { 'data-action': 'moderator-link' }),
+      btn('Revoke links', async () => {
+        if (!confirm(`Revoke every invitation and moderator link of ${r.slug}?`)) return;
+        try {
+          show(/** @type {Access} */ (await api('POST', `/rooms/${slug}/relink`)));
+          made.replaceChildren();
+        } catch (err) {
+          report(err);
+        }
+      }, { class: 'small danger', 'data-action': 'relink' }),
+    ]),
+    made,
+    note,
+  ]);
+  api('GET', `/rooms/${slug}/access`).then((a) => show(/** @type {Access} */ (a))).catch(() => {});
+  return panel;
+}
+
+/** tokensSection lists, creates and revokes admin API tokens (admin scope only). */
+function tokensSection() {
+  const scopes = ['read', 'rooms:read', 'rooms:write', 'live:read', 'live:write', 'audit:read', 'admin'];
+  const scope = el('select', { id: 'token-scopes', multiple: '', size: '3' }, scopes.map((s) => el('option', { value: s }, [s])));
+  const expires = el('select', { id: 'token-expires' }, [
+    el('option', { value: '30d' }, ['30 days']),
+    el('option', { value: '90d', selected: '' }, ['90 days']),
+    el('option', { value: '365d' }, ['1 year']),
+    el('option', { value: 'never' }, ['never']),
+  ]);
+  const form = el('form', { id: 'token-form', class: 'inline' }, [
+    field('token-name', 'Name', { required: '', pattern: '[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}' }),
+    el('div', { class: 'field' }, [el('label', { for: 'token-scopes' }, ['Scopes']), scope]),
+    el('div', { class: 'field' }, [el('label', { for: 'token-expires' }, ['Expires after']), expires]),
+    el('button', { type: 'submit', class: 'primary' }, ['Create token']),
+  ]);
+  const shown = el('div', { id: 'token-new' });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const chosen = [.../** @type {HTMLSelectElement} */ (scope).selectedOptions].map((o) => o.value);
+    const name = /** @type {HTMLInputElement} */ (document.getElementById('token-name')).value.trim();
+    try {
+      const t = /** @type {APIToken} */ (await api('POST', '/tokens', { name, scopes: chosen, expires: /** @type {HTMLSelectElement} */ (expires).value }));
+      shown.replaceChildren(copyBox('New token', t.token || ''), el('p', { class: 'note' }, ['Shown only now: copy it to where it is used.']));
+      /** @type {HTMLFormElement} */ (form).reset();
+      await refreshTokens();
+    } catch (err) {
+      report(err);
+    }
+  });
+  const section = el('section', { id: 'tokens-section', 'aria-labelledby': 'tokens-h' }, [
+    el('h2', { id: 'tokens-h' }, ['API tokens']), form, shown, el('div', { id: 'tokens' }),
+  ]);
+  refreshTokens().catch(report);
+  return section;
+}
+
+async function refreshTokens() {
+  /** @type {APIToken[]} */
+  let list;
+  try {
+    list = /** @type {APIToken[]} */ (await api('GET', '/tokens'));
+  } catch (err) {
+    if (!(err instanceof APIError) || err.status !== 403) throw err;
+    document.getElementById('tokens')?.replaceChildren(el('p', { class: 'note' }, ['Managing tokens needs the admin scope.']));
+    document.getElementById('token-form')?.remove();
+    return;
+  }
+  const rows = list.map((t) =>
+    el('tr', { 'data-token': t.name }, [
+      el('td', {}, [t.name, ...(t.file ? [el('div', { class: 'note' }, ['token file'])] : [])]),
+      el('td', {}, [t.scopes.join(', ')]),
+      el('td', {}, [when(t.createdAt, '–')]),
+      el('td', {}, [when(t.lastUsed, t.file ? '–' : 'never')]),
+      el('td', {}, [t.expired ? 'expired' : when(t.expiresAt, 'never')]),
+      el('td', {}, [btn('Revoke', async () => {
+        if (!confirm(`Revoke the token ${t.name}? Whatever uses it stops working.`)) return;
+        await api('DELETE', `/tokens/${encodeURIComponent(t.name)}`).catch(report);
+        await refreshTokens().catch(report);
+      }, { class: 'small danger', 'data-action': 'revoke' })]),
+    ]),
+  );
+  const head = el('tr', {}, ['Name', 'Scopes', 'Created', 'Last used', 'Expires', ''].map((h) => el('th', { scope: 'col' }, [h])));
+  document.getElementById('tokens')?.replaceChildren(list.length ? el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]) : el('p', { class: 'note' }, ['No tokens.']));
 }
 
 logout.addEventListener('click', async () => {

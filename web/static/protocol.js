@@ -53,6 +53,8 @@ export class Session {
     /** @type {RTCRtpTransceiver|null} the transceiver our camera (or screen) goes out on */
     this.videoTx = null;
     this.lastView = '';
+    /** @type {Promise<void>} serialises applyLayers */
+    this.layersChain = Promise.resolve();
     /** the room's dominant speaker, from the server ('' = nobody yet) */
     this.speaker = '';
 
@@ -190,8 +192,19 @@ export class Session {
     }
   }
 
-  /** applyLayers caps each camera layer and pauses those nobody receives (only f while sharing the screen). */
-  async applyLayers() {
+  /**
+   * applyLayers caps each camera layer and pauses those nobody receives
+   * (only f while sharing the screen). Calls run one after another, each
+   * with the latest state: Chrome refuses a setParameters while another is
+   * pending.
+   * @returns {Promise<void>}
+   */
+  applyLayers() {
+    this.layersChain = this.layersChain.then(() => this.setLayers());
+    return this.layersChain;
+  }
+
+  async setLayers() {
     const sender = this.videoTx?.sender;
     if (!sender) return;
     const params = sender.getParameters();
