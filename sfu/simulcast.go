@@ -28,6 +28,15 @@ var nominalRate = [numLayers]int{150_000, 500_000, 1_500_000}
 // layerLive is how recently a layer must have sent a packet to count as sent.
 const layerLive = time.Second
 
+// A layer the SFU asks for that does not arrive within layerStart (a
+// browser whose uplink or CPU cannot carry it stops sending it on its own)
+// is left alone for layerRetry; without this, subscribers would flip
+// between asking for it and pausing it.
+const (
+	layerStart = 3 * time.Second
+	layerRetry = 10 * time.Second
+)
+
 // layerIndex maps a RID to a layer; "" (no simulcast) and unknown RIDs are f.
 func layerIndex(rid string) int {
 	switch rid {
@@ -51,6 +60,8 @@ type videoOut struct {
 	mu        sync.Mutex
 	layers    [numLayers]*layerIn
 	expected  [numLayers]bool              // RIDs the publisher negotiated, sent yet or not
+	askedAt   [numLayers]time.Time         // when a wanted layer that is not arriving was first seen missing
+	failed    [numLayers]time.Time         // until then a layer that did not start when asked counts as absent
 	simulcast bool                         // the publisher sends RIDs
 	demand    [numLayers]bool              // layers some subscriber wants; the publisher sends only these
 	told      bool                         // demand has been sent at least once
@@ -191,9 +202,26 @@ func (o *videoOut) state(now time.Time) [numLayers]layerState {
 				s.bps = l.bps
 			}
 		}
+		o.checkStartLocked(i, &s, now)
 		st[i] = s
 	}
 	return st
+}
+
+// checkStartLocked marks layer i absent while it failed to start when asked.
+func (o *videoOut) checkStartLocked(i int, s *layerState, now time.Time) {
+	switch {
+	case s.live || !o.told || !o.demand[i]:
+		o.askedAt[i] = time.Time{}
+	case o.askedAt[i].IsZero():
+		o.askedAt[i] = now
+	case now.Sub(o.askedAt[i]) > layerStart:
+		o.failed[i] = now.Add(layerRetry)
+		o.askedAt[i] = time.Time{}
+	}
+	if !s.live && now.Before(o.failed[i]) {
+		s.present = false
+	}
 }
 
 // keyframe asks the publisher for a keyframe of layer i (rate-limited).

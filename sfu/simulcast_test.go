@@ -513,3 +513,47 @@ func TestBudget(t *testing.T) {
 		t.Errorf("REMB below GCC: budget %d, want 500000", got)
 	}
 }
+
+// TestLayerStartTimeout: a layer the SFU asks for that never arrives counts
+// as absent for a while, so subscribers do not flip between asking for it
+// and pausing it; then it is tried again.
+func TestLayerStartTimeout(t *testing.T) {
+	o := newVideoOut(nil, "v", webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mimeVP8, ClockRate: 90000}})
+	now := time.Unix(1000, 0)
+	for _, rid := range layerRIDs {
+		o.expect(rid)
+	}
+	for i := range 2 { // q and h arrive, f never does
+		o.layers[i] = &layerIn{}
+	}
+	o.told, o.demand = true, [numLayers]bool{false, true, true}
+	usable := func(at time.Time) [numLayers]bool {
+		for i := range 2 {
+			o.layers[i].lastAt.Store(at.UnixNano())
+		}
+		var u [numLayers]bool
+		for i, s := range o.state(at) {
+			u[i] = s.usable()
+		}
+		return u
+	}
+	if got := usable(now); got != [numLayers]bool{true, true, false} {
+		t.Errorf("f asked for, not arriving: usable %v, want f not usable", got)
+	}
+	o.demand = [numLayers]bool{false, true, false}
+	if got := usable(now.Add(time.Second)); !got[2] {
+		t.Errorf("f paused again within layerStart: usable %v, want f usable (resumable)", got)
+	}
+	o.demand = [numLayers]bool{false, true, true}
+	usable(now.Add(2 * time.Second))
+	if got := usable(now.Add(2*time.Second + layerStart + time.Millisecond)); got[2] {
+		t.Errorf("f asked for longer than layerStart: usable %v, want f absent", got)
+	}
+	o.demand = [numLayers]bool{false, true, false}
+	if got := usable(now.Add(3*time.Second + layerStart)); got[2] {
+		t.Errorf("f paused after failing to start: usable %v, want f still absent", got)
+	}
+	if got := usable(now.Add(3*time.Second + layerStart + layerRetry)); !got[2] {
+		t.Errorf("after layerRetry: usable %v, want f usable again", got)
+	}
+}
