@@ -79,6 +79,29 @@ var migrations = []string{
 	ALTER TABLE rooms ADD COLUMN access TEXT NOT NULL DEFAULT 'open';
 	ALTER TABLE rooms ADD COLUMN link_key BLOB;
 	ALTER TABLE rooms ADD COLUMN relinked_at INTEGER NOT NULL DEFAULT 0;`,
+	// 7: SIP trunks added by the CLI or the admin API (trunks.go), next to
+	// the read-only ones of the configuration file. Digest and registration
+	// passwords are stored as given: the server must answer and verify
+	// digest challenges with them. trunks_version counts every change, so
+	// a running server notices one with a single cheap query.
+	`CREATE TABLE trunks (
+		name         TEXT PRIMARY KEY,
+		sources      TEXT NOT NULL DEFAULT '', -- comma-separated IPs and CIDR prefixes
+		username     TEXT NOT NULL DEFAULT '', -- digest (407) on INVITEs; '' = none
+		password     TEXT NOT NULL DEFAULT '',
+		max_calls    INTEGER NOT NULL DEFAULT 0,
+		max_duration INTEGER NOT NULL DEFAULT 0, -- seconds; 0 = no limit
+		srtp         TEXT NOT NULL DEFAULT '',
+		reg_registrar TEXT NOT NULL DEFAULT '', -- '' = no registration
+		reg_transport TEXT NOT NULL DEFAULT '',
+		reg_username  TEXT NOT NULL DEFAULT '',
+		reg_password  TEXT NOT NULL DEFAULT '',
+		reg_domain    TEXT NOT NULL DEFAULT '',
+		reg_expires   INTEGER NOT NULL DEFAULT 0, -- seconds; 0 = default
+		updated_at   INTEGER NOT NULL -- Unix milliseconds
+	);
+	CREATE TABLE trunks_version (n INTEGER NOT NULL);
+	INSERT INTO trunks_version (n) VALUES (0);`,
 }
 
 // migrate applies the pending migrations in one immediate transaction, so

@@ -311,7 +311,7 @@ func (r *WebRTCReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "packet loss:  %.3f %% overall (%d of %d packets: audio %d of %d, video %d of %d); per subscriber median %.3f %%, p95 %.3f %%\n",
 		loss, expected-received, expected, (expected-vExpected)-(received-vReceived), expected-vExpected,
 		vExpected-vReceived, vExpected, l50, l95)
-	fmt.Fprintf(w, "streams:      %d audio + %d video forwarded to the subscribers\n", audioStreams, videoStreams)
+	fmt.Fprintf(w, "streams:      %d audio + %d video forwarded to the subscribers (a stream counts when any packet of it arrived)\n", audioStreams, videoStreams)
 	if len(r.sentEnd) > 0 && len(r.sentStart) == len(r.sentEnd) {
 		fmt.Fprintf(w, "published:    VP8 per publisher and layer, kbit/s (smallest first):")
 		for i := range r.sentEnd {
@@ -325,8 +325,12 @@ func (r *WebRTCReport) Write(w io.Writer) {
 		if n := audioStreams + videoStreams; n > 0 {
 			per = 100 * cores / float64(n)
 		}
-		fmt.Fprintf(w, "server:       %.1f %% of one core, %.3f %% of a core per forwarded stream; RSS %.1f MB (%.1f MB before), %d threads\n",
-			100*cores, per, mb(r.procEnd.rssBytes), mb(r.procIdle.rssBytes), r.procEnd.threads)
+		perKpps := 0.0
+		if pps := float64(received) / secs; pps > 0 {
+			perKpps = 100 * cores / (pps / 1000)
+		}
+		fmt.Fprintf(w, "server:       %.1f %% of one core, %.3f %% of a core per forwarded stream, %.2f %% per 1000 forwarded packets/s (%.0f packets/s); RSS %.1f MB (%.1f MB before), %d threads\n",
+			100*cores, per, perKpps, float64(received)/secs, mb(r.procEnd.rssBytes), mb(r.procIdle.rssBytes), r.procEnd.threads)
 	}
 	fmt.Fprintf(w, "load tool:    %.1f %% of one core (it shares the machine with the server)\n", 100*cpuShare(r.selfStart, r.selfEnd))
 }

@@ -6,21 +6,48 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
-func TestShare(t *testing.T) {
-	for _, tc := range []struct{ n, parts int }{{10, 1}, {10, 3}, {128, 2}, {1001, 8}, {3, 8}} {
-		next := 0
-		for p := 0; p < tc.parts; p++ {
-			lo, hi := share(tc.n, p, tc.parts)
-			if lo != next || hi < lo {
-				t.Fatalf("share(%d, %d, %d) = %d..%d, want to start at %d", tc.n, p, tc.parts, lo, hi, next)
-			}
-			next = hi
+// TestEveryLegOncePerRound: however the legs are claimed by the tick
+// goroutine and its helpers, each leg gets exactly one frame per tick, also
+// when legs join and leave between ticks (the race detector checks that no
+// helper touches a round that is over).
+func TestEveryLegOncePerRound(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8)) // seven helpers
+	m := New(newFakeSFU(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m.manualTick = true
+	defer m.Close()
+	var counts []*atomic.Int64
+	join := func() {
+		c := new(atomic.Int64)
+		_, err := m.Join("r", PhoneInfo{ID: strconv.Itoa(len(counts))}, legFunc(func([]int16) { c.Add(1) }))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if next != tc.n {
-			t.Errorf("shares of %d in %d parts end at %d, want %d", tc.n, tc.parts, next, tc.n)
+		counts = append(counts, c)
+	}
+	for range parallelMin + 3*sendChunk + 5 {
+		join()
+	}
+	r := m.rooms["r"]
+	r.send = newSenders(r)
+	defer r.send.stop()
+	for tick := range 300 {
+		for _, c := range counts {
+			c.Store(0)
+		}
+		r.mixOnce(time.Unix(0, 0))
+		for i, c := range counts {
+			if got := c.Load(); got != 1 {
+				t.Fatalf("tick %d: leg %d got %d frames, want 1", tick, i, got)
+			}
+		}
+		if tick%50 == 49 { // the next round has other legs
+			join()
+			join()
 		}
 	}
 }
@@ -90,5 +117,160 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 	// runtime's) may end meanwhile, but none of the mixer's may remain.
 	if got := runtime.NumGoroutine(); got > before {
 		t.Errorf("goroutines after Close: got %d, want at most %d", got, before)
+	}
+}
+
+// frameLeg is a FrameLeg that encodes its frames with its slot's encoder and
+// records what it got.
+type frameLeg struct {
+	slot   int
+	frames []*Frame
+	bytes  [][]byte
+}
+
+func (l *frameLeg) WriteAudio([]int16) { panic("WriteAudio called on a FrameLeg") }
+
+func (l *frameLeg) WriteFrame(f *Frame) {
+	l.frames = append(l.frames, f)
+	l.bytes = append(l.bytes, append([]byte(nil), f.Encoded(l.slot, countingEncode)...))
+}
+
+// encodes counts countingEncode calls (tests in this file tick by hand, on
+// one goroutine).
+var encodes int
+
+// countingEncode "encodes" each sample as its low byte.
+func countingEncode(dst []byte, pcm []int16) int {
+	encodes++
+	n := min(len(dst), len(pcm))
+	for i := range n {
+		dst[i] = byte(pcm[i])
+	}
+	return n
+}
+
+// TestSharedEncodeOncePerCodec: every non-talker gets the room's one Frame,
+// encoded once per tick per slot however many legs use it; a talker gets
+// its own Frame (its N-1 mix), encoded for it alone.
+func TestSharedEncodeOncePerCodec(t *testing.T) {
+	c := newClockMixer(t, 3)
+	talkerLeg := &frameLeg{}
+	talker, err := c.Join("r", PhoneInfo{ID: "talker"}, talkerLeg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listeners []*frameLeg
+	for i := range 10 {
+		l := &frameLeg{slot: i % 2} // two codecs
+		m, err := c.Join("r", PhoneInfo{ID: strconv.Itoa(i)}, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listeners = append(listeners, l)
+		defer m.Leave()
+	}
+	for range 10 {
+		talker.Push(constFrame(7000))
+		c.tick("r")
+	}
+	encodes = 0
+	talker.Push(constFrame(7000))
+	c.tick("r")
+	if encodes != 3 { // the shared mix in two slots, the talker's own mix
+		t.Errorf("encodes in one tick: got %d, want 3 (2 shared + 1 own)", encodes)
+	}
+	shared := listeners[0].frames[len(listeners[0].frames)-1]
+	for i, l := range listeners {
+		f := l.frames[len(l.frames)-1]
+		if f != shared {
+			t.Errorf("listener %d got a frame of its own, want the shared one", i)
+		}
+		if b := l.bytes[len(l.bytes)-1]; len(b) != FrameSamples || b[0] != 7000&0xff {
+			t.Errorf("listener %d: encoded %d bytes starting %v, want %d of the talker's voice", i, len(b), b[:min(len(b), 1)], FrameSamples)
+		}
+	}
+	own := talkerLeg.frames[len(talkerLeg.frames)-1]
+	if own == shared {
+		t.Error("the talker got the shared frame, want its own N-1 mix")
+	}
+	if b := talkerLeg.bytes[len(talkerLeg.bytes)-1]; len(b) != FrameSamples || b[0] != 0 {
+		t.Errorf("talker: encoded %d bytes starting %v, want %d of silence (it hears nobody)", len(b), b[:min(len(b), 1)], FrameSamples)
+	}
+	if shared.Encoded(FrameEncodings, countingEncode) != nil || shared.Encoded(-1, countingEncode) != nil {
+		t.Error("Encoded with a slot out of range: want nil")
+	}
+}
+
+// ulaw is a G.711 µ-law encoder for the benchmark (the real one is in sip,
+// which imports this package).
+func ulaw(dst []byte, pcm []int16) int {
+	n := min(len(dst), len(pcm))
+	for i, v := range pcm[:n] {
+		s, sign := int32(v), int32(0)
+		if s < 0 {
+			s, sign = -s, 0x80
+		}
+		s = min(s, 32635) + 0x84
+		exp := int32(7)
+		for m := int32(0x4000); s&m == 0 && exp > 0; m >>= 1 {
+			exp--
+		}
+		dst[i] = ^byte(sign | exp<<4 | (s>>(exp+3))&0x0f)
+	}
+	return n
+}
+
+// pcmLeg encodes every frame it gets itself, as a Leg without WriteFrame must.
+type pcmLeg struct{ buf [FrameSamples]byte }
+
+func (l *pcmLeg) WriteAudio(pcm []int16) { ulaw(l.buf[:], pcm) }
+
+// sharedLeg takes Frames and uses their shared µ-law encoding.
+type sharedLeg struct{ buf [FrameSamples]byte }
+
+func (l *sharedLeg) WriteAudio(pcm []int16) { ulaw(l.buf[:], pcm) }
+func (l *sharedLeg) WriteFrame(f *Frame)    { copy(l.buf[:], f.Encoded(0, ulaw)) }
+
+// BenchmarkMixOnceG711 is BenchmarkMixOnce with legs that G.711-encode what
+// they get: each its own encode (pcm) or the room's shared one (shared).
+func BenchmarkMixOnceG711(b *testing.B) {
+	for _, kind := range []string{"pcm", "shared"} {
+		for _, n := range []int{100, 1000, 10000} {
+			b.Run(kind+"/"+strconv.Itoa(n), func(b *testing.B) {
+				m := New(newFakeSFU(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+				m.manualTick = true
+				defer m.Close()
+				mems := make([]*Member, 0, n)
+				for i := 0; i < n; i++ {
+					var leg Leg = &pcmLeg{}
+					if kind == "shared" {
+						leg = &sharedLeg{}
+					}
+					mem, err := m.Join("r", PhoneInfo{ID: strconv.Itoa(i)}, leg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					mems = append(mems, mem)
+				}
+				r := m.rooms["r"]
+				talk := tone(440, SampleRate, FrameSamples, 8000, 0)
+				quiet := constFrame(3)
+				seq := uint16(0)
+				for range 3 {
+					seq++
+					feed(mems, seq, talk, quiet)
+				}
+				r.mixOnce(time.Unix(0, 0))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					seq++
+					feed(mems, seq, talk, quiet)
+					r.mixOnce(time.Unix(0, 0))
+				}
+				nsPerTick := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				b.ReportMetric(float64(n)*float64(FrameDuration.Nanoseconds())/nsPerTick, "callers/core")
+			})
+		}
 	}
 }

@@ -117,7 +117,8 @@ func (m *Mixer) Join(roomID string, info PhoneInfo, leg Leg) (*Member, error) {
 			go r.run()
 		}
 	}
-	mem := &Member{mixer: m, room: r, info: info, leg: leg, track: track,
+	fleg, _ := leg.(FrameLeg)
+	mem := &Member{mixer: m, room: r, info: info, leg: leg, fleg: fleg, track: track,
 		jb: newJitterCore(&m.stats), talk: talkState{level: levelFloor}}
 	r.add(mem)
 	m.log.Debug("phone joined mix", "room", roomID, "participant", info.ID)
@@ -166,6 +167,7 @@ type Member struct {
 	room  *room
 	info  PhoneInfo
 	leg   Leg
+	fleg  FrameLeg // leg, when it takes Frames (shared encodes); else nil
 	track PhoneTrack
 
 	// The caller's jitter buffer, guarded by mu (Push and the tick).
@@ -175,7 +177,7 @@ type Member struct {
 
 	// Owned by the room's tick goroutine.
 	frame  [FrameSamples]int16
-	out    [FrameSamples]int16 // this leg's own N-1 mix while it talks
+	out    Frame // this leg's own N-1 mix while it talks
 	ownMix bool
 	plc    pcmPLC
 	talk   talkState

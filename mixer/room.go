@@ -33,9 +33,9 @@ type room struct {
 	talk    talkers
 	tick    tickStats
 	sum     [FrameSamples]int32
-	shared  [FrameSamples]int16 // what every non-talker hears
-	send    *senders            // nil while tests tick by hand
-	removed []*talkState        // inputs that left since the last tick
+	shared  Frame        // what every non-talker hears
+	send    *senders     // nil while tests tick by hand
+	removed []*talkState // inputs that left since the last tick
 }
 
 func newRoom(id string, cfg Config, c *counters, log *slog.Logger) *room {
@@ -52,10 +52,16 @@ func newRoom(id string, cfg Config, c *counters, log *slog.Logger) *room {
 }
 
 // maxCatchUp bounds how many ticks one wake-up may run when the loop was
-// delayed (a busy machine): time.Ticker drops the ticks it could not deliver,
-// and each dropped tick would otherwise leave one frame more in every jitter
-// buffer, adding 20 ms of delay until drift correction removes it.
-const maxCatchUp = 3
+// delayed (a busy machine: the process waited for a CPU). time.Ticker drops
+// the ticks it could not deliver; each tick not run is a packet every caller
+// misses and a frame more in every jitter buffer (20 ms of delay until drift
+// correction removes it), so the loop runs the missed ticks back to back, up
+// to 100 ms of them. Beyond that the gap is dropped and the loop starts afresh.
+const maxCatchUp = 5
+
+// catchUpBudget is how long one wake-up may spend on catch-up ticks: when the
+// tick itself is what takes long (overload), more ticks would only add to it.
+const catchUpBudget = FrameDuration / 2
 
 func (r *room) run() {
 	defer close(r.done)
@@ -63,7 +69,7 @@ func (r *room) run() {
 	defer r.send.stop()
 	t := time.NewTicker(FrameDuration)
 	defer t.Stop()
-	var next time.Time
+	var next time.Time // when the next tick is due
 	for {
 		select {
 		case <-r.stop:
@@ -75,19 +81,34 @@ func (r *room) run() {
 			if next.IsZero() {
 				next = now
 			}
-			r.mixOnce(now)
-			next = next.Add(FrameDuration)
-			// Catch up only while that is cheap: when the tick itself is
-			// what takes long (overload), more ticks would only add to it.
-			for n := 1; n < maxCatchUp && now.Sub(next) > FrameDuration/2 && time.Since(now) < FrameDuration/4; n++ {
+			var due int
+			due, next = dueTicks(now, next)
+			for i := 0; i < due; i++ {
+				if i > 0 && time.Since(now) > catchUpBudget {
+					next = now.Add(FrameDuration) // overloaded: skip the rest
+					break
+				}
 				r.mixOnce(now)
-				next = next.Add(FrameDuration)
-			}
-			if now.Sub(next) > FrameDuration/2 { // too far behind: start afresh
-				next = now.Add(FrameDuration)
 			}
 		}
 	}
+}
+
+// dueTicks returns how many ticks are due at now when the next one was due at
+// next (0 when the wake-up is early, at most maxCatchUp) and when the tick
+// after them is due. Times within half a frame count as on time, so timer
+// jitter neither adds nor drops a tick.
+func dueTicks(now, next time.Time) (int, time.Time) {
+	late := now.Sub(next) + FrameDuration/2
+	if late < 0 {
+		return 0, next
+	}
+	due := int(late/FrameDuration) + 1
+	if due > maxCatchUp {
+		// Too far behind: run maxCatchUp ticks and count from now.
+		return maxCatchUp, now.Add(FrameDuration)
+	}
+	return due, next.Add(time.Duration(due) * FrameDuration)
 }
 
 // mixOnce is one tick: take one frame (or concealment) from every input's
@@ -163,8 +184,9 @@ func (r *room) sumTalkers() {
 			addInto(r.sum[:], m.frame[:])
 		}
 	}
+	r.shared.reset()
 	for i, v := range r.sum {
-		r.shared[i] = softLimit(v)
+		r.shared.pcm[i] = softLimit(v)
 	}
 }
 

@@ -183,3 +183,32 @@ func FuzzJitter(f *testing.F) {
 		}
 	})
 }
+
+// TestDueTicks checks the loop's catch-up arithmetic: on time one tick, late
+// by whole frames as many more (up to maxCatchUp), early none.
+func TestDueTicks(t *testing.T) {
+	base := time.Unix(1000, 0)
+	ms := time.Millisecond
+	cases := []struct {
+		name     string
+		late     time.Duration // now - next
+		due      int
+		nextFrom time.Duration // the returned next, relative to the old next
+	}{
+		{"on time", 0, 1, 20 * ms},
+		{"timer jitter late", 9 * ms, 1, 20 * ms},
+		{"timer jitter early", -9 * ms, 1, 20 * ms},
+		{"early", -11 * ms, 0, 0},
+		{"one frame late", 20 * ms, 2, 40 * ms},
+		{"two frames late", 47 * ms, 3, 60 * ms},
+		{"four frames late", 80 * ms, 5, 100 * ms},
+		{"far behind", 500 * ms, maxCatchUp, 520 * ms}, // counts from now
+	}
+	for _, c := range cases {
+		due, next := dueTicks(base.Add(c.late), base)
+		if due != c.due || !next.Equal(base.Add(c.nextFrom)) {
+			t.Errorf("%s: dueTicks = %d, next %v; want %d, next %v", c.name, due,
+				next.Sub(base), c.due, c.nextFrom)
+		}
+	}
+}

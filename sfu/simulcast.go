@@ -154,7 +154,7 @@ func (o *videoOut) removeDown(d *downTrack) {
 
 // layerState is what the allocator knows about one layer.
 type layerState struct {
-	present bool // the publisher has sent this layer
+	present bool // the publisher negotiated or sent this layer (and it did not fail to start)
 	live    bool // it sent a packet within layerLive
 	paused  bool // the SFU asked the publisher not to send it
 	w, h    int  // picture size; nominal until a keyframe tells

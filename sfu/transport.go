@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
@@ -50,6 +51,9 @@ type Transport struct {
 	udp    []net.Addr // where udpMux listens
 	turn   *turnServer
 	creds  *turnCredentials // nil: no TURN server for browsers
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // NewTransport opens the shared UDP and TCP ICE sockets and the embedded
@@ -180,20 +184,20 @@ func (t *Transport) Close() error {
 	if t == nil {
 		return nil
 	}
-	var errs []error
-	if t.udpMux != nil {
-		errs = append(errs, t.udpMux.Close())
-		t.udpMux = nil
-	}
-	if t.tcpMux != nil {
-		errs = append(errs, t.tcpMux.Close()) // closes tcpLn too
-		t.tcpMux = nil
-	}
-	if t.turn != nil {
-		errs = append(errs, t.turn.Close())
-		t.turn = nil
-	}
-	return errors.Join(errs...)
+	t.closeOnce.Do(func() {
+		var errs []error
+		if t.udpMux != nil {
+			errs = append(errs, t.udpMux.Close())
+		}
+		if t.tcpMux != nil {
+			errs = append(errs, t.tcpMux.Close()) // closes tcpLn too
+		}
+		if t.turn != nil {
+			errs = append(errs, t.turn.Close())
+		}
+		t.closeErr = errors.Join(errs...)
+	})
+	return t.closeErr
 }
 
 // apply makes se use the shared sockets. With ICE-TCP on, TCP candidates

@@ -113,7 +113,7 @@ func (s *Server) admit(req *sip.Request, tx sip.ServerTransaction) (Trunk, bool)
 		if t, ok := s.authenticated(req, &tr); ok {
 			return t, true
 		}
-	case s.trunks.hasDigestOnly:
+	case s.trunks.hasDigestOnly():
 		if t, ok := s.authenticated(req, nil); ok {
 			return t, true
 		}

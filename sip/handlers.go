@@ -41,7 +41,7 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 // handleOptions answers keep-alives and capability queries from trunks
 // (RFC 3261 §11); unknown sources are refused like their INVITEs.
 func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
-	if _, ok := s.trunks.bySource(sourceAddr(req)); !ok && !s.trunks.hasDigestOnly {
+	if _, ok := s.trunks.bySource(sourceAddr(req)); !ok && !s.trunks.hasDigestOnly() {
 		s.refuse(req, tx)
 		return
 	}

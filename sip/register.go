@@ -2,7 +2,9 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -44,6 +46,7 @@ type registrar struct {
 	trunk  Trunk
 	host   string
 	port   int
+	ip     netip.Addr // the registrar's address, a source of the trunk
 	callID string
 	cseq   uint32
 }
@@ -95,6 +98,12 @@ func (s *Server) runRegistration(ctx context.Context, reg *registrar) {
 			_, err := s.register(uctx, reg, 0)
 			cancel()
 			s.log.Info("unregistered", "trunk", reg.trunk.Name, "error", err)
+			if s.ctx.Err() == nil {
+				// The trunk was removed or changed, not the server stopped:
+				// a successor (if any) reports its own state.
+				s.forgetTrunkState(reg.trunk.Name)
+				return
+			}
 			s.setTrunkState(TrunkState{Name: reg.trunk.Name, LastError: "unregistered: server stopped", Updated: time.Now()})
 			return
 		case <-timer.C:
@@ -223,6 +232,13 @@ func (s *Server) setTrunkState(st TrunkState) {
 	}
 }
 
+// forgetTrunkState drops the state of a trunk that no longer registers.
+func (s *Server) forgetTrunkState(name string) {
+	s.regStates.mu.Lock()
+	delete(s.regStates.states, name)
+	s.regStates.mu.Unlock()
+}
+
 // TrunkStates returns the state of every registration trunk, by name.
 func (s *Server) TrunkStates() []TrunkState {
 	s.regStates.mu.Lock()
@@ -235,51 +251,152 @@ func (s *Server) TrunkStates() []TrunkState {
 	return out
 }
 
-// prepareRegistrations resolves the registrars of registration trunks,
-// adds each registrar's address to its trunk's sources and fills defaults.
-// It works on a copy of the trunk list.
-func (s *Server) prepareRegistrations() error {
-	trunks := slices.Clone(s.cfg.Trunks)
-	for i, t := range trunks {
+// regRun is one registration trunk's client goroutine.
+type regRun struct {
+	reg    *registrar
+	cancel context.CancelFunc // nil until started
+	done   chan struct{}      // closed when the goroutine returned, or at stop if it never started
+}
+
+// prepareTrunks fills registration defaults, resolves the registrars (a
+// running registration whose settings did not change is kept, with its
+// address) and adds each registrar's address to its trunk's sources. It
+// works on copies. With strict, a registrar that cannot be used is an
+// error; otherwise that trunk is left out, its state records why, and the
+// error is returned along with the other trunks.
+func (s *Server) prepareTrunks(in []Trunk, running map[string]*regRun, strict bool) ([]Trunk, map[string]*registrar, error) {
+	out := make([]Trunk, 0, len(in))
+	regs := make(map[string]*registrar)
+	var errs []error
+	for _, t := range in {
 		if t.Register == nil {
+			out = append(out, t)
 			continue
 		}
 		r := *t.Register
 		if r.Expires <= 0 {
 			r.Expires = 5 * time.Minute
 		}
-		host, port, ip, err := resolveRegistrar(&r)
-		if err != nil {
-			return err
-		}
 		t.Register = &r
-		t.Sources = append(slices.Clone(t.Sources), netip.PrefixFrom(ip, ip.BitLen()))
-		trunks[i] = t
-		s.registrars = append(s.registrars, &registrar{trunk: t, host: host, port: port,
-			callID: randomHex(16) + "@dialroom"})
+		reg, err := s.registrarFor(t, running)
+		if err != nil {
+			if strict {
+				return nil, nil, err
+			}
+			errs = append(errs, fmt.Errorf("trunk %s: %w", t.Name, err))
+			s.setTrunkState(TrunkState{Name: t.Name, LastError: err.Error(), Updated: time.Now()})
+			continue
+		}
+		t.Sources = append(slices.Clone(t.Sources), netip.PrefixFrom(reg.ip, reg.ip.BitLen()))
+		out = append(out, t)
+		regs[t.Name] = reg
 	}
-	s.cfg.Trunks = trunks
-	return nil
+	return out, regs, errors.Join(errs...)
 }
 
-// startRegistrations starts one goroutine per registration trunk, which
-// begins once the UDP listener serves (REGISTER leaves from it); Close
-// waits for them (they unregister first).
-func (s *Server) startRegistrations(udpReady <-chan struct{}) {
+// registrarFor returns the running registrar of t when its registration
+// settings are unchanged, else a new one with the registrar resolved.
+func (s *Server) registrarFor(t Trunk, running map[string]*regRun) (*registrar, error) {
+	if run, ok := running[t.Name]; ok && *run.reg.trunk.Register == *t.Register {
+		return run.reg, nil
+	}
+	if strings.EqualFold(t.Register.Transport, "tls") && s.cfg.TLSListen == "" {
+		return nil, fmt.Errorf("sip: trunk %s registers over tls but there is no tls listener", t.Name)
+	}
+	host, port, ip, err := resolveRegistrar(t.Register)
+	if err != nil {
+		return nil, err
+	}
+	return &registrar{trunk: t, host: host, port: port, ip: ip, callID: randomHex(16) + "@dialroom"}, nil
+}
+
+// ReplaceTrunks makes trunks the server's trunk set at once: new INVITEs
+// are matched against it, while calls in progress go on with the trunk
+// they were accepted from. Registration trunks that were removed or whose
+// registration changed unregister; new ones start registering (once Serve
+// runs). A trunk whose registrar cannot be used is left out and named in
+// the returned error; the other trunks apply all the same.
+func (s *Server) ReplaceTrunks(trunks []Trunk) error {
+	s.replaceMu.Lock()
+	defer s.replaceMu.Unlock()
+	s.mu.Lock()
+	running := maps.Clone(s.regs)
+	s.mu.Unlock()
+	prepared, regs, err := s.prepareTrunks(trunks, running, false)
+	s.trunks.replace(prepared)
+	s.swapRegistrations(regs)
+	return err
+}
+
+// swapRegistrations stops the registration clients that regs does not
+// keep and starts the new ones; a replacement starts after its
+// predecessor has unregistered.
+func (s *Server) swapRegistrations(regs map[string]*registrar) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	stopped := make(map[string]chan struct{})
+	for name, run := range s.regs {
+		if regs[name] == run.reg {
+			continue
+		}
+		if run.cancel == nil {
+			close(run.done)
+		} else {
+			run.cancel()
+		}
+		stopped[name] = run.done
+		delete(s.regs, name)
+	}
+	for name, reg := range regs {
+		if _, ok := s.regs[name]; ok {
+			continue
+		}
+		run := &regRun{reg: reg, done: make(chan struct{})}
+		s.regs[name] = run
+		if s.serving && !s.closed {
+			s.startRun(run, stopped[name])
+		}
+	}
+}
+
+// startRegistrations starts the registration clients once Serve runs
+// (REGISTER leaves from the UDP listener); Close waits for them (they
+// unregister first).
+func (s *Server) startRegistrations() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.serving {
 		return
 	}
-	for _, reg := range s.registrars {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			select {
-			case <-udpReady:
-				s.runRegistration(s.ctx, reg)
-			case <-s.ctx.Done():
-			}
-		}()
+	s.serving = true
+	for _, run := range s.regs {
+		if run.cancel == nil {
+			s.startRun(run, nil)
+		}
 	}
+}
+
+// startRun starts run's goroutine, which waits for after (the client it
+// replaces, nil for none) and for the UDP listener. s.mu is held.
+func (s *Server) startRun(run *regRun, after <-chan struct{}) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	run.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(run.done)
+		defer cancel()
+		if after != nil {
+			select {
+			case <-after:
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case <-s.udpReady:
+			s.runRegistration(ctx, run.reg)
+		case <-ctx.Done():
+		}
+	}()
 }

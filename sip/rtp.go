@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,9 +64,9 @@ type rtpSession struct {
 	ssrc                    uint32
 	marker                  bool
 	silence                 [mixer.FrameSamples]int16
-	payload                 [mixer.FrameSamples]byte
 	buf                     [rtpHeaderLen + mixer.FrameSamples]byte
 	encBuf                  [rtpHeaderLen + mixer.FrameSamples + srtpMaxTag]byte
+	hdr                     rtp.Header // the SRTP packet's header, kept here so sends do not allocate
 
 	closeOnce sync.Once
 }
@@ -141,59 +142,90 @@ func (s *rtpSession) SetMembership(m Membership) { s.member.Store(&memberRef{m: 
 
 // WriteAudio implements mixer.Leg: it encodes one frame and sends it as one
 // RTP packet. It does not block beyond the UDP write and keeps nothing of pcm.
-func (s *rtpSession) WriteAudio(pcm []int16) { s.sendFrame(pcm) }
+func (s *rtpSession) WriteAudio(pcm []int16) { s.send(pcm, nil) }
+
+// WriteFrame implements mixer.FrameLeg: like WriteAudio, but the G.711
+// payload comes from f's shared encodings, so all listeners of a room with
+// the same codec cost one encode per tick together.
+func (s *rtpSession) WriteFrame(f *mixer.Frame) { s.send(nil, f) }
 
 // sendFrame sends one 20 ms packet; nil pcm sends silence.
-func (s *rtpSession) sendFrame(pcm []int16) {
-	if len(pcm) == 0 {
-		pcm = s.silence[:]
-	}
+func (s *rtpSession) sendFrame(pcm []int16) { s.send(pcm, nil) }
+
+// Frame encoding slots (mixer.Frame.Encoded) of the two codecs.
+const (
+	slotULaw = 0
+	slotALaw = 1
+)
+
+// send sends one 20 ms packet of pcm, or of f when f is not nil; nil pcm
+// and nil f send silence. A prompt played over the room (playOverlay)
+// replaces either.
+func (s *rtpSession) send(pcm []int16, f *mixer.Frame) {
+	const n = mixer.FrameSamples
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	n := mixer.FrameSamples
 	media := s.media.Load()
 	if s.overlay != nil {
-		pcm = s.nextOverlay()
+		pcm, f = s.nextOverlay(), nil
 	}
 	if !Direction(s.dir.Load()).weSend() {
-		s.ts += uint32(n) // on hold: send nothing, keep the clock running
+		s.ts += n // on hold: send nothing, keep the clock running
 		return
 	}
-	if media.Codec == PCMA {
-		EncodeALaw(s.payload[:], pcm)
-	} else {
-		EncodeULaw(s.payload[:], pcm)
-	}
-	if len(pcm) < n {
+	// The packet is built in place: the 12-byte header (RFC 3550 section
+	// 5.1; no CSRC, no extension), then the payload.
+	pkt := s.buf[:rtpHeaderLen+n]
+	payload := pkt[rtpHeaderLen:]
+	switch {
+	case f != nil && media.Codec == PCMA:
+		copy(payload, f.Encoded(slotALaw, EncodeALaw))
+	case f != nil:
+		copy(payload, f.Encoded(slotULaw, EncodeULaw))
+	default:
+		if len(pcm) == 0 {
+			pcm = s.silence[:]
+		}
+		var k int
+		if media.Codec == PCMA {
+			k = EncodeALaw(payload, pcm)
+		} else {
+			k = EncodeULaw(payload, pcm)
+		}
 		fill := silenceByte(media.Codec)
-		for i := len(pcm); i < n; i++ {
-			s.payload[i] = fill
+		for i := k; i < n; i++ {
+			payload[i] = fill
 		}
 	}
-	h := rtp.Header{Version: 2, Marker: s.marker, PayloadType: media.PT,
-		SequenceNumber: s.seq, Timestamp: s.ts, SSRC: s.ssrc}
+	pkt[0] = 2 << 6 // version 2
+	pkt[1] = media.PT & 0x7f
+	if s.marker {
+		pkt[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(pkt[2:], s.seq)
+	binary.BigEndian.PutUint32(pkt[4:], s.ts)
+	binary.BigEndian.PutUint32(pkt[8:], s.ssrc)
+	marker, seq, ts := s.marker, s.seq, s.ts
 	s.marker = false
 	s.seq++
-	s.ts += uint32(n)
-	hn, err := h.MarshalTo(s.buf[:])
-	if err != nil {
-		return
-	}
-	copy(s.buf[hn:], s.payload[:n])
+	s.ts += n
 	dst := s.remote.Load()
 	if dst == nil {
 		return
 	}
-	out := s.buf[:hn+n]
+	out := pkt
 	if k := s.keys.Load(); k != nil {
-		if out, err = k.encryptRTP(s.encBuf[:0], out, &h); err != nil {
+		s.hdr = rtp.Header{Version: 2, Marker: marker, PayloadType: media.PT,
+			SequenceNumber: seq, Timestamp: ts, SSRC: s.ssrc}
+		var err error
+		if out, err = k.encryptRTP(s.encBuf[:0], pkt, &s.hdr); err != nil {
 			return
 		}
 	}
 	// Errors (e.g. ICMP port unreachable) are expected while the caller sets up.
 	if _, err := s.conn.WriteToUDPAddrPort(out, *dst); err == nil {
 		s.sentPackets++
-		s.sentOctets += uint32(n)
+		s.sentOctets += n
 	}
 }
 
@@ -244,7 +276,8 @@ func (s *rtpSession) readLoop() {
 		if !s.guard.admit(from) {
 			continue // not the caller's stream: ignored, so it cannot inject audio or keys
 		}
-		s.lastRecv.Store(time.Now().UnixNano())
+		now := time.Now() // one clock read per packet: timeout and jitter
+		s.lastRecv.Store(now.UnixNano())
 		s.latch(from)
 		if pt == media.EventPT {
 			if d := det.Packet(pkt.SSRC, pkt.Timestamp, pkt.Payload); d != 0 {
@@ -252,7 +285,7 @@ func (s *rtpSession) readLoop() {
 			}
 			continue
 		}
-		s.stats.packet(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, time.Now())
+		s.stats.packet(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now)
 		pcm := fr.decode(media.Codec, pkt.Payload)
 		if inband == nil && media.EventPT < 0 {
 			inband = newInbandDetector() // no telephone-event: keys arrive as tones
@@ -286,7 +319,11 @@ func (s *rtpSession) latch(from netip.AddrPort) {
 	if cur := s.remote.Load(); cur != nil && *cur == from {
 		return
 	}
-	s.remote.Store(&from)
+	// A copy on the heap only when the address changes: storing &from
+	// would make every call, i.e. every packet, allocate.
+	p := new(netip.AddrPort)
+	*p = from
+	s.remote.Store(p)
 }
 
 // Close closes the socket and waits for the reader goroutine. Idempotent.

@@ -127,9 +127,12 @@ type Server struct {
 	nonces  *nonces
 	limit   *limiter // per-source rate limit and bans
 
-	client     *sipgo.Client
-	registrars []*registrar
-	regStates  trunkStates
+	client    *sipgo.Client
+	regStates trunkStates
+	replaceMu sync.Mutex         // one ReplaceTrunks at a time
+	regs      map[string]*regRun // registration clients by trunk name; guarded by mu
+	serving   bool               // Serve started the registrations; guarded by mu
+	udpReady  chan struct{}      // closed once the UDP listener serves
 
 	callerThrottle *dialplan.Throttle // failed PINs per caller ID and trunk
 	trunkThrottle  *dialplan.Throttle // failed PINs per trunk
@@ -202,8 +205,15 @@ func New(cfg Config, rooms RoomFinder, bridge Bridge, prompts PromptSource, log 
 	if err := checkTLSTrunks(cfg); err != nil {
 		return nil, err
 	}
-	if err := s.prepareRegistrations(); err != nil {
+	trunks, regs, err := s.prepareTrunks(cfg.Trunks, nil, true)
+	if err != nil {
 		return nil, err
+	}
+	s.cfg.Trunks = trunks
+	s.udpReady = make(chan struct{})
+	s.regs = make(map[string]*regRun, len(regs))
+	for name, reg := range regs {
+		s.regs[name] = &regRun{reg: reg, done: make(chan struct{})}
 	}
 	s.trunks = newTrunkTable(s.cfg)
 	s.limit = s.newServerLimiter()
@@ -344,13 +354,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	wg.Add(2)
-	udpReady := make(chan struct{})
 	var once sync.Once
-	ready := func() { once.Do(func() { close(udpReady) }) }
+	ready := func() { once.Do(func() { close(s.udpReady) }) }
 	go func() { defer wg.Done(); errs <- s.sipSrv.ServeUDP(s.limitUDP(filterConn{s.udp, s.trunks, ready})) }()
 	go func() { defer wg.Done(); errs <- s.sipSrv.ServeTCP(s.limitTCP(filterListener{s.tcp, s.trunks})) }()
 	s.serveTLS(&wg, errs)
-	s.startRegistrations(udpReady)
+	s.startRegistrations()
 	var err error
 	select {
 	case <-ctx.Done():

@@ -3,7 +3,9 @@ package sip
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -32,37 +34,55 @@ type Trunk struct {
 // loopbackTrunk is the name of the implicit trunk for 127.0.0.0/8 and ::1.
 const loopbackTrunk = "loopback"
 
-// trunkTable decides which trunk a request comes from. Immutable after
-// construction, so it is safe for concurrent use.
+// trunkTable decides which trunk a request comes from. The trunk set can
+// be replaced while the server runs (ReplaceTrunks): readers load the
+// current immutable set atomically, so it is safe for concurrent use.
 type trunkTable struct {
-	trunks         []Trunk
+	set            atomic.Pointer[trunkSet]
 	trustLoopback  bool
-	hasDigestOnly  bool // a trunk with credentials and no Sources exists
 	dropUnknown    bool // unknown sources get no answer at all
 	digestRealm    string
 	loopbackSource Trunk
 }
 
+// trunkSet is one immutable generation of trunks.
+type trunkSet struct {
+	trunks     []Trunk
+	digestOnly bool // a trunk with credentials and no Sources exists
+}
+
 func newTrunkTable(cfg Config) *trunkTable {
-	t := &trunkTable{trunks: cfg.Trunks, trustLoopback: !cfg.RefuseLoopback,
+	t := &trunkTable{trustLoopback: !cfg.RefuseLoopback,
 		dropUnknown: cfg.DropUnknown, digestRealm: cfg.Realm,
 		loopbackSource: Trunk{Name: loopbackTrunk}}
 	if t.digestRealm == "" {
 		t.digestRealm = "dialroom"
 	}
-	for _, tr := range cfg.Trunks {
-		if tr.Username != "" && len(tr.Sources) == 0 {
-			t.hasDigestOnly = true
-		}
-	}
+	t.replace(cfg.Trunks)
 	return t
 }
+
+// replace makes trunks the current set; requests already matched to a
+// trunk of the old set keep the Trunk value they got.
+func (t *trunkTable) replace(trunks []Trunk) {
+	set := &trunkSet{trunks: slices.Clone(trunks)}
+	for _, tr := range trunks {
+		if tr.Username != "" && len(tr.Sources) == 0 {
+			set.digestOnly = true
+		}
+	}
+	t.set.Store(set)
+}
+
+// hasDigestOnly reports whether a trunk with credentials and no Sources
+// exists: then anyone may be challenged.
+func (t *trunkTable) hasDigestOnly() bool { return t.set.Load().digestOnly }
 
 // bySource returns the trunk whose Sources hold addr, the implicit loopback
 // trunk when loopback is trusted, or false.
 func (t *trunkTable) bySource(addr netip.Addr) (Trunk, bool) {
 	addr = addr.Unmap()
-	for _, tr := range t.trunks {
+	for _, tr := range t.set.Load().trunks {
 		for _, p := range tr.Sources {
 			if p.Contains(addr) {
 				return tr, true
@@ -77,7 +97,7 @@ func (t *trunkTable) bySource(addr netip.Addr) (Trunk, bool) {
 
 // byUser returns the source-less digest trunk with user name u.
 func (t *trunkTable) byUser(u string) (Trunk, bool) {
-	for _, tr := range t.trunks {
+	for _, tr := range t.set.Load().trunks {
 		if tr.Username != "" && len(tr.Sources) == 0 && tr.Username == u {
 			return tr, true
 		}
@@ -89,7 +109,7 @@ func (t *trunkTable) byUser(u string) (Trunk, bool) {
 // mode is on, addr belongs to no trunk, and no trunk may call from
 // anywhere with a password.
 func (t *trunkTable) mayDrop(addr netip.Addr) bool {
-	if !t.dropUnknown || t.hasDigestOnly {
+	if !t.dropUnknown || t.hasDigestOnly() {
 		return false
 	}
 	_, ok := t.bySource(addr)

@@ -79,6 +79,9 @@ func (s *server) routeAdmin(mux *http.ServeMux) {
 	api("POST /api/v1/numbers", s.apiAddNumber)
 	api("DELETE /api/v1/numbers/{number}", s.apiRemoveNumber)
 	api("GET /api/v1/trunks", s.apiTrunks)
+	api("POST /api/v1/trunks", s.apiAddTrunk) // admin_trunks.go
+	api("PATCH /api/v1/trunks/{name}", s.apiUpdateTrunk)
+	api("DELETE /api/v1/trunks/{name}", s.apiRemoveTrunk)
 	api("GET /api/v1/live", s.apiLive)
 	api("POST /api/v1/live/{slug}/participants/{id}/{action}", s.apiParticipantAction)
 	api("POST /api/v1/live/{slug}/end", s.apiEnd)

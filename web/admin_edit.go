@@ -23,6 +23,16 @@ type TrunkInfo struct {
 	State     string    `json:"state"`
 	Until     time.Time `json:"until,omitzero"`     // registration expires then
 	LastError string    `json:"lastError,omitzero"` // why the last registration failed
+	// Origin is "config" for a trunk of the configuration file (read-only)
+	// or "stored" for one added by the CLI or the API.
+	Origin       string `json:"origin"`
+	Username     string `json:"username,omitempty"`           // digest user; the password is never shown
+	MaxCalls     int    `json:"maxCalls,omitempty"`           // 0: no limit
+	MaxDuration  int    `json:"maxDurationSeconds,omitempty"` // 0: no limit
+	SRTP         string `json:"srtp,omitempty"`               // "" means optional
+	RegUser      string `json:"regUser,omitempty"`            // registration user
+	RegDomain    string `json:"regDomain,omitempty"`
+	RegTransport string `json:"regTransport,omitempty"`
 }
 
 // TrunkLister lists the configured trunks with their current state.
@@ -105,6 +115,9 @@ func (s *server) auditActor(r *http.Request) string {
 	// token's action.
 	if sess, ok := s.sessionFor(r); ok && sess.user != "" && sess.role == auth.RoleAdmin {
 		return "admin:" + sess.user
+	}
+	if t, ok := requestToken(r); ok {
+		return "token:" + t.Name
 	}
 	return "admin-token"
 }

@@ -95,6 +95,8 @@ func TestTokenScopes(t *testing.T) {
 		{"admin lists tokens", admin, "GET", "/api/v1/tokens", "", 200},
 		{"file token lists tokens", fileToken, "GET", "/api/v1/tokens", "", 200},
 		{"unknown endpoint needs admin", roomsWrite, "GET", "/api/v1/nothing", "", 403},
+		{"dot-dot does not widen a scope", roomsRead, "GET", "/api/v1/rooms/../tokens", "", 403},
+		{"encoded dot-dot finds nothing", roomsRead, "GET", "/api/v1/rooms/%2e%2e/tokens", "", 404},
 		{"expired", expired, "GET", "/api/v1/rooms", "", 401},
 		{"unknown", "dra_nope", "GET", "/api/v1/rooms", "", 401},
 		{"none", "", "GET", "/api/v1/rooms", "", 401},

@@ -187,7 +187,8 @@ type joinRefusal struct{ code, msg string }
 // Signed-in admins and moderators join as moderators whatever the link
 // says; a link's role counts next; a room with signed-in access refuses
 // everyone else. A link that does not check out is refused with the
-// reason, so that its holder knows to ask for a new one.
+// reason, so that its holder knows to ask for a new one, unless the
+// browser is signed in and may join without it.
 func (s *server) joinRole(ctx context.Context, slug, token, sessionID string) (string, *joinRefusal) {
 	if s.sessionModerates(sessionID) {
 		return sfu.RoleModerator, nil
@@ -200,6 +201,8 @@ func (s *server) joinRole(ctx context.Context, slug, token, sessionID string) (s
 	if token != "" {
 		role, err := CheckJoinLink(s.modSecret, p, token, time.Now())
 		switch {
+		case err != nil && s.signedIn(sessionID):
+			return sfu.RoleParticipant, nil // entitled without the link
 		case errors.Is(err, ErrLinkExpired):
 			return "", &joinRefusal{codeLinkExpired, "this link has expired; ask the organiser for a new one"}
 		case err != nil:

@@ -254,8 +254,15 @@ func TestSignedInAccess(t *testing.T) {
 	if m := joinWS(t, srv, "demo", "", "made-up-session"); m.Code != codeSignInRequired {
 		t.Errorf("signed-in room, made-up session: got %+v, want error %s", m, codeSignInRequired)
 	}
-	if m := joinWS(t, srv, "demo", "", signIn(t, srv, "uma")); m.Type != "joined" || m.Role != sfu.RoleParticipant {
+	uma := signIn(t, srv, "uma")
+	if m := joinWS(t, srv, "demo", "", uma); m.Type != "joined" || m.Role != sfu.RoleParticipant {
 		t.Errorf("signed-in room, signed-in user: got %+v, want joined as participant", m)
+	}
+	if m := joinWS(t, srv, "demo", "stale-link", uma); m.Type != "joined" || m.Role != sfu.RoleParticipant {
+		t.Errorf("signed-in room, signed-in user with a bad link: got %+v, want joined as participant", m)
+	}
+	if m := joinWS(t, srv, "demo", "stale-link", ""); m.Code != codeLinkInvalid {
+		t.Errorf("signed-in room, anonymous with a bad link: got %+v, want %s", m, codeLinkInvalid)
 	}
 	if m := joinWS(t, srv, "demo", "", signIn(t, srv, "max")); m.Type != "joined" || m.Role != sfu.RoleModerator {
 		t.Errorf("signed-in room, signed-in moderator: got %+v, want joined as moderator", m)

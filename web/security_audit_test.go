@@ -48,8 +48,8 @@ func TestAdminAPIAudit(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got[i]
-		if g.Action != w.action || g.Target != w.target || g.Detail != w.detail || g.Actor != "admin-token" {
-			t.Errorf("entry %d: got %+v, want admin-token %s %s %q", i, g, w.action, w.target, w.detail)
+		if g.Action != w.action || g.Target != w.target || g.Detail != w.detail || g.Actor != "token:default" {
+			t.Errorf("entry %d: got %+v, want token:default %s %s %q", i, g, w.action, w.target, w.detail)
 		}
 		if time.Since(g.At) > time.Hour || g.At.After(time.Now().Add(time.Minute)) {
 			t.Errorf("entry %d at %v, want about now", i, g.At)

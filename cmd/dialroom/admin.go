@@ -28,6 +28,13 @@ func commands() []command {
 		{"number add", numberAddUsage, runNumberAdd},
 		{"number list", "dialroom number list [-data DIR] [-config FILE]\n\nLists the phone numbers and their rooms.\n", runNumberList},
 		{"trunk list", trunkListUsage, runTrunkList},
+		{"trunk add", trunkAddUsage, func(args []string, stdout, stderr io.Writer) error { // trunkcmd.go
+			return runTrunkAdd(args, os.Stdin, stdout, stderr)
+		}},
+		{"trunk set", trunkSetUsage, func(args []string, stdout, stderr io.Writer) error {
+			return runTrunkSet(args, os.Stdin, stdout, stderr)
+		}},
+		{"trunk rm", trunkRmUsage, runTrunkRemove},
 		{"room modpin", roomModPINUsage, runRoomModPIN},
 		{"room set", roomSetUsage, runRoomSet},
 		{"number rm", "dialroom number rm NUMBER [-data DIR] [-config FILE]\n\nRemoves a phone number.\n", runNumberRemove},

@@ -200,6 +200,9 @@ Usage:
   dialroom number list
   dialroom number rm NUMBER
   dialroom trunk list [-config FILE]
+  dialroom trunk add NAME -source CIDR[,CIDR] [-user U -password-stdin] [-register HOST:PORT -reg-user U -reg-password-stdin]
+  dialroom trunk set NAME [...same flags...] [-no-auth] [-no-register]
+  dialroom trunk rm NAME
   dialroom admin passwd [-user NAME]      (password from standard input)
   dialroom admin token [add -name NAME [-scope SCOPES] [-expires 90d] | list | revoke NAME]
   dialroom admin link SLUG [-role participant|moderator] [-expires 30d]

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"net/http"
+	"net/http/pprof"
+	"os"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -96,6 +101,7 @@ func (c *mixerCollector) Collect(ch chan<- prometheus.Metric) {
 // registry is built here, not globally, so tests can run several servers
 // in one process.
 func withMetrics(next http.Handler, m *mixer.Mixer, extra ...prometheus.Collector) http.Handler {
+	startPprof()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newMixerCollector(m), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -104,4 +110,48 @@ func withMetrics(next http.Handler, m *mixer.Mixer, extra ...prometheus.Collecto
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", next)
 	return mux
+}
+
+// pprofEnv names the environment variable that turns on Go's profiler:
+// DIALROOM_PPROF=127.0.0.1:6060 serves /debug/pprof/ on that address, which
+// must be a loopback one. Unset (the default), nothing listens. For
+// profiling the server under load, e.g.
+// go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=60.
+const pprofEnv = "DIALROOM_PPROF"
+
+var pprofOnce sync.Once
+
+// startPprof starts the profiler listener once per process when pprofEnv
+// asks for it; a bad address is reported on stderr and otherwise ignored.
+func startPprof() {
+	addr := os.Getenv(pprofEnv)
+	if addr == "" {
+		return
+	}
+	pprofOnce.Do(func() {
+		ln, err := listenPprof(addr)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "dialroom: %s: %v\n", pprofEnv, err)
+			return
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go func() { _ = http.Serve(ln, mux) }()
+	})
+}
+
+// listenPprof listens on addr if it is a loopback host:port.
+func listenPprof(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("want a loopback host:port: %w", err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("%q is not a loopback address", host)
+	}
+	return net.Listen("tcp", addr)
 }

@@ -106,12 +106,20 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer phones.Close()
+	// Stored trunks (CLI, admin API) join the configured ones now, and
+	// whenever they change (trunkstore.go).
+	trunks := newTrunkReloader(store, phones, cfg.SIP.Trunks, log.With("pkg", "trunks"))
+	if err := trunks.reload(ctx, true); err != nil {
+		return err
+	}
+	go trunks.run(ctx)
 
 	wcfg, err := webConfig(cfg.DataDir, store)
 	if err != nil {
 		return err
 	}
-	wcfg.Trunks = trunkLister{dataDir: cfg.DataDir, trunks: cfg.SIP.Trunks}
+	wcfg.Trunks = trunkAdmin{trunkLister: trunkLister{dataDir: cfg.DataDir, trunks: cfg.SIP.Trunks}, store: store,
+		reload: func(ctx context.Context) error { return trunks.reload(ctx, false) }}
 	wcfg.Privacy = web.PrivacyPage{File: cfg.Privacy.PageFile, RetentionDays: int(cfg.Privacy.Retention() / (24 * time.Hour))}
 	dir, sso, err := auth.FromConfig(cfg.Auth, wcfg.AdminPasswordFile, log.With("pkg", "auth"))
 	if err != nil {

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"dialroom/config"
+	"dialroom/dialplan"
 	"dialroom/sip"
 )
 
@@ -31,16 +36,17 @@ func sipTrunks(trunks []config.Trunk) []sip.Trunk {
 
 const trunkListUsage = `dialroom trunk list [-config FILE] [-data DIR]
 
-Lists the trunks allowed to place calls (sip.trunks in the configuration,
-plus the implicit "loopback" trunk unless sip.trust_loopback is false):
-name, source addresses, whether INVITEs must pass a digest challenge, and
-the trunk's state. IP trunks need no registration ("ready"); registration
-trunks show "registered until …" or the last error, as the running server
-wrote it to trunk-state.json in the data directory.
+Lists the trunks allowed to place calls: those of sip.trunks in the
+configuration (origin "config", read-only), those added with dialroom trunk
+add or the admin API (origin "stored"), plus the implicit "loopback" trunk
+unless sip.trust_loopback is false. For each: name, source addresses,
+whether INVITEs must pass a digest challenge, the trunk's state and its
+origin. IP trunks need no registration ("ready"); registration trunks show
+"registered until …" or the last error, as the running server wrote it to
+trunk-state.json in the data directory. Passwords are never shown.
 `
 
-// runTrunkList prints the configured trunks. It reads only the
-// configuration file: trunks are configuration, not data.
+// runTrunkList prints the configured and the stored trunks.
 func runTrunkList(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("trunk list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -64,36 +70,82 @@ func runTrunkList(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	stored, err := readStoredTrunks(*data)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSOURCES\tAUTH\tSTATE")
+	fmt.Fprintln(tw, "NAME\tSOURCES\tAUTH\tSTATE\tORIGIN")
 	for _, t := range cfg.SIP.Trunks {
-		srcs := strings.Join(t.Sources, ",")
-		if srcs == "" {
-			srcs = "any (password only)"
-		}
-		auth := "-"
-		if t.Username != "" {
-			auth = "digest (407) user " + t.Username
-		}
-		state := "ready"
+		var reg string
 		if t.Register != nil {
-			srcs = "registrar " + t.Register.Registrar
-			st, ok := states[t.Name]
-			state = describeState(st, ok, time.Now())
+			reg = t.Register.Registrar
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, srcs, auth, state)
+		st, ok := states[t.Name]
+		fmt.Fprintln(tw, trunkRow(t.Name, t.Sources, t.Username, reg, st, ok, now)+"\tconfig")
+	}
+	taken := configNames(cfg.SIP.Trunks)
+	for _, t := range stored {
+		if taken[t.Name] {
+			fmt.Fprintf(tw, "%s\t\t\tignored: the configuration has a trunk of that name\tstored\n", t.Name)
+			continue
+		}
+		var reg string
+		if t.Register != nil {
+			reg = t.Register.Registrar
+		}
+		st, ok := states[t.Name]
+		fmt.Fprintln(tw, trunkRow(t.Name, t.Sources, t.Username, reg, st, ok, now)+"\tstored")
 	}
 	if cfg.SIP.LoopbackTrusted() {
-		fmt.Fprintln(tw, "loopback\t127.0.0.0/8,::1\t-\tready (sip.trust_loopback)")
+		fmt.Fprintln(tw, "loopback\t127.0.0.0/8,::1\t-\tready (sip.trust_loopback)\tbuilt-in")
 	}
-	fmt.Fprintf(tw, "(others)\t\t\t%s\n", othersState(cfg.SIP))
+	fmt.Fprintf(tw, "(others)\t\t\t%s\t\n", othersState(cfg.SIP, stored))
 	return tw.Flush()
 }
 
+// trunkRow is one line of trunk list, without the origin.
+func trunkRow(name string, sources []string, user, registrar string, st sip.TrunkState, ok bool, now time.Time) string {
+	srcs := strings.Join(sources, ",")
+	if srcs == "" {
+		srcs = "any (password only)"
+	}
+	auth := "-"
+	if user != "" {
+		auth = "digest (407) user " + user
+	}
+	state := "ready"
+	if registrar != "" {
+		srcs = "registrar " + registrar
+		state = describeState(st, ok, now)
+	}
+	return fmt.Sprintf("%s\t%s\t%s\t%s", name, srcs, auth, state)
+}
+
+// readStoredTrunks lists the trunks of the database in dataDir, without
+// creating one where there is none yet.
+func readStoredTrunks(dataDir string) ([]dialplan.StoredTrunk, error) {
+	if _, err := os.Stat(filepath.Join(dataDir, dialplan.DBFile)); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	s, err := dialplan.Open(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Trunks(context.Background())
+}
+
 // othersState says what happens to INVITEs from sources no trunk lists.
-func othersState(c config.SIP) string {
+func othersState(c config.SIP, stored []dialplan.StoredTrunk) string {
 	for _, t := range c.Trunks {
-		if len(t.Sources) == 0 {
+		if len(t.Sources) == 0 && t.Username != "" {
+			return "challenged with 407 (a trunk has no sources)"
+		}
+	}
+	for _, t := range stored {
+		if len(t.Sources) == 0 && t.Username != "" {
 			return "challenged with 407 (a trunk has no sources)"
 		}
 	}
