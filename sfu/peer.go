@@ -97,6 +97,11 @@ func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 	}
 	p.log.Info("participant joined", "kind", KindWeb)
 	r.broadcast(ro)
+	if ms, ok := sig.(MediaSignaller); ok {
+		if d := r.speakers.dominantSpeaker(); d != "" {
+			ms.Speaker(d) // speaker messages say only changes
+		}
+	}
 	r.m.goroutine(p.allocLoop)
 	p.negotiate()
 	for _, k := range keyframes {

@@ -589,3 +589,39 @@ func BenchmarkVideoFanout(b *testing.B) {
 		o.receive(i, l, pkt, now)
 	}
 }
+
+// TestSpeakerForLateJoiner: the dominant speaker is announced on a change,
+// and told to a browser that joins later.
+func TestSpeakerForLateJoiner(t *testing.T) {
+	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	room := m.Room("speaker")
+	ann := joinBrowser(t, room, "Ann", nil)
+	ph, err := room.AddPhone(PhoneInfo{ID: "phone-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph.SetSpeaking(true)
+	for _, b := range []*browser{ann, joinBrowser(t, room, "Bob", nil)} {
+		select {
+		case id := <-b.sig.speaker:
+			if id != "phone-1" {
+				t.Errorf("speaker: got %q, want phone-1", id)
+			}
+		case <-time.After(testTimeout):
+			t.Error("no speaker message")
+		}
+	}
+	ph.Leave()
+	select {
+	case id := <-ann.sig.speaker:
+		if id != "" {
+			t.Errorf("speaker after the phone left: got %q, want \"\"", id)
+		}
+	case <-time.After(testTimeout):
+		t.Error("no speaker message after the phone left")
+	}
+}

@@ -457,3 +457,26 @@ func TestTransportCloseEndsItsGoroutines(t *testing.T) {
 	}
 	waitGoroutines(t, base)
 }
+
+func TestAllocationQuota(t *testing.T) {
+	q := newAllocationQuota(2)
+	a := &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 5000}
+	b := &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 6000} // same IP over TCP
+	c := &net.UDPAddr{IP: net.ParseIP("192.0.2.2"), Port: 5000}
+	for i, step := range []struct {
+		do   func()
+		src  net.Addr
+		want bool
+	}{
+		{func() {}, a, true},
+		{func() { q.created(a, nil, "", "", "", nil, 0) }, b, true},
+		{func() { q.created(b, nil, "", "", "", nil, 0) }, a, false},
+		{func() {}, c, true},
+		{func() { q.deleted(a, nil, "", "", "") }, b, true},
+	} {
+		step.do()
+		if got := q.allow("", "", step.src); got != step.want {
+			t.Errorf("step %d: allow %v: got %v, want %v", i, step.src, got, step.want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pion/logging"
@@ -70,6 +71,65 @@ func restCredentials(secret, id string, expiry time.Time) (user, pass string) {
 	mac := hmac.New(sha1.New, []byte(secret))
 	mac.Write([]byte(user))
 	return user, base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// maxAllocationsPerIP bounds the relays one source address may hold on the
+// embedded server. A browser needs one or two (UDP and TCP) per ICE
+// gathering; a few browsers may share a NAT address.
+const maxAllocationsPerIP = 32
+
+// allocationQuota counts the embedded server's relays per source IP, so that
+// one holder of credentials cannot take every relay port.
+type allocationQuota struct {
+	max int
+	mu  sync.Mutex
+	n   map[string]int // by source IP
+}
+
+func newAllocationQuota(max int) *allocationQuota {
+	return &allocationQuota{max: max, n: map[string]int{}}
+}
+
+// allow is turn.QuotaHandler: it admits a new allocation from src while the
+// address holds fewer than max.
+func (q *allocationQuota) allow(_, _ string, src net.Addr) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n[hostOf(src)] < q.max
+}
+
+// created and deleted follow the server's allocations.
+func (q *allocationQuota) created(src, _ net.Addr, _, _, _ string, _ net.Addr, _ int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.n[hostOf(src)]++
+}
+
+func (q *allocationQuota) deleted(src, _ net.Addr, _, _, _ string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	k := hostOf(src)
+	if q.n[k]--; q.n[k] <= 0 {
+		delete(q.n, k)
+	}
+}
+
+// hostOf returns the IP of a UDP or TCP address.
+func hostOf(a net.Addr) string {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.IP.String()
+	case *net.TCPAddr:
+		return a.IP.String()
+	}
+	if a == nil {
+		return ""
+	}
+	h, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return h
 }
 
 // turnServer is the embedded TURN server and its two sockets.
@@ -141,9 +201,12 @@ func startTURN(cfg TransportConfig) (*turnServer, []string, error) {
 	}
 	f := logging.NewDefaultLoggerFactory()
 	f.DefaultLogLevel = logging.LogLevelError
+	quota := newAllocationQuota(maxAllocationsPerIP)
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm:             realm,
 		AuthHandler:       turn.LongTermTURNRESTAuthHandler(tc.Secret, f.NewLogger("turn")),
+		QuotaHandler:      quota.allow,
+		EventHandler:      turn.EventHandler{OnAllocationCreated: quota.created, OnAllocationDeleted: quota.deleted},
 		LoggerFactory:     f,
 		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: pc, RelayAddressGenerator: gen, PermissionHandler: allowed}},
 		ListenerConfigs:   []turn.ListenerConfig{{Listener: ln, RelayAddressGenerator: gen, PermissionHandler: allowed}},

@@ -325,7 +325,32 @@ func (s *Server) ReplaceTrunks(trunks []Trunk) error {
 	prepared, regs, err := s.prepareTrunks(trunks, running, false)
 	s.trunks.replace(prepared)
 	s.swapRegistrations(regs)
+	s.forgetStatesExcept(trunks)
 	return err
+}
+
+// forgetStatesExcept drops the states of trunks that are no registration
+// trunks of trunks any more (a registration that failed to start leaves
+// one behind; a stopped client drops its own when it has unregistered).
+func (s *Server) forgetStatesExcept(trunks []Trunk) {
+	keep := make(map[string]bool)
+	for _, t := range trunks {
+		if t.Register != nil {
+			keep[t.Name] = true
+		}
+	}
+	s.mu.Lock()
+	for name := range s.regs {
+		keep[name] = true
+	}
+	s.mu.Unlock()
+	s.regStates.mu.Lock()
+	defer s.regStates.mu.Unlock()
+	for name := range s.regStates.states {
+		if !keep[name] {
+			delete(s.regStates.states, name)
+		}
+	}
 }
 
 // swapRegistrations stops the registration clients that regs does not

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,3 +137,26 @@ func TestReplaceTrunksRegistersWithSipp(t *testing.T) {
 }
 
 func netipLoopback() netip.Addr { return netip.MustParseAddr("127.0.0.1") }
+
+// A registration trunk whose registrar cannot be used is left out (its
+// state says why) while the other trunks apply; removing it forgets the state.
+func TestReplaceTrunksBadRegistrar(t *testing.T) {
+	env := startServer(t, Config{RefuseLoopback: true})
+	bad := Trunk{Name: "broken", Register: &Registration{Registrar: "127.0.0.1:0", Username: "u", Password: "p"}}
+	err := env.srv.ReplaceTrunks([]Trunk{bad, localTrunk("carrier")})
+	if err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Errorf("ReplaceTrunks: got %v, want an error naming trunk broken", err)
+	}
+	if tr, ok := env.srv.trunks.bySource(netipLoopback()); !ok || tr.Name != "carrier" {
+		t.Errorf("bySource(127.0.0.1) = %q, %v; want carrier applied all the same", tr.Name, ok)
+	}
+	if ts := env.srv.TrunkStates(); len(ts) != 1 || ts[0].Name != "broken" || ts[0].Registered || ts[0].LastError == "" {
+		t.Errorf("TrunkStates() = %+v, want broken with its error", ts)
+	}
+	if err := env.srv.ReplaceTrunks([]Trunk{localTrunk("carrier")}); err != nil {
+		t.Fatal(err)
+	}
+	if ts := env.srv.TrunkStates(); len(ts) != 0 {
+		t.Errorf("TrunkStates() after removal = %+v, want none", ts)
+	}
+}

@@ -45,6 +45,22 @@ type apiTrunkRegister struct {
 	ExpiresSeconds int    `json:"expiresSeconds"`
 }
 
+// maxAPISeconds bounds durations in seconds (a year), so that converting
+// them cannot overflow.
+const maxAPISeconds = 366 * 24 * 3600
+
+// checkSeconds refuses durations out of range with a 400.
+func checkSeconds(w http.ResponseWriter, in apiTrunkIn) bool {
+	bad := in.MaxDuration != nil && (*in.MaxDuration < 0 || *in.MaxDuration > maxAPISeconds)
+	if r := in.Register; r != nil && (r.ExpiresSeconds < 0 || r.ExpiresSeconds > maxAPISeconds) {
+		bad = true
+	}
+	if bad {
+		writeAPIError(w, http.StatusBadRequest, "invalid", "durations are seconds between 0 and one year")
+	}
+	return !bad
+}
+
 func (r *apiTrunkRegister) toStore() *dialplan.TrunkRegistration {
 	if r == nil {
 		return nil
@@ -70,7 +86,7 @@ func (s *server) apiAddTrunk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in apiTrunkIn
-	if !decodeBody(w, r, &in) {
+	if !decodeBody(w, r, &in) || !checkSeconds(w, in) {
 		return
 	}
 	if in.NoRegister {
@@ -104,7 +120,7 @@ func (s *server) apiUpdateTrunk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in apiTrunkIn
-	if !decodeBody(w, r, &in) {
+	if !decodeBody(w, r, &in) || !checkSeconds(w, in) {
 		return
 	}
 	name := r.PathValue("name")

@@ -243,7 +243,7 @@ func writeToneWAV(t *testing.T, seconds int) string {
 // active tile.
 func TestBrowserActiveSpeaker(t *testing.T) {
 	tab, _ := browsertest.Start(t, writeToneWAV(t, 10))
-	srv, _ := newTestServer(t)
+	srv, mgr := newTestServer(t)
 	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
 	defer cancel()
 	bob, ids := joinTabs(t, ctx, tab, srv.URL, [2]string{"name=Ann", "name=Bob"})
@@ -252,6 +252,13 @@ func TestBrowserActiveSpeaker(t *testing.T) {
 	if err := waitIn(ctx, bob, fmt.Sprintf(`window.dialroom.session().speaker === %q && %s.dataset.speaking === 'true' && %s.dataset.active === 'true'`,
 		ids[0], ann, ann)); err != nil {
 		s, _ := chromedp.Run(bob, chromedp.Evaluate[string](`JSON.stringify({speaker: window.dialroom.session().speaker, tiles: [...document.querySelectorAll('.tile')].map((t) => ({...t.dataset}))})`))
-		t.Fatalf("Ann as the speaker in Bob's page: %v; %s", err, s)
+		a, _ := chromedp.Run(tab, chromedp.Evaluate[string](`(async () => {
+		  const out = [];
+		  (await window.dialroom.session().pc.getStats()).forEach((r) => {
+		    if ((r.type === 'outbound-rtp' && r.kind === 'audio') || (r.type === 'media-source' && r.kind === 'audio')) out.push({type: r.type, sent: r.packetsSent, level: r.audioLevel});
+		  });
+		  return JSON.stringify(out);
+		})()`, chromedp.EvalAwaitPromise))
+		t.Fatalf("Ann as the speaker in Bob's page: %v; %s; Ann's audio %s; roster %+v", err, s, a, mgr.Room("demo").Roster())
 	}
 }

@@ -114,9 +114,11 @@ func withMetrics(next http.Handler, m *mixer.Mixer, extra ...prometheus.Collecto
 
 // pprofEnv names the environment variable that turns on Go's profiler:
 // DIALROOM_PPROF=127.0.0.1:6060 serves /debug/pprof/ on that address, which
-// must be a loopback one. Unset (the default), nothing listens. For
-// profiling the server under load, e.g.
+// must be a loopback IP (not a name) with a port. Unset (the default),
+// nothing listens. For profiling the server under load, e.g.
 // go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=60.
+// (Importing net/http/pprof also registers it on http.DefaultServeMux,
+// which dialroom never serves: keep it that way.)
 const pprofEnv = "DIALROOM_PPROF"
 
 var pprofOnce sync.Once

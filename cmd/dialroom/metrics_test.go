@@ -59,3 +59,18 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Errorf("other paths: got status %d, want %d (passed to the web handler)", rec.Code, http.StatusTeapot)
 	}
 }
+
+// TestPprofLoopbackOnly: the profiler listens only on a loopback address.
+func TestPprofLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{":0", "0.0.0.0:0", "[::]:0", "192.0.2.1:6060", "localhost:0", "127.0.0.1"} {
+		if ln, err := listenPprof(addr); err == nil {
+			ln.Close()
+			t.Errorf("listenPprof(%q): want an error", addr)
+		}
+	}
+	ln, err := listenPprof("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listenPprof on loopback: %v", err)
+	}
+	ln.Close()
+}

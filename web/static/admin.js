@@ -11,7 +11,8 @@
  *   locked?: boolean}} Room
  * @typedef {{number: string, room: string, shared?: boolean, lang?: string}} PhoneNumber
  * @typedef {{name: string, sources: string[]|null, auth: boolean, register?: string, state: string,
- *   until?: string, lastError?: string}} Trunk
+ *   until?: string, lastError?: string, origin: string, username?: string, maxCalls?: number,
+ *   maxDurationSeconds?: number, srtp?: string, regUser?: string, regDomain?: string, regTransport?: string}} Trunk
  * @typedef {{id: string, name: string, kind: string, muted?: boolean, role?: string}} Participant
  * @typedef {{slug: string, locked: boolean, web: number, phone: number, participants: Participant[]}} LiveRoom
  */
@@ -175,7 +176,7 @@ async function showConsole() {
     el('p', { id: 'message', class: 'error', role: 'alert', hidden: '' }),
     el('section', { id: 'rooms-section', 'aria-labelledby': 'rooms-h' }, [el('h2', { id: 'rooms-h' }, ['Rooms']), roomForm(), el('div', { id: 'rooms' })]),
     el('section', { id: 'numbers-section', 'aria-labelledby': 'numbers-h' }, [el('h2', { id: 'numbers-h' }, ['Phone numbers']), numberForm(), el('div', { id: 'numbers' })]),
-    el('section', { id: 'trunks-section', 'aria-labelledby': 'trunks-h' }, [el('h2', { id: 'trunks-h' }, ['Trunks']), el('div', { id: 'trunks' })]),
+    el('section', { id: 'trunks-section', 'aria-labelledby': 'trunks-h' }, [el('h2', { id: 'trunks-h' }, ['Trunks']), trunkForm(), el('div', { id: 'trunks' })]),
     el('section', { id: 'live-section', 'aria-labelledby': 'live-h' }, [el('h2', { id: 'live-h' }, ['Meetings in progress']), el('div', { id: 'live', 'aria-live': 'polite' })]),
     tokensSection(),
   );
@@ -398,12 +399,131 @@ async function refreshTrunks() {
       el('td', {}, [t.register ? `registrar ${t.register}` : (t.sources || []).join(', ') || 'any (password only)']),
       el('td', {}, [t.auth ? 'digest' : '–']),
       el('td', {}, [state(t)]),
+      el('td', {}, [t.origin === 'stored' ? 'console / CLI' : 'configuration file']),
+      el('td', {}, t.origin === 'stored' ? trunkActions(t) : []),
     ]),
   );
-  const head = el('tr', {}, ['Trunk', 'Calls from', 'Auth', 'State'].map((h) => el('th', { scope: 'col' }, [h])));
+  const head = el('tr', {}, ['Trunk', 'Calls from', 'Auth', 'State', 'Defined in', ''].map((h) => el('th', { scope: 'col' }, [h])));
   /** @type {HTMLElement} */ (document.getElementById('trunks')).replaceChildren(
-    trunks.length ? el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]) : el('p', { class: 'note' }, ['No trunks configured (sip.trunks in the configuration).']),
+    trunks.length ? el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]) : el('p', { class: 'note' }, ['No trunks yet.']),
   );
+}
+
+/**
+ * trunkFields are the inputs of a trunk form; ids start with prefix. With
+ * t (editing) they are filled in; passwords are never shown: an empty
+ * password field keeps the stored one.
+ * @param {string} prefix
+ * @param {Trunk} [t]
+ */
+function trunkFields(prefix, t) {
+  const keep = t ? ' (empty: keep)' : '';
+  const srtp = el('select', { id: `${prefix}-srtp` }, ['optional', 'required', 'off'].map((m) => el('option', { value: m }, [m])));
+  /** @type {HTMLSelectElement} */ (srtp).value = t?.srtp || 'optional';
+  /** @type {(x: string|undefined) => Record<string, string>} */
+  const v = (x) => (x ? { value: x } : {});
+  return [
+    field(`${prefix}-sources`, 'Sources (IPs or CIDRs, comma-separated)', v(t?.register ? '' : (t?.sources || []).join(','))),
+    field(`${prefix}-user`, 'Digest user (optional)', { autocomplete: 'off', ...v(t?.username) }),
+    field(`${prefix}-password`, `Digest password${keep}`, { type: 'password', autocomplete: 'new-password' }),
+    field(`${prefix}-registrar`, 'Registrar host:port (optional)', v(t?.register)),
+    field(`${prefix}-reg-user`, 'Registration user', { autocomplete: 'off', ...v(t?.regUser) }),
+    field(`${prefix}-reg-password`, `Registration password${keep}`, { type: 'password', autocomplete: 'new-password' }),
+    field(`${prefix}-reg-domain`, 'Registration domain (optional)', v(t?.regDomain)),
+    field(`${prefix}-max-calls`, 'Max calls (0: no limit)', { type: 'number', min: '0', ...v(String(t?.maxCalls || 0)) }),
+    el('div', { class: 'field' }, [el('label', { for: `${prefix}-srtp` }, ['SRTP']), srtp]),
+  ];
+}
+
+/**
+ * trunkBody reads a trunk form into an API body (docs/api.md). For a new
+ * trunk absent values are left out; for an edit every field is sent except
+ * empty passwords, and an emptied registrar stops the registration.
+ * @param {string} prefix
+ * @param {Trunk} [t]
+ */
+function trunkBody(prefix, t) {
+  const v = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ (document.getElementById(`${prefix}-${id}`)).value.trim();
+  const sources = v('sources').split(',').map((x) => x.trim()).filter(Boolean);
+  /** @type {Record<string, any>} */
+  const body = { sources, username: v('user'), maxCalls: Number(v('max-calls') || 0), srtp: v('srtp') };
+  if (v('password')) body.password = v('password');
+  if (v('registrar')) {
+    body.register = { registrar: v('registrar'), username: v('reg-user'), password: v('reg-password'), domain: v('reg-domain') };
+  } else if (t?.register) {
+    body.noRegister = true;
+  }
+  return body;
+}
+
+/** trunkForm adds a trunk (stored in the database, applied at once). */
+function trunkForm() {
+  const form = el('form', { id: 'trunk-form', class: 'inline' }, [
+    field('trunk-name', 'Name', { required: '', pattern: '[A-Za-z0-9._-]{1,64}' }),
+    ...trunkFields('trunk'),
+    el('button', { type: 'submit', class: 'primary', id: 'trunk-create' }, ['Add trunk']),
+  ]);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = /** @type {HTMLInputElement} */ (document.getElementById('trunk-name')).value.trim();
+    try {
+      await api('POST', '/trunks', { name, ...trunkBody('trunk') });
+      /** @type {HTMLFormElement} */ (form).reset();
+      await refreshTrunks();
+    } catch (err) {
+      report(err);
+    }
+  });
+  return form;
+}
+
+/**
+ * trunkActions are the edit and delete buttons of a stored trunk.
+ * @param {Trunk} t
+ */
+function trunkActions(t) {
+  return [
+    btn('Edit', () => toggleTrunkEdit(t), { 'data-action': 'edit-trunk', 'aria-expanded': 'false' }),
+    btn('Delete', async () => {
+      if (!confirm(`Delete trunk ${t.name}? Calls in progress go on; new calls from it are refused.`)) return;
+      await api('DELETE', `/trunks/${encodeURIComponent(t.name)}`).catch(report);
+      await refreshTrunks().catch(report);
+    }, { 'data-action': 'delete-trunk' }),
+  ];
+}
+
+/**
+ * toggleTrunkEdit opens (or closes) the edit form of stored trunk t below its row.
+ * @param {Trunk} t
+ */
+function toggleTrunkEdit(t) {
+  const row = document.querySelector(`tr[data-trunk="${CSS.escape(t.name)}"]`);
+  const open = document.querySelector(`tr[data-trunk-edit="${CSS.escape(t.name)}"]`);
+  const toggle = row?.querySelector('[data-action="edit-trunk"]');
+  if (open) {
+    open.remove();
+    toggle?.setAttribute('aria-expanded', 'false');
+    return;
+  }
+  if (!row) return;
+  toggle?.setAttribute('aria-expanded', 'true');
+  const prefix = `trunk-edit-${t.name}`;
+  const form = el('form', { class: 'inline', 'data-trunk-form': t.name }, [
+    ...trunkFields(prefix, t),
+    el('button', { type: 'submit', class: 'primary' }, ['Save trunk']),
+  ]);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api('PATCH', `/trunks/${encodeURIComponent(t.name)}`, trunkBody(prefix, t));
+      await refreshTrunks();
+    } catch (err) {
+      report(err);
+    }
+  });
+  const edit = el('tr', { 'data-trunk-edit': t.name }, [el('td', { colspan: '6' }, [form])]);
+  row.after(edit);
+  /** @type {HTMLInputElement|null} */ (edit.querySelector('input'))?.focus();
 }
 
 async function refreshLive() {

@@ -298,6 +298,7 @@ function render(s) {
   $('view').setAttribute('aria-label', t(speaker ? 'gridView' : 'speakerView'));
   $('locked-badge').hidden = !s.locked;
   sidebar.setPeople(list, s.locked);
+  if (s.speaker) tiles.setActive(s.speaker); // told before its tile existed
   tiles.layout();
 }
 
