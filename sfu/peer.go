@@ -28,8 +28,12 @@ type Peer struct {
 	log  *slog.Logger
 
 	senders map[string]*webrtc.RTPSender // by outTrack id; guarded by room.mu
-	downs   map[string]*downTrack        // video senders by outTrack id; guarded by room.mu
-	tracks  atomic.Int64                 // inbound track counter, for track IDs
+	// running holds every sender whose RTCP reader runs, so shutdown can
+	// stop them: a sender added while the PeerConnection closes is missed
+	// by pc.Close, and its reader would block forever.
+	running senderSet
+	downs   map[string]*downTrack // video senders by outTrack id; guarded by room.mu
+	tracks  atomic.Int64          // inbound track counter, for track IDs
 
 	pubMu  sync.Mutex
 	videos map[*webrtc.RTPReceiver]*outTrack // published video, one per receiver (all its RIDs)
@@ -174,6 +178,7 @@ func (p *Peer) shutdown() {
 		if err := p.pc.Close(); err != nil {
 			p.log.Debug("close peer connection", "err", err)
 		}
+		p.running.stopAll()
 	})
 }
 
@@ -249,6 +254,9 @@ func (p *Peer) addSenderLocked(o *outTrack) bool {
 		o.video.addDown(d)
 		p.kick()
 	}
+	if !p.running.add(s) {
+		return false // the peer is closing; add stopped s
+	}
 	p.room.m.goroutine(func() { drainRTCP(s, keyframe, &p.bwe) })
 	return true
 }
@@ -264,6 +272,7 @@ func (p *Peer) removeSenderLocked(id string) bool {
 		delete(p.downs, id)
 		d.out.removeDown(d)
 	}
+	p.running.remove(s)
 	if err := p.pc.RemoveTrack(s); err != nil {
 		p.log.Debug("remove track", "track", id, "err", err)
 		return false
@@ -416,4 +425,49 @@ func randomID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%x", b)
+}
+
+// senderSet is the list of a peer's running senders (see Peer.running).
+type senderSet struct {
+	mu     sync.Mutex
+	closed bool
+	list   []*webrtc.RTPSender
+}
+
+// add records s; once the set is stopped it stops s instead and reports false.
+func (ss *senderSet) add(s *webrtc.RTPSender) bool {
+	ss.mu.Lock()
+	if ss.closed {
+		ss.mu.Unlock()
+		_ = s.Stop()
+		return false
+	}
+	ss.list = append(ss.list, s)
+	ss.mu.Unlock()
+	return true
+}
+
+// remove forgets s (RemoveTrack stops it).
+func (ss *senderSet) remove(s *webrtc.RTPSender) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for i, x := range ss.list {
+		if x == s {
+			ss.list = append(ss.list[:i], ss.list[i+1:]...)
+			return
+		}
+	}
+}
+
+// stopAll stops every recorded sender, which ends their RTCP readers, and
+// makes later adds stop at once.
+func (ss *senderSet) stopAll() {
+	ss.mu.Lock()
+	ss.closed = true
+	list := ss.list
+	ss.list = nil
+	ss.mu.Unlock()
+	for _, s := range list {
+		_ = s.Stop()
+	}
 }
