@@ -16,22 +16,25 @@ const (
 	// AccessSignedIn lets in users signed in through the directory login
 	// and holders of a valid participant or moderator link.
 	AccessSignedIn = "signed-in"
+	// AccessLobby lets in signed-in users and link holders at once; other
+	// guests wait in the lobby until a moderator in the room admits them.
+	AccessLobby = "lobby"
 )
 
 // ValidateAccess checks an access value.
 func ValidateAccess(access string) error {
 	switch access {
-	case AccessOpen, AccessSignedIn:
+	case AccessOpen, AccessSignedIn, AccessLobby:
 		return nil
 	}
-	return invalidf("access %q: want %q or %q", clip(access, 32), AccessOpen, AccessSignedIn)
+	return invalidf("access %q: want %q, %q or %q", clip(access, 32), AccessOpen, AccessSignedIn, AccessLobby)
 }
 
 // LinkPolicy is what the web tier needs to admit a browser to a room: its
 // access setting and the key its join links are signed with.
 type LinkPolicy struct {
 	Slug   string
-	Access string // AccessOpen or AccessSignedIn
+	Access string // AccessOpen, AccessSignedIn or AccessLobby
 	// LinkKey is mixed into every join link's signature; a relink replaces
 	// it, revoking every earlier link. Empty until the first relink: then
 	// the older unversioned moderator links still count.

@@ -24,8 +24,8 @@ func TestRoomAccessAndRelink(t *testing.T) {
 	if err := s.SetRoomAccess(ctx, "team", AccessSignedIn); err != nil {
 		t.Fatalf("SetRoomAccess: %v", err)
 	}
-	if err := s.SetRoomAccess(ctx, "team", "lobby"); !errors.Is(err, ErrInvalid) {
-		t.Errorf("access lobby: got %v, want ErrInvalid", err)
+	if err := s.SetRoomAccess(ctx, "team", "everyone"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("access everyone: got %v, want ErrInvalid", err)
 	}
 	if err := s.SetRoomAccess(ctx, "nope", AccessOpen); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown room: got %v, want ErrNotFound", err)

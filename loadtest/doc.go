@@ -17,6 +17,11 @@
 // line noise (about -60 dBov) or, with Signal "speech", a quiet speech-like
 // babble below the talker threshold, so the mouth stays the loudest talker.
 //
+// RunWebRTC does the same for browser participants (webrtc*.go): pion
+// PeerConnections that join over the server's WebSocket signalling, publish
+// Opus and a synthetic VP8 camera (vp8.go; simulcast when the server asks),
+// ask for everyone's video as tiles, and count what they receive.
+//
 // The package talks only to the address it is given; the command restricts
 // that to loopback. It owns no server code and imports no server package.
 package loadtest

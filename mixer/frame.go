@@ -29,6 +29,14 @@ type frameEncoding struct {
 	data  [FrameSamples]byte
 }
 
+// NewFrame returns a Frame holding pcm (FrameSamples of it; fewer are
+// padded with silence), for legs' tests and callers outside a room.
+func NewFrame(pcm []int16) *Frame {
+	f := &Frame{}
+	copy(f.pcm[:], pcm)
+	return f
+}
+
 // PCM returns the frame's samples (FrameSamples of 8 kHz PCM). Read only.
 func (f *Frame) PCM() []int16 { return f.pcm[:] }
 

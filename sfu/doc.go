@@ -9,6 +9,11 @@
 // (bwe.go) and who spoke last (speaker.go), and nothing for video off its
 // screen. Layer switches wait for a keyframe (keyframe.go).
 //
+// How media reaches the server (transport.go, turn.go): optionally one UDP
+// port shared by every participant, ICE over TCP, an embedded TURN server
+// or an external one whose time-limited credentials browsers get with each
+// offer, and ICE restarts when a browser's network changes.
+//
 // It does not own signalling transport (package web carries the messages
 // through a Signaller), SIP, or mixing (package mixer attaches phone calls
 // through AddPhone and AddAudioSink).

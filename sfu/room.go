@@ -100,11 +100,12 @@ type Room struct {
 
 	sinks    atomic.Pointer[[]sinkEntry] // copy on write; read per packet without a lock
 	speakers *speakers
+	lobby    *lobby // guests waiting to be admitted (lobby.go)
 }
 
 func newRoom(id string, m *Manager) *Room {
 	r := &Room{id: id, m: m, log: m.log.With("room", id),
-		members: map[string]*member{}, outs: map[string]*outTrack{}, speakers: newSpeakers()}
+		members: map[string]*member{}, outs: map[string]*outTrack{}, speakers: newSpeakers(), lobby: newLobby()}
 	r.sinks.Store(&[]sinkEntry{})
 	return r
 }
@@ -259,6 +260,7 @@ func (r *Room) broadcast(ro Roster) {
 	for _, s := range sigs {
 		s.Roster(ro)
 	}
+	r.lobbyRoster(ro)
 }
 
 // update changes one participant's roster entry with f and broadcasts the
@@ -292,6 +294,7 @@ func (r *Room) close() {
 	for _, p := range peers {
 		p.shutdown()
 	}
+	r.closeLobby()
 }
 
 // renegotiate starts a new offer/answer round with each peer.

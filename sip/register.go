@@ -38,7 +38,10 @@ type TrunkState struct {
 	Registered bool      `json:"registered"`
 	Until      time.Time `json:"until,omitzero"`      // registration expires then
 	LastError  string    `json:"last_error,omitzero"` // why the last attempt failed
-	Updated    time.Time `json:"updated"`
+	// Removed is set (for Config.OnTrunkState only) when the trunk no
+	// longer registers: it was removed or is no registration trunk any more.
+	Removed bool      `json:"-"`
+	Updated time.Time `json:"updated"`
 }
 
 // registrar is the state of one registration trunk's client.
@@ -232,11 +235,17 @@ func (s *Server) setTrunkState(st TrunkState) {
 	}
 }
 
-// forgetTrunkState drops the state of a trunk that no longer registers.
+// forgetTrunkState drops the state of a trunk that no longer registers
+// and tells the hook.
 func (s *Server) forgetTrunkState(name string) {
 	s.regStates.mu.Lock()
+	_, had := s.regStates.states[name]
 	delete(s.regStates.states, name)
+	hook := s.regStates.hook
 	s.regStates.mu.Unlock()
+	if had && hook != nil {
+		hook(TrunkState{Name: name, Removed: true, Updated: time.Now()})
+	}
 }
 
 // TrunkStates returns the state of every registration trunk, by name.
@@ -345,11 +354,15 @@ func (s *Server) forgetStatesExcept(trunks []Trunk) {
 	}
 	s.mu.Unlock()
 	s.regStates.mu.Lock()
-	defer s.regStates.mu.Unlock()
+	var gone []string
 	for name := range s.regStates.states {
 		if !keep[name] {
-			delete(s.regStates.states, name)
+			gone = append(gone, name)
 		}
+	}
+	s.regStates.mu.Unlock()
+	for _, name := range gone {
+		s.forgetTrunkState(name)
 	}
 }
 

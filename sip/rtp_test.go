@@ -166,3 +166,81 @@ func TestListenRTPBadRange(t *testing.T) {
 		t.Error("empty range: got nil error, want one")
 	}
 }
+
+// WriteFrame (the mixer's shared encode) sends the same packet as
+// WriteAudio of the same audio, for both codecs and with SRTP: the payload
+// is the frame's encoding in the session's codec, and sequence numbers,
+// timestamps and the marker continue across both kinds of write.
+func TestWriteFrameMatchesWriteAudio(t *testing.T) {
+	pcm := tone(700, mixer.FrameSamples)
+	for _, tc := range []struct {
+		name  string
+		codec Codec
+		pt    uint8
+		srtp  bool
+	}{{"pcmu", PCMU, 0, false}, {"pcma", PCMA, 8, false}, {"pcmu srtp", PCMU, 0, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			peer, conn := loopbackUDP(t), loopbackUDP(t)
+			m := Media{Codec: tc.codec, PT: tc.pt, EventPT: -1, Remote: addrPort(peer)}
+			var ours *sdesKey
+			if tc.srtp {
+				suite, _ := suiteByName("AES_CM_128_HMAC_SHA1_80")
+				ours = newSDESKey(suite)
+				m.remoteKey, m.localKey, m.cryptoTag = newSDESKey(suite), ours, 1
+			}
+			s := newRTPSession(conn, m, testLogger())
+			defer s.Close()
+			shared := mixer.NewFrame(pcm)
+			s.WriteAudio(pcm)
+			s.WriteFrame(shared)
+			s.WriteFrame(shared) // a second leg's view: the encoding is reused
+			var pkts []rtp.Packet
+			buf := make([]byte, 1500)
+			for len(pkts) < 3 {
+				_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+				n, err := peer.Read(buf)
+				if err != nil {
+					t.Fatalf("packet %d: %v", len(pkts), err)
+				}
+				b := buf[:n]
+				if tc.srtp {
+					dec, err := ours.context()
+					if err != nil {
+						t.Fatal(err)
+					}
+					// A fresh context per packet: each decrypts on its own
+					// (the replay window is per context).
+					if b, err = dec.DecryptRTP(nil, b, nil); err != nil {
+						t.Fatalf("packet %d does not decrypt: %v", len(pkts), err)
+					}
+				}
+				var p rtp.Packet
+				if err := p.Unmarshal(b); err != nil {
+					t.Fatal(err)
+				}
+				p.Payload = append([]byte(nil), p.Payload...)
+				pkts = append(pkts, p)
+			}
+			want := make([]byte, mixer.FrameSamples)
+			if tc.codec == PCMA {
+				EncodeALaw(want, pcm)
+			} else {
+				EncodeULaw(want, pcm)
+			}
+			for i, p := range pkts {
+				if p.PayloadType != tc.pt || string(p.Payload) != string(want) {
+					t.Errorf("packet %d: PT %d, payload %x...; want PT %d, payload %x...", i, p.PayloadType,
+						p.Payload[:min(4, len(p.Payload))], tc.pt, want[:4])
+				}
+				if p.Marker != (i == 0) {
+					t.Errorf("packet %d: marker %v, want it on the first packet only", i, p.Marker)
+				}
+				if i > 0 && (p.SequenceNumber != pkts[i-1].SequenceNumber+1 ||
+					p.Timestamp != pkts[i-1].Timestamp+mixer.FrameSamples || p.SSRC != pkts[0].SSRC) {
+					t.Errorf("packet %d: seq %d ts %d ssrc %x after seq %d ts %d ssrc %x", i, p.SequenceNumber,
+						p.Timestamp, p.SSRC, pkts[i-1].SequenceNumber, pkts[i-1].Timestamp, pkts[0].SSRC)
+				}
+			}
+		})
+	}
+}

@@ -124,9 +124,13 @@ func TestReplaceTrunksRegistersWithSipp(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no unregistration after the trunk was removed")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(env.srv.TrunkStates()) != 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // polling for a condition, with a deadline
+	for removed := false; !removed; {
+		select {
+		case st := <-states:
+			removed = st.Removed && st.Name == "carrier"
+		case <-ctx.Done():
+			t.Fatal("the state hook never heard that the trunk was removed")
+		}
 	}
 	if ts := env.srv.TrunkStates(); len(ts) != 0 {
 		t.Errorf("TrunkStates() after removal = %+v, want none", ts)

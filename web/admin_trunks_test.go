@@ -28,7 +28,7 @@ func (f *storeTrunks) Trunks(ctx context.Context) ([]TrunkInfo, error) {
 	list, err := f.s.Trunks(ctx)
 	for _, t := range list {
 		ti := TrunkInfo{Name: t.Name, Sources: t.Sources, Auth: t.Username != "", Username: t.Username, State: "ready",
-			Origin: "stored", MaxCalls: t.MaxCalls}
+			Origin: "stored", MaxCalls: t.MaxCalls, SRTP: t.SRTP}
 		if t.Register != nil {
 			ti.Register, ti.RegUser = t.Register.Registrar, t.Register.Username
 		}

@@ -51,6 +51,12 @@ func TestBrowserAdminTrunks(t *testing.T) {
 		chromedp.Click(`tr[data-trunk="pbx"] [data-action="edit-trunk"]`),
 		chromedp.WaitVisible(`#trunk-edit-pbx-sources`),
 		chromedp.SetValue(`#trunk-edit-pbx-sources`, "198.51.100.0/24, 203.0.113.9"),
+		chromedp.ScrollIntoView(`#trunks-section`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "admin-console-trunks")
+	if err := chromedp.Do(ctx,
 		chromedp.Click(`form[data-trunk-form="pbx"] button[type=submit]`),
 	); err != nil {
 		t.Fatal(err)
@@ -59,8 +65,9 @@ func TestBrowserAdminTrunks(t *testing.T) {
 		t.Fatalf("edited sources not shown: %v", err)
 	}
 	got, err = store.Trunk(ctx, "pbx")
-	if err != nil || strings.Join(got.Sources, ",") != "198.51.100.0/24,203.0.113.9" || got.Password != "console-secret" {
-		t.Errorf("after the edit: got %+v, %v (an empty password field keeps the password)", got, err)
+	if err != nil || strings.Join(got.Sources, ",") != "198.51.100.0/24,203.0.113.9" || got.Password != "console-secret" ||
+		got.SRTP != "required" || got.Username != "pbxuser" {
+		t.Errorf("after the edit: got %+v, %v (an empty password field keeps the password, the rest stays)", got, err)
 	}
 	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	if err != nil || strings.Contains(html, "console-secret") {

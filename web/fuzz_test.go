@@ -20,6 +20,8 @@ func FuzzDispatch(f *testing.F) {
 		`{"type":"hand","raised":true}`,
 		`{"type":"moderate","action":"mute","target":"phone-1"}`, `{"type":"moderate","action":"end"}`,
 		`{"type":"join","room":"demo","name":"Ann","mod":"x"}`,
+		`{"type":"admit","id":"guest-1"}`, `{"type":"admit","all":true}`, `{"type":"admit"}`,
+		`{"type":"deny","id":"guest-1"}`, `{"type":"deny","id":7}`,
 		`{not json`, `null`, `[]`, `{"type":7}`,
 	} {
 		f.Add([]byte(s))

@@ -42,6 +42,10 @@ func handler(msgType string) (func(c *conn, data []byte) error, bool) {
 		return (*conn).handleShare, true
 	case "restart_ice":
 		return (*conn).handleRestartICE, true
+	case "admit":
+		return (*conn).handleAdmit, true // lobby.go
+	case "deny":
+		return (*conn).handleDeny, true
 	}
 	return nil, false
 }
@@ -80,6 +84,10 @@ func (c *conn) handleJoin(data []byte) error {
 		c.sendError(codeAlreadyJoined, "already joined")
 		return nil
 	}
+	if c.lobbyID != "" {
+		c.joinAdmitted(m) // lobby.go
+		return nil
+	}
 	name, ok := cleanName(m.Name)
 	if !ok {
 		c.sendError(codeInvalidName, "name must be 1 to 64 printable characters")
@@ -100,24 +108,40 @@ func (c *conn) handleJoin(data []byte) error {
 		c.sendError(refused.code, refused.msg)
 		return nil
 	}
+	if role == sfu.RoleParticipant {
+		wait, refused := c.s.mustWait(c.ctx, room.Slug, m.Mod, c.sessionID) // lobby.go
+		if refused != nil {
+			c.sendError(refused.code, refused.msg)
+			return nil
+		}
+		if wait {
+			c.wait(room.Slug, name)
+			return nil
+		}
+	}
+	c.enter(room, name, role)
+	return nil
+}
+
+// enter joins the room under name with role and confirms with joined.
+func (c *conn) enter(room dialplan.Room, name, role string) {
 	r := c.s.sfu.Room(room.Slug)
 	peer, err := r.JoinAs(sfu.JoinOptions{Name: name, Role: role}, c)
 	if errors.Is(err, sfu.ErrLocked) {
 		c.sendError(codeRoomLocked, "the room is locked")
 		c.closeAfterQueue()
-		return nil
+		return
 	}
 	if err != nil {
 		c.log.Error("join", "room", room.Slug, "err", err)
 		c.sendError(codeInternal, "could not join")
-		return nil
+		return
 	}
 	c.peer, c.room = peer, room.Slug
 	c.log = c.log.With("room", room.Slug, "participant", peer.ID())
 	ro := r.Roster()
 	c.enqueue(joinedMsg{Type: "joined", ID: peer.ID(), Room: roomInfo{Slug: room.Slug, Name: room.Name},
 		Rev: ro.Rev, Participants: ro.Participants, Locked: ro.Locked, Role: role, History: r.ChatHistory()}, true)
-	return nil
 }
 
 // cleanName trims a display name and checks its length and characters.

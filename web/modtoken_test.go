@@ -245,8 +245,8 @@ func TestSignedInAccess(t *testing.T) {
 	if st, body := call(t, srv, admin, "GET", "/api/v1/rooms/demo/access", ""); st != 200 || !strings.Contains(body, `"access":"signed-in"`) {
 		t.Errorf("get access: got %d %s", st, body)
 	}
-	if st, body := call(t, srv, admin, "PATCH", "/api/v1/rooms/demo/access", `{"access":"lobby"}`); st != 400 {
-		t.Errorf("access lobby: got %d %s, want 400", st, body)
+	if st, body := call(t, srv, admin, "PATCH", "/api/v1/rooms/demo/access", `{"access":"everyone"}`); st != 400 {
+		t.Errorf("access everyone: got %d %s, want 400", st, body)
 	}
 	if m := joinWS(t, srv, "demo", "", ""); m.Type != "error" || m.Code != codeSignInRequired {
 		t.Errorf("signed-in room, anonymous: got %+v, want error %s", m, codeSignInRequired)

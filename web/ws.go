@@ -41,6 +41,9 @@ type conn struct {
 	// Only the reader goroutine touches these.
 	peer *sfu.Peer
 	room string
+	// lobbyID is the connection's entry in the lobby of lobbyRoom while
+	// it waits there or is admitted but not yet joined (lobby.go).
+	lobbyID, lobbyRoom string
 }
 
 // checkOrigin accepts only pages served by this host.
@@ -69,6 +72,7 @@ func (s *server) handleWS(w http.ResponseWriter, r *http.Request) {
 	if c.peer != nil {
 		c.peer.Leave()
 	}
+	c.leaveLobby()
 	c.stop()
 	<-wrote
 	_ = ws.Close()

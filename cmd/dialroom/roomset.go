@@ -10,15 +10,16 @@ import (
 	"dialroom/dialplan"
 )
 
-const roomSetUsage = `dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS] [-code DIGITS] [-access open|signed-in] [-data DIR] [-config FILE]
+const roomSetUsage = `dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS] [-code DIGITS] [-access open|signed-in|lobby] [-data DIR] [-config FILE]
 
 Changes a room: only the flags given change. -no-pin removes the PIN (and
 with it the moderator PIN); -modpin "" removes the moderator PIN; -code
 sets the dial-in code callers of a shared number type (4-8 digits, unique).
 -access says who may join from the browser: open (anyone with the room's
-address) or signed-in (users signed in through the directory login and
-holders of a join link, see dialroom admin link). Phone callers are not
-affected: the PIN protects the dial-in.
+address), signed-in (users signed in through the directory login and
+holders of a join link, see dialroom admin link) or lobby (those enter at
+once; other guests wait until a moderator in the room admits them). Phone
+callers are not affected: the PIN protects the dial-in.
 `
 
 func runRoomSet(args []string, stdout, stderr io.Writer) error {
@@ -33,7 +34,7 @@ func runRoomSet(args []string, stdout, stderr io.Writer) error {
 		f.BoolVar(&noPIN, "no-pin", false, "remove the PIN")
 		f.StringVar(&modPIN, "modpin", "", "moderator `DIGITS` (4-12; \"\" removes it)")
 		f.StringVar(&code, "code", "", "dial-in code `DIGITS` for shared numbers (4-8, unique)")
-		f.StringVar(&access, "access", "", "who may join from the browser: open or signed-in")
+		f.StringVar(&access, "access", "", "who may join from the browser: open, signed-in or lobby")
 	}
 	var c dialplan.RoomChange
 	check := func() error {

@@ -163,8 +163,8 @@ func TestJoinLinksAndAccess(t *testing.T) {
 	if code, out, errOut := call("room", "set", "team", "-access", "signed-in", "-data", data); code != 0 || !strings.Contains(out, "access signed-in") {
 		t.Errorf("room set -access: got %d %q %q", code, out, errOut)
 	}
-	if code, _, errOut := call("room", "set", "team", "-access", "lobby", "-data", data); code != 2 || !strings.Contains(errOut, "access") {
-		t.Errorf("room set -access lobby: got %d %q, want 2", code, errOut)
+	if code, _, errOut := call("room", "set", "team", "-access", "everyone", "-data", data); code != 2 || !strings.Contains(errOut, "access") {
+		t.Errorf("room set -access everyone: got %d %q, want 2", code, errOut)
 	}
 	if code, out, _ := call("room", "set", "team", "-name", "Team", "-access", "open", "-data", data); code != 0 ||
 		!strings.Contains(out, `title "Team"`) || !strings.Contains(out, "access open") {

@@ -174,3 +174,16 @@ func TestTrunkReloader(t *testing.T) {
 		t.Errorf("editor list: got %+v, %v (the stored namesake is hidden)", list, err)
 	}
 }
+
+// A trunk that stops registering disappears from the state file.
+func TestTrunkStateRemoved(t *testing.T) {
+	dir := t.TempDir()
+	w := newTrunkStateWriter(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.update(sip.TrunkState{Name: "a", Registered: true})
+	w.update(sip.TrunkState{Name: "b", LastError: "timeout"})
+	w.update(sip.TrunkState{Name: "a", Removed: true})
+	states, err := readTrunkStates(dir)
+	if _, ok := states["a"]; err != nil || ok || states["b"].LastError != "timeout" {
+		t.Errorf("states: got %+v, %v; want only b", states, err)
+	}
+}

@@ -34,7 +34,11 @@ func newTrunkStateWriter(dataDir string, log *slog.Logger) *trunkStateWriter {
 func (w *trunkStateWriter) update(st sip.TrunkState) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.states[st.Name] = st
+	if st.Removed {
+		delete(w.states, st.Name)
+	} else {
+		w.states[st.Name] = st
+	}
 	b, err := json.MarshalIndent(w.states, "", "  ")
 	if err == nil {
 		tmp := w.path + ".tmp"

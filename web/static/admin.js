@@ -423,7 +423,7 @@ function trunkFields(prefix, t) {
   /** @type {(x: string|undefined) => Record<string, string>} */
   const v = (x) => (x ? { value: x } : {});
   return [
-    field(`${prefix}-sources`, 'Sources (IPs or CIDRs, comma-separated)', v(t?.register ? '' : (t?.sources || []).join(','))),
+    field(`${prefix}-sources`, 'Sources (IPs or CIDRs, comma-separated)', v((t?.sources || []).join(','))),
     field(`${prefix}-user`, 'Digest user (optional)', { autocomplete: 'off', ...v(t?.username) }),
     field(`${prefix}-password`, `Digest password${keep}`, { type: 'password', autocomplete: 'new-password' }),
     field(`${prefix}-registrar`, 'Registrar host:port (optional)', v(t?.register)),
@@ -583,6 +583,7 @@ function joinLinks(r) {
   const access = /** @type {HTMLSelectElement} */ (el('select', { id: id('access'), 'data-action': 'access' }, [
     el('option', { value: 'open' }, ['Anyone with the link']),
     el('option', { value: 'signed-in' }, ['Signed-in users and invitation links']),
+    el('option', { value: 'lobby' }, ['Guests wait until a moderator admits them']),
   ]));
   const expires = /** @type {HTMLSelectElement} */ (el('select', { id: id('expires'), 'aria-label': 'Link valid for' }, [
     el('option', { value: '1d' }, ['1 day']),

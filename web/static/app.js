@@ -10,6 +10,7 @@ import { Tiles } from './tiles.js';
 import { Sidebar } from './sidebar.js';
 import { Devices } from './devices.js';
 import { Quality } from './quality.js';
+import { Lobby } from './lobby.js';
 
 /** @typedef {import('./protocol.js').Participant} Participant */
 
@@ -22,6 +23,7 @@ const devices = new Devices(audio);
 const tiles = new Tiles($('grid'), $('pager'));
 const sidebar = new Sidebar();
 const quality = new Quality((id) => tiles.tileOf(id));
+const lobby = new Lobby();
 
 /** @type {MediaStream|null} */
 let local = null;
@@ -68,6 +70,7 @@ function translate() {
     setIcon($(id), icon);
   }
   tiles.relabel();
+  lobby.relabel();
   if (session?.id) render(session);
 }
 
@@ -181,6 +184,8 @@ async function join() {
     else if (s.id) toast(text);
   };
   s.onclose = () => onClosed(s);
+  // In a lobby room a guest waits first; once admitted the join is sent again.
+  lobby.attach(s, { rejoin: () => s.send({ type: 'join', room: roomSlug, name: myName }), end: showEnd });
   await s.join(roomSlug, myName, modToken);
 }
 
