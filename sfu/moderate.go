@@ -37,7 +37,8 @@ type Control struct {
 type ModerationEvent struct {
 	Room   string // room ID
 	By     string // the moderator's display name
-	Action string // mute, mute_all, remove, rename, set_role, lower_hand, lock, unlock, end, mute_lock, mute_unlock
+	Action string // mute, mute_all, remove, rename, set_role, lower_hand, lock, unlock, end, mute_lock, mute_unlock,
+	// lobby_admitted, lobby_denied
 	Target string // the target's display name (a phone's is its masked label); "" for the whole room
 	Detail string // set_role: the new role
 }

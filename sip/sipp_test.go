@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -73,18 +74,28 @@ func runSippCaller(t *testing.T, scenarioFile string, extra ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	args := []string{"-sf", scenario, "-i", "127.0.0.1",
-		"-p", fmt.Sprint(ports[0]), "-mp", fmt.Sprint(ports[1]), "-m", "1", "-nostdin"}
-	args = append(args, extra...)
-	args = append(args, "-s", roomNumber, "-timeout", "25s", "-timeout_error", env.srv.UDPAddr().String())
-	cmd := exec.CommandContext(ctx, "sipp", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("sipp: %v\n%s", err, tail(out, 2000))
+	// freePorts can only pick ports that are free now; sipp binds its
+	// media ports (mp, mp+1, mp+2, ...) later, and another process may take
+	// one first. sipp then stops before sending anything: try new ports.
+	for try := 1; ; try++ {
+		ports := freePorts(t, 2)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		args := []string{"-sf", scenario, "-i", "127.0.0.1",
+			"-p", fmt.Sprint(ports[0]), "-mp", fmt.Sprint(ports[1]), "-m", "1", "-nostdin"}
+		args = append(args, extra...)
+		args = append(args, "-s", roomNumber, "-timeout", "25s", "-timeout_error", env.srv.UDPAddr().String())
+		cmd := exec.CommandContext(ctx, "sipp", args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil && try < 3 && bytes.Contains(out, []byte("Unable to bind")) {
+			t.Logf("sipp could not bind its ports (try %d): %s", try, firstLine(out, "Unable to bind"))
+			continue
+		}
+		if err != nil {
+			t.Fatalf("sipp: %v\n%s", err, tail(out, 2000))
+		}
+		break
 	}
 	j := env.waitJoin(t)
 	if j.slug != "standup" {
@@ -99,4 +110,14 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// firstLine returns the first line of out that contains sub.
+func firstLine(out []byte, sub string) string {
+	for line := range bytes.Lines(out) {
+		if bytes.Contains(line, []byte(sub)) {
+			return string(bytes.TrimSpace(line))
+		}
+	}
+	return ""
 }

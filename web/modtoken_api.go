@@ -96,7 +96,7 @@ func (s *server) apiMakeLink(w http.ResponseWriter, r *http.Request) {
 
 // apiAccessInfo is a room's access setting.
 type apiAccessInfo struct {
-	Access     string `json:"access"`     // "open" or "signed-in"
+	Access     string `json:"access"`     // "open", "signed-in" or "lobby"
 	RelinkedAt int64  `json:"relinkedAt"` // Unix seconds of the last relink; 0: never
 }
 

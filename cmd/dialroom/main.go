@@ -192,7 +192,7 @@ const topUsage = `dialroom - meeting rooms for browsers and telephones
 Usage:
   dialroom serve [-config FILE] [-data DIR] [-http ADDR] [-sip ADDR]
   dialroom room add SLUG [-name TITLE] [-pin DIGITS] [-lang de|en]
-  dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS] [-access open|signed-in]
+  dialroom room set SLUG [-name TITLE] [-lang de|en] [-pin DIGITS|-no-pin] [-modpin DIGITS] [-access open|signed-in|lobby]
   dialroom room modpin SLUG -pin DIGITS
   dialroom room list
   dialroom room rm SLUG
