@@ -84,6 +84,10 @@ type Privacy struct {
 	// PageFile is an HTML fragment shown at /privacy instead of the
 	// built-in text (the operator's own privacy notice); "" = built-in.
 	PageFile string `yaml:"page_file"`
+	// ShowNumbersToModerators shows phone callers' full numbers to the
+	// moderators of their meeting (participant list). Default false: every
+	// browser sees only the masked number.
+	ShowNumbersToModerators bool `yaml:"show_numbers_to_moderators"`
 }
 
 // Retention is how long records are kept (RetentionDays, default 30 days).

@@ -170,6 +170,8 @@ type WebRTC struct {
 	TCPPort int `yaml:"tcp_port"`
 	// TURN configures the embedded or an external TURN server (see webrtc_turn.go).
 	TURN TURN `yaml:"turn"`
+	// WebRTCSFU holds audio_last_n (see webrtc_sfu.go).
+	WebRTCSFU `yaml:",inline"`
 }
 
 // Demo configures the demo room created when the data directory is empty.

@@ -20,6 +20,7 @@ type Leg interface {
 type PhoneInfo struct {
 	ID        string // unique per call, e.g. "phone-<random>"
 	Label     string // what browsers show: a masked number or "Unknown caller"
+	Number    string // the full caller number, "" if withheld; never logged (see sfu.PhoneInfo.Number)
 	Moderator bool   // the caller entered the room's moderator PIN
 	// Owner carries out moderator actions (mute, remove) on the call; nil if
 	// the phone side offers none. The mixer hands it on to the room untouched.

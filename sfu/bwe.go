@@ -9,6 +9,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -124,7 +126,7 @@ func (c *estimatorCatcher) take() cc.BandwidthEstimator {
 }
 
 // registerEstimator adds the congestion controller and the TWCC header
-// extension on outgoing packets to reg.
+// extension on outgoing video packets to reg.
 func registerEstimator(me *webrtc.MediaEngine, reg *interceptor.Registry) (*estimatorCatcher, error) {
 	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initialBitrate),
@@ -136,9 +138,15 @@ func registerEstimator(me *webrtc.MediaEngine, reg *interceptor.Registry) (*esti
 	}
 	c := &estimatorCatcher{}
 	f.OnNewPeerConnection(c.set)
-	reg.Add(f)
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, reg); err != nil {
+	reg.Add(videoOnly{f})
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI},
+		webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, err
 	}
+	ext, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	reg.Add(videoOnly{ext})
 	return c, nil
 }

@@ -7,7 +7,11 @@ import "github.com/pion/rtp"
 type PhoneInfo struct {
 	ID    string // unique participant ID
 	Label string // masked number or "Unknown caller"
-	Role  string // RoleModerator (e.g. entered a moderator PIN) or RoleParticipant ("" = participant)
+	// Number is the caller's full number ("" if withheld). It is never in
+	// the roster's JSON; the web layer shows it to moderators only, and
+	// only when the operator allows it (privacy.show_numbers_to_moderators).
+	Number string
+	Role   string // RoleModerator (e.g. entered a moderator PIN) or RoleParticipant ("" = participant)
 	// Owner carries out moderator actions on the caller; nil if the phone
 	// side cannot (then Phone.SetOwner may set it later).
 	Owner PhoneOwner

@@ -35,6 +35,10 @@ type Config struct {
 	// for a LAN, and for tests on a loaded machine, where a CPU-starved
 	// browser's delays look like congestion.
 	IgnoreBandwidth bool
+	// AudioLastN, when above 0, forwards to browsers the audio of only the
+	// this many loudest browser participants (see speaker.go); phone
+	// callers are always heard. 0 = everyone's audio.
+	AudioLastN int
 }
 
 // Manager owns every room of this node and the pion API they share.
@@ -48,6 +52,7 @@ type Manager struct {
 	pcMu            sync.Mutex // one NewPeerConnection at a time, so that bwe.take gets its estimator
 	bwe             *estimatorCatcher
 	ignoreBandwidth bool // from Config
+	audioLastN      int  // from Config
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -55,8 +60,8 @@ type Manager struct {
 	wg     sync.WaitGroup // every goroutine started by any room
 }
 
-// NewManager builds the pion API from cfg: Opus and VP8 (H264 too), pion's
-// default interceptors (NACK, RTCP reports), no STUN or TURN, mDNS off.
+// NewManager builds the pion API from cfg: Opus and VP8 (H264 too), NACK
+// answered from a shared packet cache, RTCP reports, no STUN or TURN, mDNS off.
 func NewManager(cfg Config, log *slog.Logger) (*Manager, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -69,13 +74,13 @@ func NewManager(cfg Config, log *slog.Logger) (*Manager, error) {
 	m.transport = cfg.Transport
 	m.onModeration = cfg.OnModeration
 	m.ignoreBandwidth = cfg.IgnoreBandwidth
+	m.audioLastN = cfg.AudioLastN
 	return m, nil
 }
 
-// newAPI registers the codecs, pion's default interceptors (NACK, RTCP
-// reports, simulcast header extensions, TWCC feedback for what browsers
-// send) and a send-side bandwidth estimator per PeerConnection (TWCC
-// sequence numbers on what the SFU sends, GCC on the browser's feedback).
+// newAPI registers the codecs, the interceptors (interceptors.go) and a
+// send-side bandwidth estimator per PeerConnection (TWCC sequence numbers
+// on the video the SFU sends, GCC on the browser's feedback).
 func newAPI(cfg Config) (*webrtc.API, *estimatorCatcher, error) {
 	me, err := newMediaEngine()
 	if err != nil {
@@ -86,7 +91,7 @@ func newAPI(cfg Config) (*webrtc.API, *estimatorCatcher, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("bandwidth estimator: %w", err)
 	}
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+	if err := registerInterceptors(me, reg); err != nil {
 		return nil, nil, fmt.Errorf("interceptors: %w", err)
 	}
 	se, err := settingEngine(cfg)
@@ -188,6 +193,7 @@ func (m *Manager) Room(id string) *Room {
 		return r
 	}
 	r := newRoom(id, m)
+	r.speakers.setLastN(m.audioLastN)
 	if m.closed {
 		r.closed = true
 		return r

@@ -48,6 +48,7 @@ type Peer struct {
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, no answer yet
 	pending     bool // the track set changed while an offer was out
+	scheduled   bool // negotiate will send an offer at the end of its window
 	closed      bool
 
 	done      chan struct{}
@@ -65,6 +66,10 @@ func (r *Room) Join(name string, sig Signaller) (*Peer, error) {
 type JoinOptions struct {
 	Name string
 	Role string // RoleModerator or RoleParticipant ("" = participant)
+	// OnID, if set, learns the participant's ID before the participant
+	// enters the room, so the signaller can recognise itself in the first
+	// roster it is sent.
+	OnID func(id string)
 }
 
 // JoinAs is Join with a role. It fails with ErrLocked when the room is
@@ -94,6 +99,9 @@ func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 			r.m.goroutine(p.Leave)
 		}
 	})
+	if opts.OnID != nil {
+		opts.OnID(p.id)
+	}
 	ro, keyframes, err := r.addMember(&member{Participant: Participant{ID: p.id, Name: name, Kind: KindWeb, Role: opts.Role}, peer: p})
 	if err != nil {
 		_ = pc.Close()
@@ -107,7 +115,7 @@ func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 		}
 	}
 	r.m.goroutine(p.allocLoop)
-	p.negotiate()
+	p.negotiateNow()
 	for _, k := range keyframes {
 		k()
 	}
@@ -182,8 +190,43 @@ func (p *Peer) shutdown() {
 	})
 }
 
-// negotiate sends a new offer, or queues one if an offer is outstanding.
+// negotiateWindow is how long a renegotiation waits for more track
+// changes: a participant joining adds its audio and then its video, and
+// in a large room many join at once; each window costs one offer.
+const negotiateWindow = 100 * time.Millisecond
+
+// negotiate sends a new offer after negotiateWindow, or queues one if an
+// offer is outstanding. Calls within the window share that offer.
 func (p *Peer) negotiate() {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	switch {
+	case p.closed || p.scheduled:
+	case p.negotiating:
+		p.pending = true
+	default:
+		p.scheduled = true
+		p.room.m.goroutine(p.negotiateLater)
+	}
+}
+
+// negotiateLater sends the offer negotiate scheduled.
+func (p *Peer) negotiateLater() {
+	t := time.NewTimer(negotiateWindow)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-p.done:
+		return
+	}
+	p.negMu.Lock()
+	p.scheduled = false
+	p.negMu.Unlock()
+	p.negotiateNow()
+}
+
+// negotiateNow sends a new offer, or queues one if an offer is outstanding.
+func (p *Peer) negotiateNow() {
 	p.negMu.Lock()
 	if p.closed {
 		p.negMu.Unlock()
@@ -231,6 +274,7 @@ func (p *Peer) addSenderLocked(o *outTrack) bool {
 	}
 	local, keyframe := o.local, o.keyframe
 	var d *downTrack
+	var nack func([]rtcp.NackPair)
 	if o.video != nil {
 		t, err := webrtc.NewTrackLocalStaticRTP(o.video.codec, o.id, o.owner)
 		if err != nil {
@@ -238,7 +282,7 @@ func (p *Peer) addSenderLocked(o *outTrack) bool {
 			return false
 		}
 		d = newDownTrack(o.video, p, t)
-		local, keyframe = t, d.requestKeyframe
+		local, keyframe, nack = t, d.requestKeyframe, d.retransmit
 	}
 	// A transceiver of its own: AddTrack would reuse the recvonly
 	// transceivers the browser publishes on, and simulcast is offered there.
@@ -257,7 +301,7 @@ func (p *Peer) addSenderLocked(o *outTrack) bool {
 	if !p.running.add(s) {
 		return false // the peer is closing; add stopped s
 	}
-	p.room.m.goroutine(func() { drainRTCP(s, keyframe, &p.bwe) })
+	p.room.m.goroutine(func() { drainRTCP(s, keyframe, nack, &p.bwe) })
 	return true
 }
 
@@ -280,9 +324,10 @@ func (p *Peer) removeSenderLocked(id string) bool {
 	return true
 }
 
-// drainRTCP reads a sender's RTCP so the interceptors run, and forwards
-// keyframe requests to the publisher. It returns when the sender stops.
-func drainRTCP(s *webrtc.RTPSender, keyframe func(), bwe *bandwidthEstimate) {
+// drainRTCP reads a sender's RTCP so the interceptors run, forwards
+// keyframe requests to the publisher and hands NACKs to nack (nil for
+// tracks without retransmission). It returns when the sender stops.
+func drainRTCP(s *webrtc.RTPSender, keyframe func(), nack func([]rtcp.NackPair), bwe *bandwidthEstimate) {
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
@@ -293,6 +338,10 @@ func drainRTCP(s *webrtc.RTPSender, keyframe func(), bwe *bandwidthEstimate) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				if keyframe != nil {
 					keyframe()
+				}
+			case *rtcp.TransportLayerNack:
+				if nack != nil {
+					nack(pkt.Nacks)
 				}
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				bwe.remb.Store(int64(pkt.Bitrate))
@@ -378,7 +427,9 @@ func (p *Peer) publish(remote *webrtc.TrackRemote) {
 }
 
 // forward copies every RTP packet of remote to local (and, for audio, to the
-// room's audio sinks) until remote fails. WriteRTP never blocks on a subscriber.
+// room's audio sinks) until remote fails. WriteRTP never blocks on a
+// subscriber. Audio goes to the subscribers only while the participant is
+// in the room's audible set (speaker.go); the sinks get all of it.
 func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStaticRTP, audio bool) {
 	for {
 		pkt, _, err := remote.ReadRTP()
@@ -397,6 +448,9 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStati
 					p.room.announce(ev)
 				}
 			}
+		}
+		if audio && !p.room.speakers.isAudible(p.id) {
+			continue // audio last-N: not among the loudest
 		}
 		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			p.log.Debug("forward rtp", "err", err)

@@ -42,7 +42,7 @@ func (r *Room) AddPhone(info PhoneInfo) (*Phone, error) {
 	if info.Owner != nil {
 		p.SetOwner(info.Owner)
 	}
-	ro, _, err := r.addMember(&member{Participant: Participant{ID: info.ID, Name: label, Kind: KindPhone, Role: info.Role}, phone: p})
+	ro, _, err := r.addMember(&member{Participant: Participant{ID: info.ID, Name: label, Kind: KindPhone, Role: info.Role, Number: info.Number}, phone: p})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: add phone %s: %w", info.ID, err)
 	}

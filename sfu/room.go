@@ -31,6 +31,10 @@ type Participant struct {
 	// MuteLocked: a moderator muted the participant and locked the mute;
 	// only a moderator can unmute it.
 	MuteLocked bool `json:"muteLocked,omitempty"`
+
+	// Number is a phone caller's full number (PhoneInfo.Number). Never
+	// serialised: see web's participantView.
+	Number string `json:"-"`
 }
 
 // Roster is the full participant list of a room. Rev grows with every change,

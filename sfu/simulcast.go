@@ -74,6 +74,7 @@ type layerIn struct {
 	keyframe func() // rate-limited PLI to the publisher for this encoding
 	lastAt   atomic.Int64
 	bytes    atomic.Uint64
+	cache    packetCache  // for retransmissions to subscribers
 	width    atomic.Int32 // from the latest VP8 keyframe; 0 if unknown
 	height   atomic.Int32
 
@@ -127,6 +128,7 @@ func (o *videoOut) expect(rid string) {
 func (o *videoOut) receive(i int, l *layerIn, pkt *rtp.Packet, now time.Time) {
 	l.lastAt.Store(now.UnixNano())
 	l.bytes.Add(uint64(len(pkt.Payload) + 12))
+	l.cache.add(&pkt.Header, pkt.Payload)
 	info := parseFrame(o.mime, pkt.Payload)
 	if info.width > 0 {
 		l.width.Store(int32(info.width))
@@ -287,6 +289,8 @@ type downTrack struct {
 	lastSeq uint16
 	lastTS  uint32
 	lastAt  time.Time
+	segs    [maxSegments]seqSegment // the latest switches, newest first (cache.go)
+	nsegs   int
 
 	demandCur int // current layer when the demand was last computed; allocator goroutine only
 }
@@ -330,6 +334,7 @@ func (d *downTrack) rewrite(l int, h *rtp.Header, key bool, now time.Time) (out 
 		}
 		d.current, d.started, switched = l, true, true
 		d.lastSeq = h.SequenceNumber + d.seqOff - 1
+		d.addSegmentLocked(seqSegment{start: h.SequenceNumber + d.seqOff, layer: l, seqOff: d.seqOff, tsOff: d.tsOff})
 	}
 	if l != d.current || d.current == layerOff {
 		return rtp.Header{}, false, false

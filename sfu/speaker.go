@@ -1,7 +1,11 @@
 package sfu
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,9 +24,23 @@ const (
 	voiceSilent   = 500 * time.Millisecond // no audio for this long counts as silence (DTX)
 )
 
+// Audio last-N: with a limit of n, browsers receive the audio of at most n
+// browser participants, the loudest lately (the room's audible set); the
+// audio of everyone else is not forwarded at all, so silence costs nothing.
+// Phone callers reach browsers as one track already mixed by the mixer,
+// which is always forwarded. Ranking uses loudness, an exponential average
+// (time constant voiceAlpha) of how far each packet's level is above
+// voicedLevel. A member of the set keeps its place, even when quiet, until
+// someone louder by lastNDelta needs it, so a pause does not cut anyone off.
+const (
+	audibleMin = 0.05 // loudness a participant needs to enter the set
+	lastNDelta = 0.1  // how much louder than the quietest member a newcomer must be
+)
+
 // voice is one participant's speech state.
 type voice struct {
 	score     float64
+	loud      float64   // loudness, 0 (silence) to 1 (0 dBov)
 	lastAt    time.Time // last audio packet or phone flag
 	lastSpoke time.Time
 	speaking  bool
@@ -42,9 +60,96 @@ type speakers struct {
 	voices   map[string]*voice
 	dominant string
 	lastTick time.Time
+
+	lastN   int                             // the audio last-N limit; 0 = everyone is audible
+	top     []string                        // the audible set, lastN > 0 only
+	audible atomic.Pointer[map[string]bool] // the audible set, read per packet; nil = everyone
 }
 
 func newSpeakers() *speakers { return &speakers{voices: map[string]*voice{}} }
+
+// setLastN sets the audio last-N limit (0 = everyone is audible).
+func (s *speakers) setLastN(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastN, s.top = n, nil
+	if n <= 0 {
+		s.audible.Store(nil)
+		return
+	}
+	s.audible.Store(&map[string]bool{})
+}
+
+// isAudible reports whether browser participant id's audio is forwarded.
+// It takes no lock: it runs for every audio packet.
+func (s *speakers) isAudible(id string) bool {
+	set := s.audible.Load()
+	return set == nil || (*set)[id]
+}
+
+// pickAudibleLocked updates the audible set from the participants' loudness.
+func (s *speakers) pickAudibleLocked() {
+	if s.lastN <= 0 {
+		return
+	}
+	cur := make([]string, 0, s.lastN)
+	for _, id := range s.top {
+		if v := s.voices[id]; v != nil && !v.phone {
+			cur = append(cur, id)
+		}
+	}
+	var cands []string
+	for id, v := range s.voices {
+		if !v.phone && v.loud >= audibleMin && !slices.Contains(cur, id) {
+			cands = append(cands, id)
+		}
+	}
+	slices.SortFunc(cands, func(a, b string) int {
+		if c := cmp.Compare(s.voices[b].loud, s.voices[a].loud); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	for _, id := range cands {
+		if len(cur) < s.lastN {
+			cur = append(cur, id)
+			continue
+		}
+		w := 0
+		for i := range cur {
+			if s.voices[cur[i]].loud < s.voices[cur[w]].loud {
+				w = i
+			}
+		}
+		if s.voices[id].loud <= s.voices[cur[w]].loud+lastNDelta {
+			break // the remaining candidates are quieter still
+		}
+		cur[w] = id
+	}
+	same := len(cur) == len(s.top)
+	for _, id := range cur {
+		same = same && slices.Contains(s.top, id)
+	}
+	if same {
+		return
+	}
+	s.top = cur
+	set := make(map[string]bool, len(cur))
+	for _, id := range cur {
+		set[id] = true
+	}
+	s.audible.Store(&set)
+}
+
+// audibleSet returns the audible set (nil = everyone), for tests.
+func (s *speakers) audibleSet() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastN <= 0 {
+		return nil
+	}
+	return slices.Sorted(slices.Values(s.top))
+}
 
 func (s *speakers) voiceLocked(id string) *voice {
 	v := s.voices[id]
@@ -57,14 +162,16 @@ func (s *speakers) voiceLocked(id string) *voice {
 
 // level records one audio packet's level (-dBov) of a browser participant.
 func (s *speakers) level(id string, dBov uint8, now time.Time) (speakerEvents, bool) {
-	x := 0.0
+	x, y := 0.0, 0.0
 	if dBov < voicedLevel {
 		x = 1
+		y = float64(voicedLevel-dBov) / voicedLevel
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := s.voiceLocked(id)
 	v.score += voiceAlpha * (x - v.score)
+	v.loud += voiceAlpha * (y - v.loud)
 	v.lastAt = now
 	return s.tickLocked(now, false)
 }
@@ -121,7 +228,7 @@ func (s *speakers) tickLocked(now time.Time, force bool) (speakerEvents, bool) {
 	best, bestScore := "", speakOn
 	for id, v := range s.voices {
 		if !v.phone && now.Sub(v.lastAt) > voiceSilent {
-			v.score = 0
+			v.score, v.loud = 0, 0
 		}
 		if !v.phone {
 			on := v.score > speakOn || (v.speaking && v.score > speakOff)
@@ -140,6 +247,7 @@ func (s *speakers) tickLocked(now time.Time, force bool) (speakerEvents, bool) {
 			best, bestScore = id, v.score
 		}
 	}
+	s.pickAudibleLocked()
 	if best != "" && best != s.dominant {
 		cur := s.voices[s.dominant]
 		if cur == nil || cur.score < speakOff || bestScore > cur.score+takeOverDelta {

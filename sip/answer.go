@@ -75,7 +75,7 @@ func (s *Server) answer(ctx context.Context, req *sip.Request, tx sip.ServerTran
 	if route.Number.Shared {
 		room = dialplan.Room{Lang: route.Number.Lang} // until the caller types a dial-in code
 	}
-	c := &call{log: log, dlg: dlg, media: rtpSess, room: room, label: label, ivr: s.newIVR(route, s.codeLookup(ctx, log)),
+	c := &call{log: log, dlg: dlg, media: rtpSess, room: room, label: label, number: callerNumber(req), ivr: s.newIVR(route, s.codeLookup(ctx, log)),
 		bridge: s.bridge, prompts: s.prompts, timeout: s.cfg.RTPTimeout, infoDigits: ac.infoDigits,
 		laddr: sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}, contact: contact, drainC: s.drain.C(),
 		session: st, refreshC: ac.refresh, refreshed: make(chan bool, 1), guard: guard,

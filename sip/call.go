@@ -69,6 +69,7 @@ type call struct {
 	media   *rtpSession
 	room    dialplan.Room
 	label   string // masked caller number, safe to log and show
+	number  string // full caller number ("" if withheld): never logged, for moderators only if allowed
 	ivr     ivr
 	bridge  Bridge
 	prompts PromptSource
@@ -393,7 +394,7 @@ func (c *call) join() bool {
 	if c.joined {
 		return true
 	}
-	info := mixer.PhoneInfo{ID: "phone-" + randomHex(8), Label: c.label, Moderator: c.moderator, Owner: c.owner}
+	info := mixer.PhoneInfo{ID: "phone-" + randomHex(8), Label: c.label, Number: c.number, Moderator: c.moderator, Owner: c.owner}
 	m, err := c.bridge.Join(c.room.Slug, info, c.media)
 	if errors.Is(err, ErrRoomLocked) {
 		c.log.Info("join refused: room locked", "room", c.room.Slug)

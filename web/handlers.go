@@ -126,7 +126,7 @@ func (c *conn) handleJoin(data []byte) error {
 // enter joins the room under name with role and confirms with joined.
 func (c *conn) enter(room dialplan.Room, name, role string) {
 	r := c.s.sfu.Room(room.Slug)
-	peer, err := r.JoinAs(sfu.JoinOptions{Name: name, Role: role}, c)
+	peer, err := r.JoinAs(sfu.JoinOptions{Name: name, Role: role, OnID: func(id string) { c.selfID.Store(id) }}, c)
 	if errors.Is(err, sfu.ErrLocked) {
 		c.sendError(codeRoomLocked, "the room is locked")
 		c.closeAfterQueue()
@@ -141,7 +141,7 @@ func (c *conn) enter(room dialplan.Room, name, role string) {
 	c.log = c.log.With("room", room.Slug, "participant", peer.ID())
 	ro := r.Roster()
 	c.enqueue(joinedMsg{Type: "joined", ID: peer.ID(), Room: roomInfo{Slug: room.Slug, Name: room.Name},
-		Rev: ro.Rev, Participants: ro.Participants, Locked: ro.Locked, Role: role, History: r.ChatHistory()}, true)
+		Rev: ro.Rev, Participants: c.participantsFor(ro.Participants), Locked: ro.Locked, Role: role, History: r.ChatHistory()}, true)
 }
 
 // cleanName trims a display name and checks its length and characters.

@@ -66,7 +66,7 @@ type joinedMsg struct {
 	ID           string            `json:"id"`
 	Room         roomInfo          `json:"room"`
 	Rev          uint64            `json:"rev"`
-	Participants []sfu.Participant `json:"participants"`
+	Participants []participantView `json:"participants"`
 	Locked       bool              `json:"locked"`
 	Role         string            `json:"role"`    // sfu.RoleModerator or sfu.RoleParticipant
 	History      []sfu.ChatMessage `json:"history"` // recent room chat, oldest first
@@ -99,7 +99,7 @@ type iceServer struct {
 type rosterMsg struct {
 	Type         string            `json:"type"` // "roster"
 	Rev          uint64            `json:"rev"`
-	Participants []sfu.Participant `json:"participants"`
+	Participants []participantView `json:"participants"`
 	Locked       bool              `json:"locked"`
 }
 

@@ -50,6 +50,10 @@ type Config struct {
 	OIDC OIDCLogin
 	// Privacy configures the privacy notice at /privacy (privacy.go).
 	Privacy PrivacyPage
+	// ShowNumbersToModerators sends phone callers' full numbers to the
+	// moderators of their meeting (numbers.go); off, every browser gets
+	// only the masked label.
+	ShowNumbersToModerators bool
 }
 
 // lookupTimeout bounds one room lookup.
@@ -68,6 +72,8 @@ type server struct {
 	adminTokenFile string
 	trunks         TrunkLister
 
+	showNumbers bool // ShowNumbersToModerators
+
 	dir      Directory
 	oidc     OIDCLogin
 	sessions sessions
@@ -85,7 +91,7 @@ func New(cfg Config, rooms RoomLookup, mgr *sfu.Manager, log *slog.Logger) http.
 	}
 	s := &server{rooms: rooms, sfu: mgr, log: log, modSecret: cfg.ModSecret,
 		admin: cfg.Admin, adminTokenFile: cfg.AdminTokenFile, trunks: cfg.Trunks,
-		dir: cfg.Directory, oidc: cfg.OIDC}
+		dir: cfg.Directory, oidc: cfg.OIDC, showNumbers: cfg.ShowNumbersToModerators}
 	if s.dir == nil && cfg.AdminPasswordFile != "" {
 		s.dir = auth.LocalFile{Path: cfg.AdminPasswordFile, Log: log}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -44,6 +45,9 @@ type conn struct {
 	// lobbyID is the connection's entry in the lobby of lobbyRoom while
 	// it waits there or is admitted but not yet joined (lobby.go).
 	lobbyID, lobbyRoom string
+	// selfID is the participant ID once joined; read by the room's
+	// goroutines that deliver rosters (numbers.go).
+	selfID atomic.Value // string
 }
 
 // checkOrigin accepts only pages served by this host.
@@ -194,7 +198,7 @@ func (c *conn) Offer(sdp string) {
 
 // Roster implements sfu.Signaller.
 func (c *conn) Roster(r sfu.Roster) {
-	c.enqueue(rosterMsg{Type: "roster", Rev: r.Rev, Participants: r.Participants, Locked: r.Locked}, true)
+	c.enqueue(rosterMsg{Type: "roster", Rev: r.Rev, Participants: c.participantsFor(r.Participants), Locked: r.Locked}, true)
 }
 
 // Speaking implements sfu.Signaller.

@@ -72,6 +72,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		UDPPortMax:    uint16(cfg.WebRTC.UDPPortMax),
 		Transport:     transport,
 		OnModeration:  moderationAudit(store, log.With("pkg", "audit")),
+		AudioLastN:    cfg.WebRTC.LastN(),
 	}, log.With("pkg", "sfu"))
 	if err != nil {
 		return err
@@ -120,6 +121,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 	}
 	wcfg.Trunks = trunkAdmin{trunkLister: trunkLister{dataDir: cfg.DataDir, trunks: cfg.SIP.Trunks}, store: store,
 		reload: func(ctx context.Context) error { return trunks.reload(ctx, false) }}
+	wcfg.ShowNumbersToModerators = cfg.Privacy.ShowNumbersToModerators
 	wcfg.Privacy = web.PrivacyPage{File: cfg.Privacy.PageFile, RetentionDays: int(cfg.Privacy.Retention() / (24 * time.Hour))}
 	dir, sso, err := auth.FromConfig(cfg.Auth, wcfg.AdminPasswordFile, log.With("pkg", "auth"))
 	if err != nil {
@@ -270,7 +272,7 @@ func (a sfuAdapter) AddPhone(roomID string, info mixer.PhoneInfo) (mixer.PhoneTr
 	if info.Owner != nil { // a nil mixer.PhoneOwner must stay a nil sfu.PhoneOwner
 		owner = info.Owner
 	}
-	p, err := a.m.Room(roomID).AddPhone(sfu.PhoneInfo{ID: info.ID, Label: info.Label, Role: role, Owner: owner})
+	p, err := a.m.Room(roomID).AddPhone(sfu.PhoneInfo{ID: info.ID, Label: info.Label, Number: info.Number, Role: role, Owner: owner})
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,7 @@
 // WebSocket and drives one RTCPeerConnection. It touches no DOM.
 
 /**
- * @typedef {{id: string, name: string, kind: 'web'|'phone', speaking: boolean, muted?: boolean, muteLocked?: boolean, role?: string, hand?: boolean, sharing?: boolean}} Participant
+ * @typedef {{id: string, name: string, kind: 'web'|'phone', speaking: boolean, muted?: boolean, muteLocked?: boolean, role?: string, hand?: boolean, sharing?: boolean, number?: string}} Participant
  * @typedef {{slug: string, name: string}} RoomInfo
  * @typedef {{seq: number, from: string, fromName: string, to?: string, text: string, time: number}} ChatMessage
  * @typedef {{id: string, layer: string, width: number, height: number}} LayerInfo

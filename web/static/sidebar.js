@@ -107,6 +107,9 @@ export class Sidebar {
     name.className = 'person-name';
     const self = p.id === s.id;
     name.textContent = p.name + (self ? ` (${t('you')})` : '');
+    // Only moderators ever get a caller's full number, and only when the
+    // operator allows it (privacy.show_numbers_to_moderators).
+    if (p.number) name.textContent += ` · ${p.number}`;
     const flags = document.createElement('span');
     flags.className = 'flags';
     /** @type {[boolean, string, string][]} */

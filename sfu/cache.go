@@ -1,0 +1,133 @@
+package sfu
+
+import (
+	"sync"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+// Retransmission. Each published video layer keeps its last cacheSize
+// packets once, however many subscribers receive it; a subscriber's NACK
+// is answered from there. The subscriber NACKs sequence numbers of its own
+// stream, which the downTrack rewrote (layer switches shift them), so each
+// downTrack remembers where its recent switches happened and maps a NACKed
+// number back to a layer and that layer's own sequence number. The SFU
+// negotiates no RTX, so a retransmission goes out on the media SSRC
+// (RFC 4585) with the subscriber's sequence number and timestamp.
+
+// cacheSize is the number of packets kept per layer, a power of two: about
+// 5 s of a 720p layer, more of the smaller ones.
+const cacheSize = 512
+
+// cachedPacket is one slot of a packetCache; payload's array is reused.
+type cachedPacket struct {
+	valid   bool
+	seq     uint16
+	ts      uint32
+	marker  bool
+	payload []byte
+}
+
+// packetCache holds the latest packets of one inbound layer by sequence number.
+type packetCache struct {
+	mu   sync.Mutex
+	pkts []cachedPacket // cacheSize slots, allocated with the first packet
+}
+
+// add stores a copy of the packet, replacing the one cacheSize numbers older.
+func (c *packetCache) add(h *rtp.Header, payload []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pkts == nil {
+		c.pkts = make([]cachedPacket, cacheSize)
+	}
+	s := &c.pkts[h.SequenceNumber%cacheSize]
+	s.valid, s.seq, s.ts, s.marker = true, h.SequenceNumber, h.Timestamp, h.Marker
+	s.payload = append(s.payload[:0], payload...)
+}
+
+// get returns a copy of the packet with this sequence number, if still kept.
+func (c *packetCache) get(seq uint16) (ts uint32, marker bool, payload []byte, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pkts == nil {
+		return 0, false, nil, false
+	}
+	s := &c.pkts[seq%cacheSize]
+	if !s.valid || s.seq != seq {
+		return 0, false, nil, false
+	}
+	return s.ts, s.marker, append([]byte(nil), s.payload...), true
+}
+
+// seqSegment is a run of a downTrack's outgoing packets forwarded from one
+// layer with one offset: from the outgoing number start onwards, outgoing
+// n came from the layer's packet n-seqOff.
+type seqSegment struct {
+	start  uint16
+	layer  int
+	seqOff uint16
+	tsOff  uint32
+}
+
+// maxSegments is how many layer switches a downTrack remembers; older
+// packets are not retransmitted.
+const maxSegments = 4
+
+// addSegmentLocked records a switch; d.mu is held.
+func (d *downTrack) addSegmentLocked(s seqSegment) {
+	copy(d.segs[1:], d.segs[:maxSegments-1])
+	d.segs[0] = s
+	if d.nsegs < maxSegments {
+		d.nsegs++
+	}
+}
+
+// source maps an outgoing sequence number that the subscriber NACKed to
+// the layer and the layer's sequence number it was forwarded from.
+func (d *downTrack) source(seq uint16) (layer int, in uint16, tsOff uint32, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.lastSeq-seq >= 0x8000 {
+		return 0, 0, 0, false // never sent, or newer than anything sent
+	}
+	for _, s := range d.segs[:d.nsegs] { // newest first
+		if seq-s.start < 0x8000 {
+			return s.layer, seq - s.seqOff, s.tsOff, true
+		}
+	}
+	return 0, 0, 0, false
+}
+
+// retransmit resends the NACKed packets that are still in the cache.
+func (d *downTrack) retransmit(nacks []rtcp.NackPair) {
+	for _, n := range nacks {
+		for _, seq := range n.PacketList() {
+			layer, in, tsOff, ok := d.source(seq)
+			if !ok {
+				continue
+			}
+			l := d.out.layer(layer)
+			if l == nil {
+				continue
+			}
+			ts, marker, payload, ok := l.cache.get(in)
+			if !ok {
+				continue
+			}
+			h := rtp.Header{Version: 2, Marker: marker, SequenceNumber: seq, Timestamp: ts + tsOff}
+			_ = d.local.WriteRTP(&rtp.Packet{Header: h, Payload: payload})
+		}
+	}
+}
+
+// layer returns inbound layer i, nil if it has not arrived.
+func (o *videoOut) layer(i int) *layerIn {
+	if i < 0 || i >= numLayers {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.layers[i]
+}
