@@ -3,10 +3,8 @@ package web
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,28 +16,8 @@ import (
 // data directory and returns it with a valid admin token.
 func newAdminServer(t *testing.T) (*httptest.Server, *sfu.Manager, string) {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := dialplan.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenFile := filepath.Join(dir, "admin-token")
-	token, err := NewAdminToken(tokenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(New(Config{ModSecret: testSecret, Admin: store, AdminTokenFile: tokenFile}, store, mgr, log))
-	t.Cleanup(func() {
-		srv.Close()
-		_ = mgr.Close()
-		_ = store.Close()
-	})
-	return srv, mgr, token
+	e := newTestEnv(t, func(c *Config, _ *dialplan.Store) { c.ModSecret = testSecret })
+	return e.srv, e.mgr, e.token
 }
 
 // call does one API request and returns the status and body.

@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"dialroom/dialplan"
-	"dialroom/sfu"
 )
 
 // TestAdminAPIEditRoom changes a room field by field; absent fields stay and
@@ -138,24 +135,6 @@ func TestAdminAPITrunks(t *testing.T) {
 // newTrunkServer is newAdminServer with trunks listed by l.
 func newTrunkServer(t *testing.T, l TrunkLister) (*httptest.Server, string) {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := dialplan.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	tokenFile := filepath.Join(dir, "admin-token")
-	token, err := NewAdminToken(tokenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mgr.Close() })
-	srv := httptest.NewServer(New(Config{Admin: store, AdminTokenFile: tokenFile, Trunks: l}, store, mgr, log))
-	t.Cleanup(srv.Close)
-	return srv, token
+	e := newTestEnv(t, func(c *Config, _ *dialplan.Store) { c.Trunks = l })
+	return e.srv, e.token
 }

@@ -78,28 +78,12 @@ func (f *storeTrunks) RemoveTrunk(ctx context.Context, name string) error {
 }
 
 func TestAdminTrunkAPI(t *testing.T) {
-	dir := t.TempDir()
-	store, err := dialplan.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenFile := filepath.Join(dir, "admin-token")
-	token, err := NewAdminToken(tokenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trunks := &storeTrunks{s: store}
-	srv := httptest.NewServer(New(Config{Admin: store, AdminTokenFile: tokenFile, Trunks: trunks}, store, mgr, log))
-	t.Cleanup(func() {
-		srv.Close()
-		_ = mgr.Close()
-		_ = store.Close()
+	var trunks *storeTrunks
+	e := newTestEnv(t, func(c *Config, store *dialplan.Store) {
+		trunks = &storeTrunks{s: store}
+		c.Trunks = trunks
 	})
+	srv, token := e.srv, e.token
 
 	steps := []struct {
 		method, path, body string

@@ -3,16 +3,13 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"dialroom/dialplan"
-	"dialroom/sfu"
 )
 
 // addToken makes a named token in the server's store (newAdminServer's
@@ -32,30 +29,11 @@ func addToken(t *testing.T, store *dialplan.Store, name string, lifetime time.Du
 // the file token.
 func newScopeServer(t *testing.T) (*httptest.Server, *dialplan.Store, string) {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := dialplan.Open(dir)
-	if err != nil {
+	e := newTestEnv(t, func(c *Config, _ *dialplan.Store) { c.ModSecret, c.Directory = testSecret, testDirectory })
+	if _, err := e.store.AddRoom(context.Background(), "demo", "Demo", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, err := store.AddRoom(context.Background(), "demo", "Demo", "", ""); err != nil {
-		t.Fatal(err)
-	}
-	tokenFile := filepath.Join(dir, "admin-token")
-	token, err := NewAdminToken(tokenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.DiscardHandler)
-	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mgr.Close() })
-	cfg := Config{ModSecret: testSecret, Admin: store, AdminTokenFile: tokenFile, Directory: testDirectory}
-	srv := httptest.NewServer(New(cfg, store, mgr, log))
-	t.Cleanup(srv.Close)
-	return srv, store, token
+	return e.srv, e.store, e.token
 }
 
 // TestTokenScopes: each named token reaches what its scopes cover and gets

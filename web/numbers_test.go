@@ -3,10 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,26 +21,13 @@ import (
 func TestNumbersOnlyForModerators(t *testing.T) {
 	const full = "+49301234567"
 	for _, show := range []bool{false, true} {
-		dir := t.TempDir()
-		store, err := dialplan.Open(dir)
-		if err != nil {
+		e := newTestEnv(t, func(c *Config, _ *dialplan.Store) {
+			c.ModSecret, c.ShowNumbersToModerators = testSecret, show
+		})
+		srv, mgr, token := e.srv, e.mgr, e.token
+		if _, err := e.store.AddRoom(context.Background(), "demo", "Demo", "", "en"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.AddRoom(context.Background(), "demo", "Demo", "", "en"); err != nil {
-			t.Fatal(err)
-		}
-		tokenFile := filepath.Join(dir, "admin-token")
-		token, err := NewAdminToken(tokenFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		log := slog.New(slog.DiscardHandler)
-		mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}}, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(New(Config{ModSecret: testSecret, Admin: store, AdminTokenFile: tokenFile,
-			ShowNumbersToModerators: show}, store, mgr, log))
 
 		mod := rawJoin(t, srv, "Mia", ModeratorToken(testSecret, "demo"))
 		part := rawJoin(t, srv, "Pia", "")
@@ -65,9 +50,6 @@ func TestNumbersOnlyForModerators(t *testing.T) {
 		}
 		mod.Close()
 		part.Close()
-		srv.Close()
-		_ = mgr.Close()
-		_ = store.Close()
 	}
 }
 
