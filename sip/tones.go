@@ -2,6 +2,7 @@ package sip
 
 import (
 	"math"
+	"sync"
 	"time"
 
 	"dialroom/mixer"
@@ -12,9 +13,9 @@ import (
 // callers hear a short rising tone when the room grows and a falling one
 // when it shrinks. Config.QuietJoinLeave turns them off.
 const (
-	toneCheckEvery = 25              // frames (500 ms) between looks at the room's size
-	toneGap        = 3 * time.Second // at most one tone this often; changes in between are summed up
-	toneSamples    = 2400            // 300 ms per tone
+	toneCheckEvery = 500 * time.Millisecond // between looks at the room's size
+	toneGap        = 3 * time.Second        // at most one tone this often; changes in between are summed up
+	toneSamples    = 2400                   // 300 ms per tone
 )
 
 // RoomSizer is optionally implemented by a Membership: RoomSize is the
@@ -26,24 +27,24 @@ type RoomSizer interface {
 
 // roomWatch follows the room's size for one joined call.
 type roomWatch struct {
-	sizer RoomSizer // nil: no tones
-	known int       // size at join or at the last tone
-	ticks int
-	last  time.Time // join or last tone
+	sizer   RoomSizer // nil: no tones
+	known   int       // size at join or at the last tone
+	checked time.Time // last look at the size
+	last    time.Time // join or last tone
 }
 
-// watchRoom is called once per frame while joined: every toneCheckEvery
-// frames, at most once per toneGap, it plays the join tone if the room grew
+// watchRoom is called on every tick of the call's loop while joined: every
+// toneCheckEvery, at most once per toneGap, it plays the join tone if the room grew
 // since the last tone and the leave tone if it shrank.
 func (c *call) watchRoom(now time.Time) {
 	w := &c.watch
 	if w.sizer == nil || !c.joined {
 		return
 	}
-	w.ticks++
-	if w.ticks%toneCheckEvery != 0 || now.Sub(w.last) < toneGap {
+	if now.Sub(w.checked) < toneCheckEvery || now.Sub(w.last) < toneGap {
 		return
 	}
+	w.checked = now
 	n := w.sizer.RoomSize()
 	if n == w.known {
 		return
@@ -62,8 +63,19 @@ func (c *call) startWatch(m Membership) {
 }
 
 // sweepTone is a 300 ms two-note chime at half scale: low then high when
-// up (someone joined), high then low otherwise.
+// up (someone joined), high then low otherwise. The two chimes are made
+// once and shared by every call: callers only read them.
 func sweepTone(up bool) []int16 {
+	joinTone, leaveTone := chimes()
+	if up {
+		return joinTone
+	}
+	return leaveTone
+}
+
+var chimes = sync.OnceValues(func() ([]int16, []int16) { return makeSweep(true), makeSweep(false) })
+
+func makeSweep(up bool) []int16 {
 	lo, hi := 523.0, 784.0 // C5, G5
 	if !up {
 		lo, hi = hi, lo

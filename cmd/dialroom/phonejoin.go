@@ -38,4 +38,4 @@ type phoneMember struct {
 func (p phoneMember) FirstInRoom() bool { return p.first }
 
 // RoomSize is the number of participants in the room, the caller included.
-func (p phoneMember) RoomSize() int { return len(p.room.Participants()) }
+func (p phoneMember) RoomSize() int { return p.room.Size() }
