@@ -34,11 +34,22 @@ type WebRTCConfig struct {
 	Tiles        int    // video tiles each subscriber asks for (default every other participant, at most 256)
 	TileWidth    int    // size of each tile in device pixels (default 640x360)
 	TileHeight   int
-	Rate         float64       // joins per second (default 5)
-	Settle       time.Duration // after the last join, at most this long for every track to arrive (default 30 s)
-	Duration     time.Duration // measured window (default 30 s)
-	ServerPID    int           // for CPU and memory from /proc; 0 = none
-	Log          *slog.Logger
+	// Speaker makes participant 0 speak (its audio level header says -25
+	// dBov, everyone else's silence) and puts it first in everyone's view,
+	// at MainWidth x MainHeight when set, as the browser shows the speaker
+	// in the main tile.
+	Speaker               bool
+	MainWidth, MainHeight int
+	// BWCapKbps caps the downlink of the last Capped participants (default
+	// 1 when BWCapKbps is set): what the server sends them passes a line of
+	// this rate with a 250 ms buffer that drops what overflows. 0 = no cap.
+	BWCapKbps int
+	Capped    int
+	Rate      float64       // joins per second (default 5)
+	Settle    time.Duration // after the last join, at most this long for every track to arrive (default 30 s)
+	Duration  time.Duration // measured window (default 30 s)
+	ServerPID int           // for CPU and memory from /proc; 0 = none
+	Log       *slog.Logger
 }
 
 func (c *WebRTCConfig) check() error {
@@ -80,6 +91,18 @@ func (c *WebRTCConfig) check() error {
 	if c.TileWidth <= 0 || c.TileHeight <= 0 {
 		c.TileWidth, c.TileHeight = 640, 360
 	}
+	if c.BWCapKbps < 0 || c.BWCapKbps > 1_000_000 {
+		return fmt.Errorf("loadtest: bandwidth cap %d kbit/s: want 0..1000000", c.BWCapKbps)
+	}
+	if c.BWCapKbps > 0 && c.Capped <= 0 {
+		c.Capped = 1
+	}
+	if c.Capped > c.Participants {
+		return fmt.Errorf("loadtest: %d capped participants of %d", c.Capped, c.Participants)
+	}
+	if (c.MainWidth == 0) != (c.MainHeight == 0) || c.MainWidth < 0 || c.MainHeight < 0 {
+		return fmt.Errorf("loadtest: main tile %dx%d: want both sizes or neither", c.MainWidth, c.MainHeight)
+	}
 	if c.Settle <= 0 {
 		c.Settle = 30 * time.Second
 	}
@@ -87,6 +110,12 @@ func (c *WebRTCConfig) check() error {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	return nil
+}
+
+// capped reports whether participant n's downlink is capped: the last
+// Capped participants are.
+func (c *WebRTCConfig) capped(n int) bool {
+	return c.BWCapKbps > 0 && n >= c.Participants-c.Capped
 }
 
 // WebRTCReport is what one WebRTC run measured.
@@ -100,6 +129,7 @@ type WebRTCReport struct {
 	joins                        []time.Duration // WebSocket join to PeerConnection connected
 	sentStart, sentEnd           []uint64        // VP8 bytes sent per layer, all publishers together
 	totals                       []rtcTotals
+	capped                       []cappedReport
 	procIdle, procStart, procEnd procSample
 	selfStart, selfEnd           procSample
 	start, end                   time.Time
@@ -155,6 +185,9 @@ func RunWebRTC(ctx context.Context, cfg WebRTCConfig) (*WebRTCReport, error) {
 	}
 	for _, p := range peers {
 		rep.totals = append(rep.totals, p.totals())
+		if p.sc != nil {
+			rep.capped = append(rep.capped, p.cappedReport(rep.start, rep.end))
+		}
 	}
 	return rep, nil
 }
@@ -331,6 +364,9 @@ func (r *WebRTCReport) Write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "server:       %.1f %% of one core, %.3f %% of a core per forwarded stream, %.2f %% per 1000 forwarded packets/s (%.0f packets/s); RSS %.1f MB (%.1f MB before), %d threads\n",
 			100*cores, per, perKpps, float64(received)/secs, mb(r.procEnd.rssBytes), mb(r.procIdle.rssBytes), r.procEnd.threads)
+	}
+	for _, cr := range r.capped {
+		cr.write(w, c.BWCapKbps, secs)
 	}
 	fmt.Fprintf(w, "load tool:    %.1f %% of one core (it shares the machine with the server)\n", 100*cpuShare(r.selfStart, r.selfEnd))
 }

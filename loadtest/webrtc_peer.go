@@ -16,13 +16,13 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 )
 
 // opusSilence is one 20 ms Opus frame of silence (what a muted or quiet
@@ -46,9 +46,24 @@ type wsMsg struct {
 	Code         string `json:"code"`
 	Message      string `json:"message"`
 	Participants []struct {
-		ID string `json:"id"`
+		ID   string `json:"id"`
+		Name string `json:"name"`
 	} `json:"participants"`
-	Layers []string `json:"layers"` // publish: the simulcast layers anyone receives
+	Layers []string    `json:"layers"` // publish: the simulcast layers anyone receives
+	Tracks []layerInfo `json:"tracks"` // layers: the layer received of each video
+}
+
+// layerInfo is one entry of a layers message.
+type layerInfo struct {
+	ID    string `json:"id"`
+	Layer string `json:"layer"`
+}
+
+// layerChange is when a subscriber started receiving a layer ("" none) of
+// the speaker's video.
+type layerChange struct {
+	at    time.Time
+	layer string
 }
 
 // rtcPeer is one WebRTC participant: a WebSocket to /ws and a pion
@@ -69,10 +84,14 @@ type rtcPeer struct {
 	view      []string                 // participant IDs in the last view message (signalling goroutine only)
 
 	cam atomic.Pointer[camera] // nil without video
+	sc  *shapedConn            // the downlink's shaper; nil when not capped
 
 	mu      sync.Mutex
 	streams map[uint32]*rtcStream // by SSRC
 	tracks  int                   // remote tracks seen
+	speaker string                // participant ID of the speaker (Config.Speaker); "" until seen
+	spLayer []layerChange         // the layer of the speaker's video, from layers messages
+	layers  map[string]string     // the last layers message: participant ID to layer
 
 	done    chan struct{} // closed by close
 	stopped sync.Once
@@ -110,9 +129,16 @@ func newRTCAPI(mux ice.UDPMux) (*webrtc.API, error) {
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
 		return nil, err
 	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
 	quiet := quietLogs()
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, reg, webrtc.WithInterceptorLoggerFactory(quiet)); err != nil {
+	// NACK each lost packet at most 10 times, 100 ms apart, as Chrome does
+	// (pion's default asks again until the packet leaves its window, which
+	// on a lossy line keeps the line full of retransmissions).
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, reg, webrtc.WithInterceptorLoggerFactory(quiet),
+		webrtc.WithNackGeneratorOptions(nack.GeneratorMaxNacksPerPacket(10))); err != nil {
 		return nil, err
 	}
 	se := webrtc.SettingEngine{LoggerFactory: quiet}
@@ -138,7 +164,12 @@ func joinRTC(ctx context.Context, cfg *WebRTCConfig, n int) (*rtcPeer, error) {
 	}
 	_ = conn.SetReadBuffer(rtcSocketBuffer)
 	_ = conn.SetWriteBuffer(rtcSocketBuffer)
-	p.mux = webrtc.NewICEUDPMux(quietLogs().NewLogger("ice"), conn)
+	if cfg.capped(n) {
+		p.sc = newShapedConn(conn, cfg.BWCapKbps, shapedQueueDelay)
+		p.mux = webrtc.NewICEUDPMux(quietLogs().NewLogger("ice"), p.sc)
+	} else {
+		p.mux = webrtc.NewICEUDPMux(quietLogs().NewLogger("ice"), conn)
+	}
 	api, err := newRTCAPI(p.mux)
 	if err != nil {
 		_ = p.mux.Close()
@@ -193,6 +224,10 @@ func joinRTC(ctx context.Context, cfg *WebRTCConfig, n int) (*rtcPeer, error) {
 	return p, nil
 }
 
+// shapedQueueDelay is the buffer of a capped participant's line, in time
+// at its rate (a home router's few hundred milliseconds).
+const shapedQueueDelay = 250 * time.Millisecond
+
 // firstOfferTimeout bounds a join: the server renegotiates with everyone
 // already in the room for each newcomer, so a big room answers slowly.
 const firstOfferTimeout = 30 * time.Second
@@ -213,17 +248,22 @@ func wsDialer(u *url.URL, n int) *websocket.Dialer {
 // addTracks adds the microphone and, if configured, the camera (three RIDs
 // when the server's first offer asks for simulcast) before the first answer,
 // as the browser client does.
-func (p *rtcPeer) addTracks() (*webrtc.TrackLocalStaticSample, *camera, error) {
+func (p *rtcPeer) addTracks() (*microphone, *camera, error) {
 	stream := fmt.Sprintf("load-%d", p.n)
-	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", stream)
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", stream)
 	if err != nil {
 		return nil, nil, err
 	}
-	as, err := p.pc.AddTrack(audio)
+	as, err := p.pc.AddTrack(track)
 	if err != nil {
 		return nil, nil, err
 	}
 	p.drainRTCP(as, nil)
+	audio := &microphone{track: track, sender: as, level: 127,
+		pk: rtp.NewPacketizer(1200, 111, 0, &codecs.OpusPayloader{}, rtp.NewRandomSequencer(), 48000)}
+	if p.cfg.Speaker && p.n == 0 {
+		audio.level = speakerLevel
+	}
 	if !p.cfg.Video {
 		return audio, nil, nil
 	}
@@ -331,6 +371,8 @@ func (p *rtcPeer) signalling(first chan<- error) {
 		case "publish":
 			layers := m.Layers
 			p.wanted.Store(&layers)
+		case "layers":
+			p.onLayers(m.Tracks)
 		case "error":
 			if m.Code == "room_not_found" || m.Code == "room_locked" || m.Code == "internal" {
 				report(fmt.Errorf("server: %s: %s", m.Code, m.Message))
@@ -365,10 +407,21 @@ func (p *rtcPeer) startMedia(offer string) error {
 func (p *rtcPeer) sendView(m wsMsg) error {
 	p.mu.Lock()
 	self := p.id
+	speaker := p.speaker
+	if p.cfg.Speaker && speaker == "" {
+		for _, q := range m.Participants {
+			if q.Name == speakerName {
+				speaker, p.speaker = q.ID, q.ID
+			}
+		}
+	}
 	p.mu.Unlock()
 	var ids []string
+	if speaker != "" && speaker != self {
+		ids = append(ids, speaker) // the main tile
+	}
 	for _, q := range m.Participants {
-		if q.ID != self && len(ids) < p.cfg.Tiles {
+		if q.ID != self && q.ID != speaker && len(ids) < p.cfg.Tiles {
 			ids = append(ids, q.ID)
 		}
 	}
@@ -383,6 +436,10 @@ func (p *rtcPeer) sendView(m wsMsg) error {
 	}
 	tiles := make([]tile, 0, len(ids))
 	for _, id := range ids {
+		if id == speaker && p.cfg.MainWidth > 0 {
+			tiles = append(tiles, tile{ID: id, W: p.cfg.MainWidth, H: p.cfg.MainHeight})
+			continue
+		}
 		tiles = append(tiles, tile{ID: id, W: p.cfg.TileWidth, H: p.cfg.TileHeight})
 	}
 	return p.write(map[string]any{"type": "view", "tiles": tiles})
@@ -445,7 +502,7 @@ func (p *rtcPeer) write(v any) error {
 
 // publish sends 20 ms Opus frames and, with a camera, 30 frames/s of VP8
 // on every layer the server wants until the participant closes.
-func (p *rtcPeer) publish(audio *webrtc.TrackLocalStaticSample, cam *camera) {
+func (p *rtcPeer) publish(audio *microphone, cam *camera) {
 	// Stagger participants so that their frames do not all leave at once.
 	start := time.Now().Add(time.Duration(p.n%33) * time.Millisecond)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -459,12 +516,69 @@ func (p *rtcPeer) publish(audio *webrtc.TrackLocalStaticSample, cam *camera) {
 			return
 		case now := <-tick.C:
 			for !audioDue.After(now) {
-				_ = audio.WriteSample(media.Sample{Data: opusSilence, Duration: audioFrame})
+				audio.send()
 				audioDue = audioDue.Add(audioFrame)
 			}
 			for cam != nil && !videoDue.After(now) {
 				cam.send(p.wanted.Load())
 				videoDue = videoDue.Add(videoFrame)
+			}
+		}
+	}
+}
+
+// speakerName is the display name of the participant that speaks with
+// Config.Speaker (participant 0).
+const speakerName = "load 0"
+
+// speakerLevel is the audio level the speaker's packets carry: -25 dBov,
+// a voice close to the microphone. Everyone else sends 127 (silence).
+const speakerLevel = 25
+
+// microphone sends Opus frames with the RFC 6464 audio level header, from
+// which the server finds the speakers.
+type microphone struct {
+	track   *webrtc.TrackLocalStaticRTP
+	sender  *webrtc.RTPSender
+	pk      rtp.Packetizer
+	level   uint8 // -dBov, 0..127
+	levelID uint8 // negotiated extension ID; 0 until known or if not negotiated
+	looked  bool
+}
+
+// send sends one 20 ms frame.
+func (m *microphone) send() {
+	if !m.looked {
+		for _, e := range m.sender.GetParameters().HeaderExtensions {
+			if e.URI == sdp.AudioLevelURI {
+				m.levelID = uint8(e.ID)
+			}
+		}
+		m.looked = m.levelID != 0
+	}
+	for _, pkt := range m.pk.Packetize(opusSilence, 960) {
+		if m.levelID != 0 {
+			v := m.level
+			if v < 127 {
+				v |= 0x80 // voice activity
+			}
+			_ = pkt.SetExtension(m.levelID, []byte{v})
+		}
+		_ = m.track.WriteRTP(pkt)
+	}
+}
+
+// onLayers records a layers message: the speaker's layer over time and
+// everyone's last layer.
+func (p *rtcPeer) onLayers(tracks []layerInfo) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.layers = make(map[string]string, len(tracks))
+	for _, t := range tracks {
+		p.layers[t.ID] = t.Layer
+		if t.ID == p.speaker && p.speaker != "" {
+			if n := len(p.spLayer); n == 0 || p.spLayer[n-1].layer != t.Layer {
+				p.spLayer = append(p.spLayer, layerChange{at: time.Now(), layer: t.Layer})
 			}
 		}
 	}
@@ -608,6 +722,9 @@ func (p *rtcPeer) onTrack(tr *webrtc.TrackRemote, rc *webrtc.RTPReceiver) {
 func (p *rtcPeer) resetStats() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.sc != nil {
+		p.sc.mark()
+	}
 	for ssrc, s := range p.streams {
 		p.streams[ssrc] = &rtcStream{video: s.video}
 	}

@@ -27,7 +27,8 @@ type Peer struct {
 	sig  Signaller
 	log  *slog.Logger
 
-	senders map[string]*webrtc.RTPSender // by outTrack id; guarded by room.mu
+	senders  map[string]*webrtc.RTPSender // by outTrack id; guarded by room.mu
+	nsenders atomic.Int64                 // len(senders), read without room.mu
 	// running holds every sender whose RTCP reader runs, so shutdown can
 	// stop them: a sender added while the PeerConnection closes is missed
 	// by pc.Close, and its reader would block forever.
@@ -190,13 +191,24 @@ func (p *Peer) shutdown() {
 	})
 }
 
-// negotiateWindow is how long a renegotiation waits for more track
-// changes: a participant joining adds its audio and then its video, and
-// in a large room many join at once; each window costs one offer.
-const negotiateWindow = 100 * time.Millisecond
+// A renegotiation waits for more track changes: a participant joining
+// adds its audio and then its video, and in a large room many join at
+// once; each window costs one offer. An offer's size and cost grow with
+// the tracks the peer receives, so the window grows with them: 100 ms for
+// a small room, 500 ms from about 200 tracks (100 participants) on.
+const (
+	negotiateWindow    = 100 * time.Millisecond
+	negotiatePerSender = 2 * time.Millisecond
+	negotiateMaxWindow = 500 * time.Millisecond
+)
 
-// negotiate sends a new offer after negotiateWindow, or queues one if an
-// offer is outstanding. Calls within the window share that offer.
+// window returns how long a renegotiation of this peer waits.
+func (p *Peer) window() time.Duration {
+	return min(negotiateWindow+time.Duration(p.nsenders.Load())*negotiatePerSender, negotiateMaxWindow)
+}
+
+// negotiate sends a new offer after the peer's window, or queues one if
+// an offer is outstanding. Calls within the window share that offer.
 func (p *Peer) negotiate() {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
@@ -212,7 +224,7 @@ func (p *Peer) negotiate() {
 
 // negotiateLater sends the offer negotiate scheduled.
 func (p *Peer) negotiateLater() {
-	t := time.NewTimer(negotiateWindow)
+	t := time.NewTimer(p.window())
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -261,7 +273,11 @@ func (p *Peer) sendOffer() {
 	select {
 	case <-p.done:
 	default:
-		p.log.Warn("offer failed; removing participant", "err", err)
+		if p.pc.ConnectionState() == webrtc.PeerConnectionStateClosed {
+			p.log.Debug("offer after the connection closed; removing participant", "err", err)
+		} else {
+			p.log.Warn("offer failed; removing participant", "err", err)
+		}
 		p.room.m.goroutine(p.Leave)
 	}
 }
@@ -293,6 +309,7 @@ func (p *Peer) addSenderLocked(o *outTrack) bool {
 	}
 	s := tr.Sender()
 	p.senders[o.id] = s
+	p.nsenders.Add(1)
 	if d != nil {
 		p.downs[o.id] = d
 		o.video.addDown(d)
@@ -312,6 +329,7 @@ func (p *Peer) removeSenderLocked(id string) bool {
 		return false
 	}
 	delete(p.senders, id)
+	p.nsenders.Add(-1)
 	if d := p.downs[id]; d != nil {
 		delete(p.downs, id)
 		d.out.removeDown(d)

@@ -19,7 +19,11 @@ silence frames) and with -video a synthetic VP8 camera at 30 frames/s
 keyframes and 2-6 KB deltas; three layers q/h/f when the server asks for
 simulcast), asks for the video of -tiles others at -tile-size, and reports the bitrate each subscriber receives
 (median/p95), packet loss, and with -pid the server's CPU per forwarded
-stream. At most 200 participants and 10 minutes.
+stream. At most 200 participants and 10 minutes. -speaker makes participant 0
+speak and puts it first in every view (at -main-size when given). -bw-cap
+KBPS sends what the server sends the last -capped participants through a
+line of that rate (250 ms buffer, overflow dropped) and reports what each
+of them receives: bitrate, loss, the speaker's layer over time.
 `
 
 // webrtcLoadFlags are dialroom load's flags for WebRTC participants.
@@ -32,6 +36,10 @@ type webrtcLoadFlags struct {
 	kbps     int
 	rate     float64
 	settle   time.Duration
+	speaker  bool
+	mainSize string
+	bwCap    int
+	capped   int
 }
 
 func (f *webrtcLoadFlags) register(fs *flag.FlagSet) {
@@ -43,6 +51,10 @@ func (f *webrtcLoadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tileSize, "tile-size", "640x360", "size of each tile, WxH in device pixels")
 	fs.IntVar(&f.kbps, "video-kbps", 0, "mean camera bitrate, all layers (default 1050)")
 	fs.Float64Var(&f.rate, "webrtc-rate", 5, "WebRTC joins per second")
+	fs.BoolVar(&f.speaker, "speaker", false, "participant 0 speaks and comes first in every view")
+	fs.StringVar(&f.mainSize, "main-size", "", "size of the speaker's tile, WxH (default -tile-size)")
+	fs.IntVar(&f.bwCap, "bw-cap", 0, "cap the downlink of the last -capped participants at this many kbit/s")
+	fs.IntVar(&f.capped, "capped", 1, "how many participants -bw-cap applies to")
 	fs.DurationVar(&f.settle, "settle", 30*time.Second, "after the last join, how long to wait for every track before measuring")
 }
 
@@ -52,9 +64,23 @@ func runWebRTCLoad(ctx context.Context, f webrtcLoadFlags, dur time.Duration, pi
 	if _, err := fmt.Sscanf(f.tileSize, "%dx%d", &w, &h); err != nil || w <= 0 || h <= 0 {
 		return usagef("load: -tile-size %q: want WxH, e.g. 640x360", f.tileSize)
 	}
+	var mw, mh int
+	if f.mainSize != "" {
+		if _, err := fmt.Sscanf(f.mainSize, "%dx%d", &mw, &mh); err != nil || mw <= 0 || mh <= 0 {
+			return usagef("load: -main-size %q: want WxH, e.g. 1280x720", f.mainSize)
+		}
+	}
+	if f.bwCap < 0 || f.capped < 0 {
+		return usagef("load: -bw-cap and -capped must not be negative")
+	}
+	capped := f.capped
+	if f.bwCap == 0 {
+		capped = 0
+	}
 	rep, err := loadtest.RunWebRTC(ctx, loadtest.WebRTCConfig{
 		URL: f.ws, Room: f.room, Participants: f.n, Video: f.video, VideoKbps: f.kbps,
 		Tiles: f.tiles, TileWidth: w, TileHeight: h, Rate: f.rate, Settle: f.settle, Duration: dur, ServerPID: pid,
+		Speaker: f.speaker, MainWidth: mw, MainHeight: mh, BWCapKbps: f.bwCap, Capped: capped,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if rep != nil {
