@@ -449,6 +449,7 @@ func (p *Peer) publish(remote *webrtc.TrackRemote) {
 // subscriber. Audio goes to the subscribers only while the participant is
 // in the room's audible set (speaker.go); the sinks get all of it.
 func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStaticRTP, audio bool) {
+	unleveled := 0 // audio packets without a level, until unleveledAfter
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
@@ -465,6 +466,10 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStati
 				if ev, any := p.room.speakers.level(p.id, ext[0]&0x7f, time.Now()); any {
 					p.room.announce(ev)
 				}
+			} else if unleveled < unleveledAfter {
+				if unleveled++; unleveled == unleveledAfter {
+					p.room.speakers.unleveled(p.id)
+				}
 			}
 		}
 		if audio && !p.room.speakers.isAudible(p.id) {
@@ -475,6 +480,10 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStati
 		}
 	}
 }
+
+// unleveledAfter is how many audio packets without the level extension
+// make a participant always audible under audio last-N (speaker.go).
+const unleveledAfter = 50
 
 // keyframeRequester returns a function that sends a PLI for ssrc to this
 // peer, at most once per keyframeInterval.

@@ -28,7 +28,8 @@ const (
 // browser participants, the loudest lately (the room's audible set); the
 // audio of everyone else is not forwarded at all, so silence costs nothing.
 // Phone callers reach browsers as one track already mixed by the mixer,
-// which is always forwarded. Ranking uses loudness, an exponential average
+// which is always forwarded; so is the audio of a client that sends no
+// level (see unleveled). Ranking uses loudness, an exponential average
 // (time constant voiceAlpha) of how far each packet's level is above
 // voicedLevel. A member of the set keeps its place, even when quiet, until
 // someone louder by lastNDelta needs it, so a pause does not cut anyone off.
@@ -41,6 +42,7 @@ const (
 type voice struct {
 	score     float64
 	loud      float64   // loudness, 0 (silence) to 1 (0 dBov)
+	unleveled bool      // its audio carries no level; always audible under last-N
 	lastAt    time.Time // last audio packet or phone flag
 	lastSpoke time.Time
 	speaking  bool
@@ -134,11 +136,37 @@ func (s *speakers) pickAudibleLocked() {
 		return
 	}
 	s.top = cur
-	set := make(map[string]bool, len(cur))
-	for _, id := range cur {
+	s.storeAudibleLocked()
+}
+
+// storeAudibleLocked publishes the audible set: the loudest (s.top) and
+// every participant whose audio carries no level.
+func (s *speakers) storeAudibleLocked() {
+	if s.lastN <= 0 {
+		return
+	}
+	set := make(map[string]bool, len(s.top))
+	for _, id := range s.top {
 		set[id] = true
 	}
+	for id, v := range s.voices {
+		if v.unleveled {
+			set[id] = true
+		}
+	}
 	s.audible.Store(&set)
+}
+
+// unleveled records that browser participant id sends audio without the
+// level extension: it cannot be ranked, so it is always audible.
+func (s *speakers) unleveled(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.voiceLocked(id)
+	if !v.unleveled {
+		v.unleveled = true
+		s.storeAudibleLocked()
+	}
 }
 
 // audibleSet returns the audible set (nil = everyone), for tests.
@@ -200,6 +228,7 @@ func (s *speakers) remove(id string, now time.Time) (speakerEvents, bool) {
 		s.lastTick = time.Time{}
 	}
 	ev, ok := s.tickLocked(now, true)
+	s.storeAudibleLocked()
 	if ev.dominant == nil && s.dominant == "" {
 		d := ""
 		ev.dominant, ok = &d, true
