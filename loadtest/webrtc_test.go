@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,10 @@ func TestWebRTCConfigCheck(t *testing.T) {
 		{WebRTCConfig{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 201}, "participants 201"},
 		{WebRTCConfig{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 1, Duration: 11 * time.Minute}, "duration"},
 		{WebRTCConfig{URL: "ws://127.0.0.1:8080/ws", Participants: 1}, "no room"},
+		{WebRTCConfig{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 25, BWCapKbps: 1000}, ""},
+		{WebRTCConfig{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 2, BWCapKbps: -1}, "bandwidth cap"},
+		{WebRTCConfig{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 2, BWCapKbps: 500, Capped: 3}, "capped"},
+		{WebRTCConfig{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 2, MainWidth: 1280}, "main tile"},
 	} {
 		err := tc.cfg.check()
 		switch {
@@ -61,6 +66,72 @@ func TestWebRTCConfigCheck(t *testing.T) {
 			t.Errorf("%+v: got %v, want no error", tc.cfg, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%+v: got %v, want an error containing %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+// TestShapedConnRate: a burst far above the line's rate comes out at the
+// rate, in order, and what overflows the buffer is dropped and counted.
+func TestShapedConnRate(t *testing.T) {
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rx.SetReadBuffer(1 << 20) // the whole burst, so that the kernel drops none of it
+	const kbps, queue = 800, 200 * time.Millisecond
+	s := newShapedConn(rx, kbps, queue)
+	defer s.Close()
+	tx, err := net.DialUDP("udp4", nil, rx.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	// 150 datagrams of 1000 bytes at once: 1.2 Mbit, 1.5 s at 800 kbit/s;
+	// the 200 ms buffer holds about 20 of them.
+	const n, size = 150, 1000
+	for i := range n {
+		b := make([]byte, size)
+		b[0], b[1] = byte(i>>8), byte(i)
+		if _, err := tx.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf := make([]byte, 1500)
+	got, last := 0, -1
+	var first, end time.Time
+	for {
+		// The sender is done: whatever was not dropped is in the line.
+		passed, _, dropped := s.counts()
+		if passed+dropped == n && int(passed) == got {
+			break
+		}
+		m, _, err := s.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m != size {
+			t.Fatalf("datagram of %d bytes, want %d", m, size)
+		}
+		seq := int(buf[0])<<8 | int(buf[1])
+		if seq <= last {
+			t.Fatalf("datagram %d after %d: out of order", seq, last)
+		}
+		last = seq
+		if got == 0 {
+			first = time.Now()
+		}
+		got++
+		end = time.Now()
+	}
+	passed, _, dropped := s.counts()
+	t.Logf("%d passed, %d dropped", passed, dropped)
+	if got < 10 || got > 40 {
+		t.Errorf("passed %d datagrams of a burst of %d, want the buffer's worth (about 20)", got, n)
+	}
+	if got > 1 {
+		kbit := float64((got-1)*(size+wireOverhead)) * 8 / end.Sub(first).Seconds() / 1000
+		if kbit < 0.8*kbps || kbit > 1.2*kbps {
+			t.Errorf("line rate %.0f kbit/s, want about %d", kbit, kbps)
 		}
 	}
 }
