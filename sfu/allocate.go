@@ -147,6 +147,18 @@ func (p *Peer) allocLoop() {
 	}
 }
 
+// audioStreams is how many of a subscriber's audio tracks carry audio at
+// once: with audio last-N only the lastN audible browsers plus the phone
+// callers' mixed track, not every track the subscriber holds. Reserving
+// audioRate for all of them left a 25-person room's thin-line subscribers
+// no budget for any video.
+func audioStreams(tracks, lastN int) int {
+	if lastN > 0 && tracks > lastN+1 {
+		return lastN + 1
+	}
+	return tracks
+}
+
 // allocate runs the allocator once for this subscriber.
 func (p *Peer) allocate(now time.Time) {
 	r := p.room
@@ -172,12 +184,19 @@ func (p *Peer) allocate(now time.Time) {
 			}
 		}
 	}
+	want := 0
+	for _, t := range tracks {
+		if t.shown {
+			want += t.layers[pickLayer(t.layers, coverLayer(t.layers, t.tile))].bps
+		}
+	}
+	p.bwe.lastWant = want + audioStreams(audio, r.m.audioLastN)*audioRate
 	budget := p.bwe.budget(now)
 	if r.m.ignoreBandwidth {
 		budget = 0
 	}
 	if budget > 0 {
-		budget = max(budget-audio*audioRate, 1)
+		budget = max(budget-audioStreams(audio, r.m.audioLastN)*audioRate, 1)
 	}
 	total := 0
 	for i, l := range allocate(tracks, budget) {

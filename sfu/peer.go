@@ -363,6 +363,12 @@ func drainRTCP(s *webrtc.RTPSender, keyframe func(), nack func([]rtcp.NackPair),
 				}
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				bwe.remb.Store(int64(pkt.Bitrate))
+			case *rtcp.ReceiverReport:
+				if keyframe != nil { // a video sender: audio loss never pauses video
+					for _, r := range pkt.Reports {
+						bwe.reportLoss(r.FractionLost)
+					}
+				}
 			}
 		}
 	}

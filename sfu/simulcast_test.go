@@ -490,27 +490,42 @@ func (f *fakeEstimator) GetTargetBitrate() int { return f.bps }
 func TestBudget(t *testing.T) {
 	est := &fakeEstimator{bps: 3_000_000}
 	b := &bandwidthEstimate{gcc: est}
-	now := time.Unix(1000, 0)
-	b.lastTotal = 2_000_000
-	if got := b.budget(now); got != 0 {
-		t.Errorf("estimate above what is sent: budget %d, want 0 (no limit)", got)
+	at := func(d time.Duration) time.Time { return time.Unix(1000, 0).Add(d) }
+	check := func(when time.Duration, what string, want int) {
+		t.Helper()
+		if got := b.budget(at(when)); got != want {
+			t.Errorf("%s: budget %d, want %d", what, got, want)
+		}
 	}
-	est.bps = 1_000_000 // congestion: the estimate fell below what is sent
-	if got := b.budget(now); got != 1_000_000 {
-		t.Errorf("congestion: budget %d, want 1000000", got)
+	b.lastTotal, b.lastWant = 2_000_000, 2_100_000
+	check(0, "estimate above what is sent", 0)
+	est.bps = 1_000_000 // the estimate fell below what is sent
+	check(0, "congestion", 1_000_000)
+	b.lastTotal, est.bps = 800_000, 1_100_000
+	check(5*time.Second, "during the hold: the ceiling from the congestion", 1_000_000)
+	check(congestionHold+time.Second, "after the hold: one step up, a probe", 2_000_000)
+	b.lastTotal, est.bps = 1_500_000, 1_200_000
+	check(congestionHold+2*time.Second, "probe, the estimator still catching up", 2_000_000)
+	b.reportLoss(10)
+	b.reportLoss(40) // ~16 % lost: the step did not fit
+	check(congestionHold+3*time.Second, "loss during the probe", 1_200_000)
+	if b.hold != 2*congestionHold {
+		t.Errorf("hold after a failed probe: %v, want %v", b.hold, 2*congestionHold)
 	}
-	b.lastTotal = 800_000
-	est.bps = 1_100_000
-	if got := b.budget(now.Add(5 * time.Second)); got != 1_100_000 {
-		t.Errorf("5 s after congestion: budget %d, want the estimate 1100000", got)
-	}
-	if got := b.budget(now.Add(congestionHold + time.Second)); got != 0 {
-		t.Errorf("after the hold: budget %d, want 0 (try the wanted layers again)", got)
-	}
+	b.lastTotal = 1_000_000 // the allocator keeps under the ceiling
+	check(congestionHold+3*time.Second+2*congestionHold-time.Second, "the longer hold", 1_200_000)
+	check(congestionHold+3*time.Second+2*congestionHold, "after the longer hold: a probe", 2_400_000)
+	b.lastTotal, est.bps = 2_000_000, 2_200_000
+	check(congestionHold+4*time.Second+2*congestionHold, "probe held: the estimator caught up", 2_400_000)
+	check(congestionHold+4*time.Second+2*congestionHold+stepPause, "ceiling above what the tiles want", 0)
 	b.remb.Store(500_000)
 	b.lastTotal = 1_000_000
-	if got := b.budget(now.Add(congestionHold + 2*time.Second)); got != 500_000 {
-		t.Errorf("REMB below GCC: budget %d, want 500000", got)
+	check(2*time.Minute, "REMB below what is sent", 500_000)
+
+	// Everything paused (nothing sent): the ceiling still steps up.
+	p := &bandwidthEstimate{gcc: &fakeEstimator{bps: minBitrate}, ceiling: minBitrate, lastWant: 600_000}
+	if got := p.budget(at(0)); got != 2*minBitrate {
+		t.Errorf("paused: budget %d, want the doubled ceiling %d", got, 2*minBitrate)
 	}
 }
 
@@ -623,5 +638,17 @@ func TestSpeakerForLateJoiner(t *testing.T) {
 		}
 	case <-time.After(testTimeout):
 		t.Error("no speaker message after the phone left")
+	}
+}
+
+// With audio last-N, the bandwidth kept for audio counts the audible
+// streams, not every audio track the subscriber holds.
+func TestAudioStreamsReserved(t *testing.T) {
+	for _, c := range []struct{ tracks, lastN, want int }{
+		{0, 3, 0}, {2, 3, 2}, {4, 3, 4}, {24, 3, 4}, {24, 0, 24}, {1, 1, 1}, {5, 1, 2},
+	} {
+		if got := audioStreams(c.tracks, c.lastN); got != c.want {
+			t.Errorf("audioStreams(%d tracks, last-N %d) = %d, want %d", c.tracks, c.lastN, got, c.want)
+		}
 	}
 }
