@@ -121,13 +121,17 @@ func (m RoleMap) Role(groups []string) Role {
 }
 
 // FromConfig builds the password directory: the local admin account in
-// adminPasswordFile first, then LDAP when configured. It also returns the
+// adminPasswordFile first, then the local accounts in users (nil: none),
+// then LDAP when configured. It also returns the
 // OpenID Connect login, or nil when none is configured.
-func FromConfig(cfg config.Auth, adminPasswordFile string, log *slog.Logger) (Directory, *OIDC, error) {
+func FromConfig(cfg config.Auth, adminPasswordFile string, users UserChecker, log *slog.Logger) (Directory, *OIDC, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	chain := Chain{LocalFile{Path: adminPasswordFile, Log: log}}
+	if users != nil {
+		chain = append(chain, LocalUsers{Users: users, Log: log})
+	}
 	if cfg.LDAP != nil {
 		l, err := NewLDAP(*cfg.LDAP, log)
 		if err != nil {

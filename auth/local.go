@@ -46,3 +46,40 @@ func (l LocalFile) logf(msg string, args ...any) {
 		l.Log.Debug(msg, args...)
 	}
 }
+
+// UserChecker checks a local account's password (dialplan.Store).
+type UserChecker interface {
+	CheckUser(ctx context.Context, name, password string) (dialplan.User, bool, error)
+}
+
+// LocalUsers are the local accounts of `dialroom user add`, stored in the
+// database with their role.
+type LocalUsers struct {
+	Users UserChecker
+	Log   *slog.Logger // nil logs nothing
+}
+
+// Authenticate implements Directory.
+func (l LocalUsers) Authenticate(ctx context.Context, user, password string) (Identity, error) {
+	if !validInput(user, password) {
+		return Identity{}, ErrInvalidCredentials
+	}
+	u, ok, err := l.Users.CheckUser(ctx, user, password)
+	if err != nil {
+		if l.Log != nil {
+			l.Log.Warn("local account check failed", "err", err)
+		}
+		return Identity{}, ErrInvalidCredentials
+	}
+	if !ok {
+		if l.Log != nil {
+			l.Log.Debug("local account login refused")
+		}
+		return Identity{}, ErrInvalidCredentials
+	}
+	name := u.DisplayName
+	if name == "" {
+		name = u.Name
+	}
+	return Identity{User: u.Name, DisplayName: name, Role: Role(u.Role)}, nil
+}

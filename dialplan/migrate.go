@@ -102,6 +102,14 @@ var migrations = []string{
 	);
 	CREATE TABLE trunks_version (n INTEGER NOT NULL);
 	INSERT INTO trunks_version (n) VALUES (0);`,
+	// 8: local user accounts (users.go), signed in like directory users.
+	`CREATE TABLE users (
+		name         TEXT PRIMARY KEY,
+		display_name TEXT NOT NULL DEFAULT '',
+		role         TEXT NOT NULL,
+		pass_hash    TEXT NOT NULL, -- argon2id, HashPassword
+		created_at   INTEGER NOT NULL -- Unix seconds
+	);`,
 }
 
 // migrate applies the pending migrations in one immediate transaction, so

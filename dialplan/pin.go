@@ -26,16 +26,32 @@ const (
 	maxArgonMemory = 256 * 1024
 )
 
+// Passwords (local accounts, the console's admin) have more entropy to
+// protect and are checked once per login, so they get a stronger cost.
+const (
+	passwordTime   = 2
+	passwordMemory = 64 * 1024 // KiB
+)
+
 // HashPIN returns an argon2id hash of pin with a random salt, encoded as
 // $argon2id$v=19$m=<KiB>,t=<passes>,p=<threads>$<salt>$<key> (PHC form).
 func HashPIN(pin string) (string, error) {
+	return hashArgon2id(pin, argonTime, argonMemory)
+}
+
+// HashPassword is HashPIN at the password cost; CheckPIN checks both.
+func HashPassword(password string) (string, error) {
+	return hashArgon2id(password, passwordTime, passwordMemory)
+}
+
+func hashArgon2id(secret string, time, memory uint32) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("hash pin: %w", err)
+		return "", fmt.Errorf("hash: %w", err)
 	}
-	key := argon2.IDKey([]byte(pin), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(secret), salt, time, memory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+		argon2.Version, memory, time, argonThreads, base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
 // CheckPIN reports whether pin matches hash, comparing in constant time.

@@ -15,17 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-
 	"dialroom/auth"
-)
-
-// The admin password's argon2id cost: a person's password deserves more
-// than a PIN (dialplan), and a login is rare.
-const (
-	pwTime    = 2
-	pwMemory  = 64 * 1024 // KiB
-	pwThreads = 1
+	"dialroom/dialplan"
 )
 
 // adminCookie names the session cookie of the console and of signed-in
@@ -44,13 +35,10 @@ func SetAdminPassword(path, user, password string) error {
 	if len(password) < 10 {
 		return errors.New("admin password: use at least 10 characters")
 	}
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
+	hash, err := dialplan.HashPassword(password)
+	if err != nil {
 		return fmt.Errorf("admin password: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, pwTime, pwMemory, pwThreads, 32)
-	hash := fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, pwMemory, pwTime, pwThreads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(user+"\n"+hash+"\n"), 0o600); err != nil {
 		return fmt.Errorf("admin password: %w", err)

@@ -46,6 +46,15 @@ func commands() []command {
 		{"admin link", adminLinkUsage, runAdminLink},
 		{"room relink", roomRelinkUsage, runRoomRelink},
 		{"audit", auditUsage, runAudit},
+		{"user add", userAddUsage, func(args []string, stdout, stderr io.Writer) error { // users.go
+			return runUserAdd(args, os.Stdin, stdout, stderr)
+		}},
+		{"user set", userSetUsage, runUserSet},
+		{"user passwd", userPasswdUsage, func(args []string, stdout, stderr io.Writer) error {
+			return runUserPasswd(args, os.Stdin, stdout, stderr)
+		}},
+		{"user rm", userRmUsage, runUserRemove},
+		{"user list", userListUsage, runUserList},
 		{"admin passwd", adminPasswdUsage, func(args []string, stdout, stderr io.Writer) error {
 			return runAdminPasswd(args, os.Stdin, stdout, stderr)
 		}},

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -137,11 +135,10 @@ func runAdminPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("admin passwd: read password: %w", err)
+	password, err := readSecret(stdin, "password")
+	if err != nil {
+		return fmt.Errorf("admin passwd: %w", err)
 	}
-	password := strings.TrimRight(line, "\r\n")
 	if err := web.SetAdminPassword(filepath.Join(dir, adminPasswordFile), user, password); err != nil {
 		return err
 	}

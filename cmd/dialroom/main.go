@@ -204,6 +204,8 @@ Usage:
   dialroom trunk set NAME [...same flags...] [-no-auth] [-no-register]
   dialroom trunk rm NAME
   dialroom admin passwd [-user NAME]      (password from standard input)
+  dialroom user add NAME -role admin|moderator|user [-display NAME]   (password from standard input)
+  dialroom user set NAME -role ROLE | user passwd NAME | user rm NAME | user list
   dialroom admin token [add -name NAME [-scope SCOPES] [-expires 90d] | list | revoke NAME]
   dialroom admin link SLUG [-role participant|moderator] [-expires 30d]
   dialroom admin modlink SLUG [-expires 30d]

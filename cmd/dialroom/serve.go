@@ -123,7 +123,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		reload: func(ctx context.Context) error { return trunks.reload(ctx, false) }}
 	wcfg.ShowNumbersToModerators = cfg.Privacy.ShowNumbersToModerators
 	wcfg.Privacy = web.PrivacyPage{File: cfg.Privacy.PageFile, RetentionDays: int(cfg.Privacy.Retention() / (24 * time.Hour))}
-	dir, sso, err := auth.FromConfig(cfg.Auth, wcfg.AdminPasswordFile, log.With("pkg", "auth"))
+	dir, sso, err := auth.FromConfig(cfg.Auth, wcfg.AdminPasswordFile, store, log.With("pkg", "auth"))
 	if err != nil {
 		return err
 	}
