@@ -11,7 +11,7 @@ TEST_PKGS := $(RUN_PKGS) sip-tester baresip-core chromium chromium-driver tshark
 
 BIN := bin/dialroom
 
-.PHONY: run build test deps-run deps-test fuzz fuzz-sip bench clean
+.PHONY: run build test test-bwcap deps-run deps-test fuzz fuzz-sip bench clean
 
 run: build
 	./$(BIN) serve
@@ -31,6 +31,11 @@ fuzz-sip:
 	@for f in $$(go test -list 'Fuzz.*' ./sip | grep ^Fuzz); do \
 	  go test -run XXX -fuzz "^$$f$$" -fuzztime 5s ./sip || exit 1; \
 	done
+
+# The headless-Chromium bandwidth-cap test in a network namespace (root; not
+# yet part of `make test`, see web/browser_bwcap_test.go).
+test-bwcap: deps-test
+	go test -tags netns -count=1 -run TestBrowserBandwidthCap -v ./web/
 
 # A short run of every fuzz target (not part of `make test`).
 fuzz:

@@ -101,7 +101,10 @@ func (b *bandwidthEstimate) budget(now time.Time) int {
 		case b.hold == 0:
 			b.hold = congestionHold
 		}
-		b.ceiling = max(c, minBitrate)
+		// At most halve what is sent per congestion: the estimator can fall
+		// to its floor on a burst of loss, which would pause all video on a
+		// line that still takes the lowest layer.
+		b.ceiling = max(c, b.lastTotal/2, minBitrate)
 		b.holdUntil, b.probeUntil = now.Add(b.hold), time.Time{}
 		return b.ceiling
 	}
