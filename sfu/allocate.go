@@ -68,8 +68,8 @@ func lowerLayer(st [numLayers]layerState, l int) int {
 // its tile, or nothing off screen. If budget (bit/s, 0 = unknown) is
 // exceeded, it lowers the layers of the least important tracks one step at
 // a time, and when every track is at its lowest layer it pauses them, least
-// important first. Screen shares are the most important, then the most
-// recent speakers.
+// important first, all but the most important. Screen shares are the most
+// important, then the most recent speakers.
 func allocate(tracks []allocTrack, budget int) []int {
 	choice := make([]int, len(tracks))
 	total := 0
@@ -103,6 +103,15 @@ func allocate(tracks []allocTrack, budget int) []int {
 		}
 		return 0
 	})
+	// The most important track on screen keeps its lowest layer: an
+	// estimate that collapses on a burst of loss must not leave a thin line
+	// without any video when its smallest layer fits.
+	keep := -1
+	for _, i := range order {
+		if choice[i] != layerOff {
+			keep = i
+		}
+	}
 	for total > budget {
 		changed := false
 		for _, i := range order {
@@ -118,7 +127,7 @@ func allocate(tracks []allocTrack, budget int) []int {
 			continue
 		}
 		for _, i := range order {
-			if c := choice[i]; c != layerOff {
+			if c := choice[i]; c != layerOff && i != keep {
 				total -= tracks[i].layers[c].bps
 				choice[i], changed = layerOff, true
 				break

@@ -198,6 +198,10 @@ func TestAllocate(t *testing.T) {
 			{layers: live(), tile: tile(1200, 675), shown: true, lastSpoke: 2},
 			{layers: live(), tile: tile(1200, 675), shown: true, lastSpoke: 1},
 		}, 200_000, []int{0, layerOff}},
+		{"the most recent speaker keeps its lowest layer", []allocTrack{
+			{layers: live(), tile: tile(1200, 675), shown: true, lastSpoke: 2},
+			{layers: live(), tile: tile(1200, 675), shown: true, lastSpoke: 1},
+		}, 1, []int{0, layerOff}},
 		{"screen share before faces", []allocTrack{
 			{layers: live(), tile: tile(1200, 675), shown: true, lastSpoke: 2},
 			{layers: onlyF, tile: tile(1200, 675), shown: true, screen: true},
