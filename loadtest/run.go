@@ -102,42 +102,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // dialAll places cfg.Calls calls at cfg.Rate and returns the answered ones.
 func dialAll(ctx context.Context, cfg Config, ep *endpoint, p *pacer, rep *Report) []*caller {
-	var (
-		mu    sync.Mutex
-		calls []*caller
-		wg    sync.WaitGroup
-	)
-	gap := time.Duration(float64(time.Second) / cfg.Rate)
-	t := time.NewTicker(gap)
-	defer t.Stop()
-	for i := 0; i < cfg.Calls; i++ {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				wg.Wait()
-				return calls
-			case <-t.C:
-			}
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			c, err := dialOne(ctx, cfg, ep, i)
-			mu.Lock()
-			defer mu.Unlock()
+	var calls []*caller
+	startPaced(ctx, cfg.Calls, cfg.Rate, func(i int) (*caller, error) { return dialOne(ctx, cfg, ep, i) },
+		func(c *caller, err error) {
 			if err != nil {
-				rep.Failed++
-				if rep.FirstError == "" {
-					rep.FirstError = err.Error()
-				}
+				failed(&rep.Failed, &rep.FirstError, err)
 				return
 			}
 			rep.setups = append(rep.setups, c.setup)
 			calls = append(calls, c)
 			p.add(c)
-		}(i)
-	}
-	wg.Wait()
+		})
 	return calls
 }
 

@@ -209,41 +209,16 @@ func sentVideo(peers []*rtcPeer) []uint64 {
 // joinAllRTC joins the participants at cfg.Rate and returns those that got
 // their first offer answered.
 func joinAllRTC(ctx context.Context, cfg *WebRTCConfig, rep *WebRTCReport) []*rtcPeer {
-	var (
-		mu    sync.Mutex
-		peers []*rtcPeer
-		wg    sync.WaitGroup
-	)
-	gap := time.Duration(float64(time.Second) / cfg.Rate)
-	t := time.NewTicker(gap)
-	defer t.Stop()
-	for i := 0; i < cfg.Participants; i++ {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				wg.Wait()
-				return peers
-			case <-t.C:
-			}
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			p, err := joinRTC(ctx, cfg, i)
-			mu.Lock()
-			defer mu.Unlock()
+	var peers []*rtcPeer
+	startPaced(ctx, cfg.Participants, cfg.Rate, func(i int) (*rtcPeer, error) { return joinRTC(ctx, cfg, i) },
+		func(p *rtcPeer, err error) {
 			if err != nil {
-				rep.Failed++
-				if rep.FirstError == "" {
-					rep.FirstError = err.Error()
-				}
+				failed(&rep.Failed, &rep.FirstError, err)
 				cfg.Log.Warn("join", "err", err)
 				return
 			}
 			peers = append(peers, p)
-		}(i)
-	}
-	wg.Wait()
+		})
 	rep.Joined = len(peers)
 	return peers
 }
