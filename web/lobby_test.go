@@ -28,6 +28,13 @@ type lobbyMessage struct {
 // "") and sends a join with the link token (may be "").
 func lobbyWS(t *testing.T, srv *httptest.Server, name, token, session string) *wsClient {
 	t.Helper()
+	return dialJoin(t, srv, "demo", name, token, session)
+}
+
+// dialJoin opens the signalling socket with the session cookie (may be
+// "") and sends a join of room as name with the link token (may be "").
+func dialJoin(t *testing.T, srv *httptest.Server, room, name, token, session string) *wsClient {
+	t.Helper()
 	h := http.Header{"Origin": {srv.URL}}
 	if session != "" {
 		h.Set("Cookie", (&http.Cookie{Name: adminCookie, Value: session}).String())
@@ -38,7 +45,7 @@ func lobbyWS(t *testing.T, srv *httptest.Server, name, token, session string) *w
 	}
 	t.Cleanup(func() { _ = ws.Close() })
 	c := &wsClient{t: t, ws: ws}
-	c.send(joinMsg{Type: "join", Room: "demo", Name: name, Mod: token})
+	c.send(joinMsg{Type: "join", Room: room, Name: name, Mod: token})
 	return c
 }
 

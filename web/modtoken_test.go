@@ -102,17 +102,8 @@ func FuzzCheckJoinLink(f *testing.F) {
 // message.
 func joinWS(t *testing.T, srv *httptest.Server, room, token, session string) message {
 	t.Helper()
-	h := http.Header{"Origin": {srv.URL}}
-	if session != "" {
-		h.Set("Cookie", (&http.Cookie{Name: adminCookie, Value: session}).String())
-	}
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ws.Close() })
-	c := &wsClient{t: t, ws: ws}
-	c.send(joinMsg{Type: "join", Room: room, Name: "Ann", Mod: token})
+	c := dialJoin(t, srv, room, "Ann", token, session)
+	ws := c.ws
 	_ = ws.SetReadDeadline(time.Now().Add(wsTimeout))
 	for {
 		_, data, err := ws.ReadMessage()

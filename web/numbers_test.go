@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +27,8 @@ func TestNumbersOnlyForModerators(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		mod := rawJoin(t, srv, "Mia", ModeratorToken(testSecret, "demo"))
-		part := rawJoin(t, srv, "Pia", "")
+		mod := dialJoin(t, srv, "demo", "Mia", ModeratorToken(testSecret, "demo"), "").ws
+		part := dialJoin(t, srv, "demo", "Pia", "", "").ws
 		if _, err := mgr.Room("demo").AddPhone(sfu.PhoneInfo{ID: "phone-n", Label: dialplan.MaskNumber(full), Number: full}); err != nil {
 			t.Fatal(err)
 		}
@@ -51,20 +49,6 @@ func TestNumbersOnlyForModerators(t *testing.T) {
 		mod.Close()
 		part.Close()
 	}
-}
-
-// rawJoin opens the signalling socket and joins room demo as name, with
-// the join link token mod ("" for none).
-func rawJoin(t *testing.T, srv *httptest.Server, name, mod string) *websocket.Conn {
-	t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", http.Header{"Origin": {srv.URL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ws.WriteJSON(joinMsg{Type: "join", Room: "demo", Name: name, Mod: mod}); err != nil {
-		t.Fatal(err)
-	}
-	return ws
 }
 
 // rawRosterWith reads until a roster that lists participant id and
