@@ -7,6 +7,12 @@ const SampleRate = 8000
 // FrameSamples is one 20 ms frame at SampleRate.
 const FrameSamples = SampleRate / 50
 
+// NarrowRate is the rate of narrowband (G.711) phone audio (Hz).
+const NarrowRate = 8000
+
+// NarrowSamples is one 20 ms frame at NarrowRate.
+const NarrowSamples = NarrowRate / 50
+
 // Leg is the media side of one phone call as the mixer sees it; the sip package
 // implements it.
 type Leg interface {

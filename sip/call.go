@@ -106,7 +106,7 @@ type call struct {
 	membership Membership
 	timer      *time.Timer
 	timerC     <-chan time.Time
-	scratch    [mixer.FrameSamples]int16
+	scratch    [mixer.NarrowSamples]int16
 }
 
 // run drives the call until it ends, then hangs up and releases everything.

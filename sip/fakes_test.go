@@ -101,7 +101,7 @@ type fakeMember struct {
 func (m *fakeMember) Push(pcm []int16) {
 	m.mu.Lock()
 	m.frames++
-	if len(pcm) != mixer.FrameSamples {
+	if len(pcm) != mixer.NarrowSamples {
 		m.badLen++
 	}
 	m.mu.Unlock()
@@ -140,7 +140,7 @@ func (tonePrompts) Prompt(lang string, p dialplan.Prompt) []int16 { return tone(
 func tone(hz float64, n int) []int16 {
 	out := make([]int16, n)
 	for i := range out {
-		out[i] = int16(8000 * math.Sin(2*math.Pi*hz*float64(i)/mixer.SampleRate))
+		out[i] = int16(8000 * math.Sin(2*math.Pi*hz*float64(i)/mixer.NarrowRate))
 	}
 	return out
 }

@@ -19,14 +19,14 @@ func (m *seqMember) Leave()                        {}
 func TestFramerPassesSequenceNumbers(t *testing.T) {
 	var f framer
 	m := &seqMember{}
-	frame := make([]int16, mixer.FrameSamples)
+	frame := make([]int16, mixer.NarrowSamples)
 	f.push(7, frame, m)
 	f.push(9, frame, m) // a gap: the jitter buffer, not the framer, conceals it
 	if len(m.seqs) != 2 || m.seqs[0] != 7 || m.seqs[1] != 9 || m.plain != 0 {
 		t.Errorf("20 ms packets: got seqs %v and %d plain frames, want [7 9] and 0", m.seqs, m.plain)
 	}
 	// 10 ms packets are re-framed in arrival order, without numbers.
-	half := make([]int16, mixer.FrameSamples/2)
+	half := make([]int16, mixer.NarrowSamples/2)
 	for seq := uint16(10); seq < 14; seq++ {
 		f.push(seq, half, m)
 	}

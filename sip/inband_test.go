@@ -196,15 +196,15 @@ func TestInbandKeysKeptOutOfRoom(t *testing.T) {
 	defer s.Close()
 	m := &recordMember{got: make(chan struct{}, 512)}
 	s.SetMembership(m)
-	voice := tone(300, 10*mixer.FrameSamples)
+	voice := tone(300, 10*mixer.NarrowSamples)
 	keys := genDTMF("*6", dtmfSpec{onMS: 200, offMS: 200, lowAmp: 6000, highAmp: 6000, freqScale: 1})
 	pcm := append(append(append([]int16(nil), voice...), keys[800:]...), voice...)
-	frames := len(pcm) / mixer.FrameSamples
+	frames := len(pcm) / mixer.NarrowSamples
 	for i := range frames {
-		payload := make([]byte, mixer.FrameSamples)
-		EncodeULaw(payload, pcm[i*mixer.FrameSamples:])
+		payload := make([]byte, mixer.NarrowSamples)
+		EncodeULaw(payload, pcm[i*mixer.NarrowSamples:])
 		b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(i),
-			Timestamp: uint32(i * mixer.FrameSamples), SSRC: 9}, Payload: payload}).Marshal()
+			Timestamp: uint32(i * mixer.NarrowSamples), SSRC: 9}, Payload: payload}).Marshal()
 		if _, err := peer.WriteToUDP(b, conn.LocalAddr().(*net.UDPAddr)); err != nil {
 			t.Fatal(err)
 		}

@@ -12,7 +12,7 @@ import (
 // room's audio.
 func pumpUntilPrompt(t *testing.T, p *phone, leg mixer.Leg) {
 	t.Helper()
-	silence := make([]int16, mixer.FrameSamples)
+	silence := make([]int16, mixer.NarrowSamples)
 	pcm := make([]int16, 1500)
 	for range 500 {
 		leg.WriteAudio(silence)

@@ -286,7 +286,7 @@ func (p *phone) sendDTMFLikeSipp(keys string) {
 
 // sendTone sends n 20 ms frames of a 1 kHz tone as PCMU.
 func (p *phone) sendTone(n int) {
-	p.sendPCM(tone(1000, n*mixer.FrameSamples))
+	p.sendPCM(tone(1000, n*mixer.NarrowSamples))
 }
 
 // sendToneUntil sends 5 tone frames every 100 ms until done is closed.
@@ -307,13 +307,13 @@ func (p *phone) sendToneUntil(done <-chan struct{}, timeout time.Duration) {
 
 // sendPCM sends pcm as 20 ms PCMU packets (a partial last frame is dropped).
 func (p *phone) sendPCM(pcm []int16) {
-	n := len(pcm) / mixer.FrameSamples
+	n := len(pcm) / mixer.NarrowSamples
 	for i := range n {
-		payload := make([]byte, mixer.FrameSamples)
-		EncodeULaw(payload, pcm[i*mixer.FrameSamples:])
+		payload := make([]byte, mixer.NarrowSamples)
+		EncodeULaw(payload, pcm[i*mixer.NarrowSamples:])
 		p.seq++
 		p.send(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: p.seq,
-			Timestamp: uint32(i * mixer.FrameSamples), SSRC: 0xA0D10}, Payload: payload})
+			Timestamp: uint32(i * mixer.NarrowSamples), SSRC: 0xA0D10}, Payload: payload})
 	}
 }
 

@@ -183,7 +183,7 @@ func TestRTPHoldSendsNothing(t *testing.T) {
 	if next.SequenceNumber != first.SequenceNumber+1 {
 		t.Errorf("seq after resume %d, want %d (nothing sent on hold)", next.SequenceNumber, first.SequenceNumber+1)
 	}
-	if want := first.Timestamp + 3*mixer.FrameSamples; next.Timestamp != want {
+	if want := first.Timestamp + 3*mixer.NarrowSamples; next.Timestamp != want {
 		t.Errorf("timestamp after resume %d, want %d", next.Timestamp, want)
 	}
 }
@@ -336,7 +336,7 @@ func TestReInviteCodecAndAddressChange(t *testing.T) {
 	if err != nil || ans.Codec != PCMA || ans.PT != 8 {
 		t.Fatalf("answer %+v (%v), want PCMA/8", ans, err)
 	}
-	j.leg.WriteAudio(tone(600, mixer.FrameSamples))
+	j.leg.WriteAudio(tone(600, mixer.NarrowSamples))
 	buf := make([]byte, 1500)
 	_ = moved.SetReadDeadline(time.Now().Add(5 * time.Second))
 	n, err := moved.Read(buf)

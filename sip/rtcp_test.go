@@ -42,7 +42,7 @@ func TestRTCPReports(t *testing.T) {
 			continue // lost
 		}
 		b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq,
-			Timestamp: uint32(seq) * 160, SSRC: 0xBEEF}, Payload: make([]byte, mixer.FrameSamples)}).Marshal()
+			Timestamp: uint32(seq) * 160, SSRC: 0xBEEF}, Payload: make([]byte, mixer.NarrowSamples)}).Marshal()
 		if _, err := peerRTP.WriteToUDP(b, conn.LocalAddr().(*net.UDPAddr)); err != nil {
 			t.Fatal(err)
 		}
@@ -81,8 +81,8 @@ func TestRTCPReports(t *testing.T) {
 	if !ok {
 		t.Fatalf("first packet %T, want a sender report", pkts[0])
 	}
-	if ours.PacketCount != 3 || ours.OctetCount != 3*mixer.FrameSamples {
-		t.Errorf("SR counts %d packets %d octets, want 3 and %d", ours.PacketCount, ours.OctetCount, 3*mixer.FrameSamples)
+	if ours.PacketCount != 3 || ours.OctetCount != 3*mixer.NarrowSamples {
+		t.Errorf("SR counts %d packets %d octets, want 3 and %d", ours.PacketCount, ours.OctetCount, 3*mixer.NarrowSamples)
 	}
 	if len(ours.Reports) != 1 {
 		t.Fatalf("%d reception reports, want 1", len(ours.Reports))

@@ -21,7 +21,7 @@ import (
 const rtpHeaderLen = 12
 
 // maxFrameBytes bounds the audio payload we decode per packet (60 ms of G.711).
-const maxFrameBytes = 3 * mixer.FrameSamples
+const maxFrameBytes = 3 * mixer.NarrowSamples
 
 // rtpSession is the media of one call: one UDP socket, a reader goroutine
 // that decodes audio and detects DTMF, and a sender used first by the call's
@@ -57,15 +57,15 @@ type rtpSession struct {
 	sendMu                  sync.Mutex // serialises senders so seq and timestamp stay continuous
 	overlay                 []int16    // a prompt played over the room's audio after Join (*6, *0)
 	overlayPos              int
-	overlayBuf              [mixer.FrameSamples]int16
+	overlayBuf              [mixer.NarrowSamples]int16
 	sentPackets, sentOctets uint32 // for sender reports
 	seq                     uint16
 	ts                      uint32
 	ssrc                    uint32
 	marker                  bool
-	silence                 [mixer.FrameSamples]int16
-	buf                     [rtpHeaderLen + mixer.FrameSamples]byte
-	encBuf                  [rtpHeaderLen + mixer.FrameSamples + srtpMaxTag]byte
+	silence                 [mixer.NarrowSamples]int16
+	buf                     [rtpHeaderLen + mixer.NarrowSamples]byte
+	encBuf                  [rtpHeaderLen + mixer.NarrowSamples + srtpMaxTag]byte
 	hdr                     rtp.Header // the SRTP packet's header, kept here so sends do not allocate
 
 	closeOnce sync.Once
@@ -162,7 +162,7 @@ const (
 // and nil f send silence. A prompt played over the room (playOverlay)
 // replaces either.
 func (s *rtpSession) send(pcm []int16, f *mixer.Frame) {
-	const n = mixer.FrameSamples
+	const n = mixer.NarrowSamples
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	media := s.media.Load()
@@ -345,7 +345,7 @@ func (s *rtpSession) Close() error {
 // framer decodes G.711 payloads of any ptime and hands out 20 ms frames.
 type framer struct {
 	pcm   [maxFrameBytes]int16
-	frame [mixer.FrameSamples]int16
+	frame [mixer.NarrowSamples]int16
 	n     int // samples buffered in frame
 }
 

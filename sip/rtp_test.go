@@ -76,15 +76,15 @@ func TestRTPLatchesToSource(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no digit")
 	}
-	s.sendFrame(tone(440, mixer.FrameSamples))
+	s.sendFrame(tone(440, mixer.NarrowSamples))
 	_ = natPeer.SetReadDeadline(time.Now().Add(5 * time.Second))
 	n, err := natPeer.Read(buf)
 	if err != nil {
 		t.Fatalf("latched address got nothing: %v", err)
 	}
 	var pkt rtp.Packet
-	if err := pkt.Unmarshal(buf[:n]); err != nil || len(pkt.Payload) != mixer.FrameSamples {
-		t.Fatalf("got %d-byte payload (%v), want %d", len(pkt.Payload), err, mixer.FrameSamples)
+	if err := pkt.Unmarshal(buf[:n]); err != nil || len(pkt.Payload) != mixer.NarrowSamples {
+		t.Fatalf("got %d-byte payload (%v), want %d", len(pkt.Payload), err, mixer.NarrowSamples)
 	}
 }
 
@@ -133,8 +133,8 @@ func TestRTPReframes(t *testing.T) {
 			t.Errorf("%s: got %d frames, want %d", tt.name, len(m.frames), tt.wantFrame)
 		}
 		for i, f := range m.frames {
-			if len(f) != mixer.FrameSamples {
-				t.Errorf("%s: frame %d has %d samples, want %d", tt.name, i, len(f), mixer.FrameSamples)
+			if len(f) != mixer.NarrowSamples {
+				t.Errorf("%s: frame %d has %d samples, want %d", tt.name, i, len(f), mixer.NarrowSamples)
 			}
 		}
 		m.mu.Unlock()
@@ -172,7 +172,7 @@ func TestListenRTPBadRange(t *testing.T) {
 // is the frame's encoding in the session's codec, and sequence numbers,
 // timestamps and the marker continue across both kinds of write.
 func TestWriteFrameMatchesWriteAudio(t *testing.T) {
-	pcm := tone(700, mixer.FrameSamples)
+	pcm := tone(700, mixer.NarrowSamples)
 	for _, tc := range []struct {
 		name  string
 		codec Codec
@@ -221,7 +221,7 @@ func TestWriteFrameMatchesWriteAudio(t *testing.T) {
 				p.Payload = append([]byte(nil), p.Payload...)
 				pkts = append(pkts, p)
 			}
-			want := make([]byte, mixer.FrameSamples)
+			want := make([]byte, mixer.NarrowSamples)
 			if tc.codec == PCMA {
 				EncodeALaw(want, pcm)
 			} else {
@@ -236,7 +236,7 @@ func TestWriteFrameMatchesWriteAudio(t *testing.T) {
 					t.Errorf("packet %d: marker %v, want it on the first packet only", i, p.Marker)
 				}
 				if i > 0 && (p.SequenceNumber != pkts[i-1].SequenceNumber+1 ||
-					p.Timestamp != pkts[i-1].Timestamp+mixer.FrameSamples || p.SSRC != pkts[0].SSRC) {
+					p.Timestamp != pkts[i-1].Timestamp+mixer.NarrowSamples || p.SSRC != pkts[0].SSRC) {
 					t.Errorf("packet %d: seq %d ts %d ssrc %x after seq %d ts %d ssrc %x", i, p.SequenceNumber,
 						p.Timestamp, p.SSRC, pkts[i-1].SequenceNumber, pkts[i-1].Timestamp, pkts[0].SSRC)
 				}

@@ -121,7 +121,7 @@ func TestCallWithPIN(t *testing.T) {
 
 	// The mixer's frames go out as RTP continuing the prompt's sequence.
 	for range 3 {
-		j.leg.WriteAudio(tone(600, mixer.FrameSamples))
+		j.leg.WriteAudio(tone(600, mixer.NarrowSamples))
 	}
 	p.hangup()
 	waitClosed(t, j.member.left, "Leave")
@@ -144,7 +144,7 @@ func checkContinuity(t *testing.T, packets chan rtp.Packet) {
 		select {
 		case pkt := <-packets:
 			if prev != nil {
-				if pkt.SequenceNumber != prev.SequenceNumber+1 || pkt.Timestamp != prev.Timestamp+mixer.FrameSamples || pkt.SSRC != prev.SSRC {
+				if pkt.SequenceNumber != prev.SequenceNumber+1 || pkt.Timestamp != prev.Timestamp+mixer.NarrowSamples || pkt.SSRC != prev.SSRC {
 					t.Fatalf("packet %d: seq %d ts %d after seq %d ts %d, want +1 and +160", n,
 						pkt.SequenceNumber, pkt.Timestamp, prev.SequenceNumber, prev.Timestamp)
 				}

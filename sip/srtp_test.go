@@ -127,7 +127,7 @@ func (p *phone) offerSAVP() []byte {
 func dominantHz(pcm []int16) float64 {
 	best, bestP := 0.0, -1.0
 	for f := 200.0; f <= 3400; f += 10 {
-		w := 2 * math.Pi * f / mixer.SampleRate
+		w := 2 * math.Pi * f / mixer.NarrowRate
 		c := 2 * math.Cos(w)
 		var s1, s2 float64
 		for _, x := range pcm {
@@ -198,7 +198,7 @@ func TestSRTPCall(t *testing.T) {
 
 // roomTone writes hz to leg every 20 ms until stop, like the mixer.
 func roomTone(leg mixer.Leg, hz float64, stop <-chan struct{}) {
-	pcm := tone(hz, mixer.FrameSamples)
+	pcm := tone(hz, mixer.NarrowSamples)
 	t := time.NewTicker(frameInterval)
 	defer t.Stop()
 	for {
@@ -336,10 +336,10 @@ func TestSRTPDropsUnauthenticated(t *testing.T) {
 	s.SetMembership(member)
 
 	send := func(key *sdesKey, seq uint16) {
-		payload := make([]byte, mixer.FrameSamples)
-		EncodeULaw(payload, tone(1000, mixer.FrameSamples))
+		payload := make([]byte, mixer.NarrowSamples)
+		EncodeULaw(payload, tone(1000, mixer.NarrowSamples))
 		b, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq,
-			Timestamp: uint32(seq) * mixer.FrameSamples, SSRC: 0xC0FFEE}, Payload: payload}).Marshal()
+			Timestamp: uint32(seq) * mixer.NarrowSamples, SSRC: 0xC0FFEE}, Payload: payload}).Marshal()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -457,7 +457,7 @@ func TestSRTCPReports(t *testing.T) {
 	}
 	// One report block needs one received RTP packet (SRTP, of course).
 	b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 7, SSRC: 0xBEEF},
-		Payload: make([]byte, mixer.FrameSamples)}).Marshal()
+		Payload: make([]byte, mixer.NarrowSamples)}).Marshal()
 	rtpEnc, err := theirs.context()
 	if err != nil {
 		t.Fatal(err)

@@ -87,7 +87,7 @@ func makeSweep(up bool) []int16 {
 			f = hi
 		}
 		env := math.Sin(math.Pi * float64(i%(toneSamples/2)) / float64(toneSamples/2)) // no clicks
-		out[i] = int16(12000 * env * math.Sin(2*math.Pi*f*float64(i)/mixer.SampleRate))
+		out[i] = int16(12000 * env * math.Sin(2*math.Pi*f*float64(i)/mixer.NarrowRate))
 	}
 	return out
 }

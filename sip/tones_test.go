@@ -17,7 +17,7 @@ func feedRoomAudio(t *testing.T, leg mixer.Leg) {
 		defer close(stopped)
 		tick := time.NewTicker(frameInterval)
 		defer tick.Stop()
-		silence := make([]int16, mixer.FrameSamples)
+		silence := make([]int16, mixer.NarrowSamples)
 		for {
 			select {
 			case <-done:
