@@ -7,29 +7,37 @@ import (
 	"gopkg.in/hraban/opus.v2"
 )
 
-// voiceEncoder turns a phone caller's 8 kHz frames into Opus for the browsers.
-// libopus takes 8 kHz input directly; the RTP clock stays 48 kHz (RFC 7587).
+// voiceEncoder turns a phone caller's frames into Opus for the browsers, at
+// the caller's own rate: libopus takes 8 kHz (G.711) and 16 kHz (G.722, Opus)
+// input directly, so a narrowband caller costs no resampling and a wideband
+// caller stays wideband. The RTP clock stays 48 kHz (RFC 7587).
 type voiceEncoder struct {
-	enc *opus.Encoder
-	buf [1275]byte // the largest Opus packet (RFC 6716 section 3.2.1)
+	enc  *opus.Encoder
+	rate int
+	buf  [MaxEncodedBytes]byte
 }
 
-func newVoiceEncoder() (*voiceEncoder, error) {
-	enc, err := opus.NewEncoder(SampleRate, 1, opus.AppVoIP)
+func newVoiceEncoder(rate int) (*voiceEncoder, error) {
+	enc, err := opus.NewEncoder(rate, 1, opus.AppVoIP)
 	if err != nil {
 		return nil, err
 	}
-	// Narrowband speech needs little: 24 kbit/s is transparent for a phone line.
-	if err := enc.SetBitrate(24000); err != nil {
+	// Speech needs little: 24 kbit/s is transparent for a phone line, 32 kbit/s
+	// for wideband voice.
+	bitrate := 24000
+	if rate > NarrowRate {
+		bitrate = 32000
+	}
+	if err := enc.SetBitrate(bitrate); err != nil {
 		return nil, err
 	}
-	return &voiceEncoder{enc: enc}, nil
+	return &voiceEncoder{enc: enc, rate: rate}, nil
 }
 
 // encode returns the Opus packet for one frame; the slice is valid until the
 // next call. Frames of another size are not encodable and are skipped.
 func (v *voiceEncoder) encode(pcm []int16) ([]byte, bool) {
-	if len(pcm) != FrameSamples {
+	if len(pcm) != v.rate/50 {
 		return nil, false
 	}
 	n, err := v.enc.Encode(pcm, v.buf[:])
@@ -40,7 +48,7 @@ func (v *voiceEncoder) encode(pcm []int16) ([]byte, bool) {
 }
 
 // maxOpusPacket is the largest Opus packet (RFC 6716 section 3.2.1).
-const maxOpusPacket = 1275
+const maxOpusPacket = MaxEncodedBytes
 
 // opusFrame48k is one 20 ms Opus frame in RTP timestamp units (48 kHz, RFC 7587).
 const opusFrame48k = 960

@@ -1,8 +1,10 @@
 package mixer
 
-// SampleRate is the rate of the PCM the mixer exchanges with phone legs (Hz).
-// The skeleton mixes narrowband; wideband legs come later.
-const SampleRate = 8000
+// SampleRate is the rate the mixer mixes at (Hz): a room's audio is wideband,
+// so G.722 and Opus phone legs and browsers hear each other up to 7 kHz.
+// Narrowband (G.711) legs push and receive 8 kHz; the mixer resamples (see
+// resample.go) once per room for listeners and only for talking inputs.
+const SampleRate = 16000
 
 // FrameSamples is one 20 ms frame at SampleRate.
 const FrameSamples = SampleRate / 50
@@ -16,7 +18,7 @@ const NarrowSamples = NarrowRate / 50
 // Leg is the media side of one phone call as the mixer sees it; the sip package
 // implements it.
 type Leg interface {
-	// WriteAudio receives one frame (FrameSamples of 8 kHz PCM) of the room's mix
+	// WriteAudio receives one frame (NarrowSamples of 8 kHz PCM) of the room's mix
 	// without this leg's own voice, once per 20 ms tick. It must not block and must
 	// not keep pcm after it returns.
 	WriteAudio(pcm []int16)

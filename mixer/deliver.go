@@ -119,8 +119,9 @@ func (r *room) deliver() {
 	for _, m := range r.legs {
 		m.ownMix = m.talk.talker && m.talk.has
 		if m.ownMix {
-			m.out.reset()
-			minusOwn(m.out.pcm[:], r.sum[:], m.frame[:])
+			minusOwn(m.out.wide[:], r.sum[:], m.mixed)
+			m.out.startTick(m.outTick+1 != r.tickN)
+			m.outTick = r.tickN
 		}
 	}
 	if r.send == nil || len(r.send.start) == 0 || len(r.legs) < parallelMin || len(r.legs) > maxParallelLegs {
@@ -143,6 +144,6 @@ func (r *room) writeRange(lo, hi int) {
 			m.fleg.WriteFrame(f)
 			continue
 		}
-		m.leg.WriteAudio(f.pcm[:])
+		m.leg.WriteAudio(f.PCM())
 	}
 }

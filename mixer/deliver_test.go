@@ -185,16 +185,16 @@ func TestSharedEncodeOncePerCodec(t *testing.T) {
 		if f != shared {
 			t.Errorf("listener %d got a frame of its own, want the shared one", i)
 		}
-		if b := l.bytes[len(l.bytes)-1]; len(b) != FrameSamples || b[0] != 7000&0xff {
-			t.Errorf("listener %d: encoded %d bytes starting %v, want %d of the talker's voice", i, len(b), b[:min(len(b), 1)], FrameSamples)
+		if b := l.bytes[len(l.bytes)-1]; len(b) != NarrowSamples || b[0] != 7000&0xff {
+			t.Errorf("listener %d: encoded %d bytes starting %v, want %d of the talker's voice", i, len(b), b[:min(len(b), 1)], NarrowSamples)
 		}
 	}
 	own := talkerLeg.frames[len(talkerLeg.frames)-1]
 	if own == shared {
 		t.Error("the talker got the shared frame, want its own N-1 mix")
 	}
-	if b := talkerLeg.bytes[len(talkerLeg.bytes)-1]; len(b) != FrameSamples || b[0] != 0 {
-		t.Errorf("talker: encoded %d bytes starting %v, want %d of silence (it hears nobody)", len(b), b[:min(len(b), 1)], FrameSamples)
+	if b := talkerLeg.bytes[len(talkerLeg.bytes)-1]; len(b) != NarrowSamples || b[0] != 0 {
+		t.Errorf("talker: encoded %d bytes starting %v, want %d of silence (it hears nobody)", len(b), b[:min(len(b), 1)], NarrowSamples)
 	}
 	if shared.Encoded(FrameEncodings, countingEncode) != nil || shared.Encoded(-1, countingEncode) != nil {
 		t.Error("Encoded with a slot out of range: want nil")
@@ -221,12 +221,12 @@ func ulaw(dst []byte, pcm []int16) int {
 }
 
 // pcmLeg encodes every frame it gets itself, as a Leg without WriteFrame must.
-type pcmLeg struct{ buf [FrameSamples]byte }
+type pcmLeg struct{ buf [NarrowSamples]byte }
 
 func (l *pcmLeg) WriteAudio(pcm []int16) { ulaw(l.buf[:], pcm) }
 
 // sharedLeg takes Frames and uses their shared µ-law encoding.
-type sharedLeg struct{ buf [FrameSamples]byte }
+type sharedLeg struct{ buf [NarrowSamples]byte }
 
 func (l *sharedLeg) WriteAudio(pcm []int16) { ulaw(l.buf[:], pcm) }
 func (l *sharedLeg) WriteFrame(f *Frame)    { copy(l.buf[:], f.Encoded(0, ulaw)) }
@@ -253,7 +253,7 @@ func BenchmarkMixOnceG711(b *testing.B) {
 					mems = append(mems, mem)
 				}
 				r := m.rooms["r"]
-				talk := tone(440, SampleRate, FrameSamples, 8000, 0)
+				talk := tone(440, NarrowRate, NarrowSamples, 8000, 0)
 				quiet := constFrame(3)
 				seq := uint16(0)
 				for range 3 {

@@ -5,68 +5,174 @@ import (
 	"sync/atomic"
 )
 
-// FrameEncodings is how many encodings of one frame a Frame can hold (Encoded's
-// slot argument is below it).
+// FrameEncodings is how many encodings of one frame a Frame can hold (the
+// slot argument of Encoded and EncodedWith is below it). By convention the sip
+// package uses 0 for PCMU, 1 for PCMA, 2 for G.722 and 3 for Opus.
 const FrameEncodings = 4
+
+// MaxEncodedBytes is the room an encoder gets for one frame: the largest
+// Opus packet (RFC 6716 section 3.2.1).
+const MaxEncodedBytes = 1275
+
+// Encoder is a stateful encoder of 16 kHz frames (G.722, Opus) that a Frame
+// keeps across ticks (see EncodedWith). Encode writes at most
+// MaxEncodedBytes into dst.
+type Encoder interface {
+	Encode(dst []byte, pcm []int16) (int, error)
+}
 
 // Frame is one tick's audio for one or more phone legs, with its encodings
 // made once and shared: every non-talker of a room gets the same Frame, so
-// with a thousand listeners the room's mix is G.711-encoded once per codec
-// per tick, not once per leg. A talker gets a Frame of its own (its N-1 mix).
+// with a thousand listeners the room's mix is encoded once per codec per
+// tick, not once per leg, and resampled to 8 kHz once. A talker gets a Frame
+// of its own (its N-1 mix).
 //
-// A Frame is valid only during the WriteFrame call it is handed to; legs of
-// one tick may call Encoded concurrently.
+// A Frame holds its audio at 16 kHz (Wide) and at 8 kHz (PCM); whichever was
+// not given is made from the other the first time a leg asks for it in the
+// tick. The resamplers and the encoders of EncodedWith stay with the Frame
+// from tick to tick, so their streams are continuous.
+//
+// A Frame's audio is valid only during the WriteFrame call it is handed to;
+// legs of one tick may call its methods concurrently.
 type Frame struct {
-	pcm [FrameSamples]int16
+	mu     sync.Mutex
+	have   atomic.Uint32 // haveWide | haveNarrow: which of the two is this tick's
+	wide   [FrameSamples]int16
+	narrow [NarrowSamples]int16
+	down   Downsampler
+	up     Upsampler
 
-	mu  sync.Mutex
-	enc [FrameEncodings]frameEncoding
+	enc      [FrameEncodings]frameEncoding
+	encoders [FrameEncodings]Encoder // EncodedWith's, kept across ticks
+	encErr   [FrameEncodings]bool    // creating the encoder failed: do not retry every tick
 }
+
+const (
+	haveWide = 1 << iota
+	haveNarrow
+)
 
 type frameEncoding struct {
 	ready atomic.Bool // set once data holds this tick's encoding
 	n     int
-	data  [FrameSamples]byte
+	data  [MaxEncodedBytes]byte
 }
 
-// NewFrame returns a Frame holding pcm (FrameSamples of it; fewer are
-// padded with silence), for legs' tests and callers outside a room.
+// NewFrame returns a Frame holding pcm, for legs' tests and callers outside a
+// room: NarrowSamples of 8 kHz PCM or FrameSamples of 16 kHz (other lengths
+// are padded with silence or cut at 8 kHz).
 func NewFrame(pcm []int16) *Frame {
 	f := &Frame{}
-	copy(f.pcm[:], pcm)
+	if len(pcm) == FrameSamples {
+		copy(f.wide[:], pcm)
+		f.have.Store(haveWide)
+		return f
+	}
+	copy(f.narrow[:], pcm)
+	f.have.Store(haveNarrow)
 	return f
 }
 
-// PCM returns the frame's samples (FrameSamples of 8 kHz PCM). Read only.
-func (f *Frame) PCM() []int16 { return f.pcm[:] }
+// startTick makes what the tick goroutine wrote into f.wide this tick's audio:
+// the previous tick's 8 kHz version and encodings are forgotten. Called before
+// the frame is handed out; fresh says the frame was not used in the previous
+// tick, so its resamplers start from silence instead of stale history.
+func (f *Frame) startTick(fresh bool) {
+	if fresh {
+		f.down.Reset()
+	}
+	for i := range f.enc {
+		f.enc[i].ready.Store(false)
+	}
+	f.have.Store(haveWide)
+}
 
-// Encoded returns the frame encoded by encode, which writes at most one byte
-// per sample into dst and returns how many it wrote (sip.EncodeULaw has that
-// shape). slot names the encoding (below FrameEncodings; e.g. 0 for PCMU, 1 for
-// PCMA): the first leg that asks for a slot in a tick encodes, the others get
-// the same bytes. The result is read only and valid until WriteFrame returns.
+// PCM returns the frame at 8 kHz (NarrowSamples). Read only.
+func (f *Frame) PCM() []int16 {
+	if f.have.Load()&haveNarrow == 0 {
+		f.mu.Lock()
+		if h := f.have.Load(); h&haveNarrow == 0 {
+			f.down.Process(f.narrow[:], f.wide[:])
+			f.have.Store(h | haveNarrow)
+		}
+		f.mu.Unlock()
+	}
+	return f.narrow[:]
+}
+
+// Wide returns the frame at 16 kHz (FrameSamples). Read only.
+func (f *Frame) Wide() []int16 {
+	if f.have.Load()&haveWide == 0 {
+		f.mu.Lock()
+		if h := f.have.Load(); h&haveWide == 0 {
+			f.up.Process(f.wide[:], f.narrow[:])
+			f.have.Store(h | haveWide)
+		}
+		f.mu.Unlock()
+	}
+	return f.wide[:]
+}
+
+// Encoded returns the frame's 8 kHz audio encoded by encode, a stateless
+// encoder that writes at most one byte per sample into dst and returns how
+// many it wrote (sip.EncodeULaw has that shape). slot names the encoding: the
+// first leg that asks for a slot in a tick encodes, the others get the same
+// bytes. The result is read only and valid until WriteFrame returns.
 func (f *Frame) Encoded(slot int, encode func(dst []byte, pcm []int16) int) []byte {
 	if slot < 0 || slot >= FrameEncodings {
 		return nil
 	}
+	pcm := f.PCM()
+	return f.encoded(slot, func(dst []byte) int { return encode(dst[:NarrowSamples], pcm) })
+}
+
+// EncodedWith returns the frame's 16 kHz audio encoded by the Frame's own
+// encoder in slot, created by newEnc the first time the slot is used and kept
+// across ticks: the room's shared Frame thus has one encoder per codec whose
+// stream every non-talking leg with that codec receives, and a talker's Frame
+// has its own. It returns nil when newEnc or the encoding fails (a failed
+// newEnc is not retried for this Frame). Read only; valid until WriteFrame
+// returns.
+func (f *Frame) EncodedWith(slot int, newEnc func() (Encoder, error)) []byte {
+	if slot < 0 || slot >= FrameEncodings {
+		return nil
+	}
+	pcm := f.Wide()
+	return f.encoded(slot, func(dst []byte) int {
+		if f.encoders[slot] == nil {
+			if f.encErr[slot] {
+				return 0
+			}
+			e, err := newEnc()
+			if err != nil || e == nil {
+				f.encErr[slot] = true
+				return 0
+			}
+			f.encoders[slot] = e
+		}
+		n, err := f.encoders[slot].Encode(dst, pcm)
+		if err != nil {
+			return 0
+		}
+		return n
+	})
+}
+
+// encoded runs encode once per tick for slot (under f.mu) and returns its bytes.
+func (f *Frame) encoded(slot int, encode func(dst []byte) int) []byte {
 	e := &f.enc[slot]
 	if !e.ready.Load() {
 		f.mu.Lock()
 		if !e.ready.Load() {
-			e.n = encode(e.data[:], f.pcm[:])
+			e.n = max(0, min(encode(e.data[:]), len(e.data)))
 			e.ready.Store(true)
 		}
 		f.mu.Unlock()
 	}
-	return e.data[:e.n]
-}
-
-// reset forgets the previous tick's encodings; the tick goroutine calls it
-// before the frame is handed out.
-func (f *Frame) reset() {
-	for i := range f.enc {
-		f.enc[i].ready.Store(false)
+	if e.n == 0 {
+		return nil
 	}
+	return e.data[:e.n]
 }
 
 // FrameLeg is a Leg that takes the room's audio as a Frame, so legs with the

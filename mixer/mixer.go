@@ -174,13 +174,20 @@ type Member struct {
 	mu    sync.Mutex
 	jb    jitterCore
 	slots [jbSlots][FrameSamples]int16
+	slotN [jbSlots]int16 // samples in each slot: NarrowSamples (8 kHz) or FrameSamples
 
 	// Owned by the room's tick goroutine.
-	frame  [FrameSamples]int16
-	out    Frame // this leg's own N-1 mix while it talks
-	ownMix bool
-	plc    pcmPLC
-	talk   talkState
+	frame   [FrameSamples]int16
+	n       int                 // samples in frame; NarrowSamples means 8 kHz
+	wide    [FrameSamples]int16 // a narrowband talker's frame at 16 kHz
+	mixed   []int16             // this tick's frame at 16 kHz while it talks (frame or wide)
+	up      Upsampler
+	upTick  uint64 // the tick the upsampler last ran
+	out     Frame  // this leg's own N-1 mix while it talks
+	outTick uint64 // the tick out was last used
+	ownMix  bool
+	plc     pcmPLC
+	talk    talkState
 
 	// Owned by the goroutine that calls Push.
 	enc      *voiceEncoder // created when the caller first speaks (about 50 KB)
@@ -191,8 +198,9 @@ type Member struct {
 	leaveOnce sync.Once
 }
 
-// Push hands the mixer one frame (FrameSamples of 8 kHz PCM) of what the caller
-// said, in arrival order. Call it from one goroutine (the call's RTP reader); it
+// Push hands the mixer one frame of what the caller said, in arrival order:
+// NarrowSamples of 8 kHz PCM (G.711) or FrameSamples of 16 kHz (wideband).
+// A caller may change between the two (a codec change mid-call). Call it from one goroutine (the call's RTP reader); it
 // never blocks on the network for long and keeps no reference to pcm.
 func (mem *Member) Push(pcm []int16) {
 	mem.seq++
@@ -204,12 +212,18 @@ func (mem *Member) Push(pcm []int16) {
 // duplicated and lost frames are then handled by the jitter buffer instead of
 // being played in arrival order. Use either Push or PushSeq for a member.
 func (mem *Member) PushSeq(seq uint16, pcm []int16) {
-	if len(pcm) != FrameSamples {
+	rate := NarrowRate
+	switch len(pcm) {
+	case NarrowSamples:
+	case FrameSamples:
+		rate = SampleRate
+	default:
 		return
 	}
 	mem.mu.Lock()
 	if idx, ok := mem.jb.insert(seq, mem.mixer.cfg.Now()); ok {
 		copy(mem.slots[idx][:], pcm)
+		mem.slotN[idx] = int16(len(pcm))
 	}
 	mem.mu.Unlock()
 
@@ -224,8 +238,11 @@ func (mem *Member) PushSeq(seq uint16, pcm []int16) {
 	if !speaking && ms < speakingThreshold {
 		return
 	}
+	if mem.enc != nil && mem.enc.rate != rate {
+		mem.enc = nil // the codec changed: an encoder for the new rate
+	}
 	if mem.enc == nil && mem.encErr == nil {
-		if mem.enc, mem.encErr = newVoiceEncoder(); mem.encErr != nil {
+		if mem.enc, mem.encErr = newVoiceEncoder(rate); mem.encErr != nil {
 			mem.mixer.log.Warn("mixer: opus encoder", "participant", mem.info.ID, "err", mem.encErr)
 		}
 	}
@@ -252,18 +269,36 @@ func (mem *Member) pop(ts *tickStats) bool {
 		idx, res = mem.jb.pop()
 	}
 	if res == popFrame {
-		copy(mem.frame[:], mem.slots[idx][:])
+		mem.n = int(mem.slotN[idx])
+		copy(mem.frame[:mem.n], mem.slots[idx][:mem.n])
 	}
 	mem.mu.Unlock()
 	switch res {
 	case popFrame:
-		mem.plc.good(mem.frame[:])
+		mem.plc.good(mem.frame[:mem.n])
 		return true
 	case popLost, popStretch:
 		mem.plc.conceal(mem.frame[:])
+		mem.n = mem.plc.n
 		return true
 	}
 	return false
+}
+
+// widen returns this tick's frame at 16 kHz for the sum: the frame itself for
+// a wideband caller, else the frame upsampled (only talkers get here, so a
+// room of listening G.711 callers costs no resampling per caller).
+func (mem *Member) widen(tick uint64) []int16 {
+	if mem.n == FrameSamples {
+		mem.mixed = mem.frame[:]
+		return mem.mixed
+	}
+	if mem.upTick+1 != tick {
+		mem.up.Reset() // talking again after a pause: no stale history
+	}
+	mem.upTick = tick
+	mem.mixed = mem.up.Process(mem.wide[:], mem.frame[:NarrowSamples])
+	return mem.mixed
 }
 
 // SetMuted shows in the room that the caller is muted (or no longer is). The

@@ -13,18 +13,18 @@ func TestPCMPLC(t *testing.T) {
 	var p pcmPLC
 	const freq = 200.0 // a voiced pitch: 40 samples per period
 	for i := 0; i < 3; i++ {
-		f := tone(freq, SampleRate, FrameSamples, 8000, i*FrameSamples)
+		f := tone(freq, NarrowRate, NarrowSamples, 8000, i*NarrowSamples)
 		p.good(f)
 	}
-	var lost [5][FrameSamples]int16
+	var lost [5][NarrowSamples]int16
 	for i := range lost {
 		p.conceal(lost[i][:])
 	}
-	if got := dominant(lost[0][:], SampleRate); math.Abs(got-freq) > 10 {
+	if got := dominant(lost[0][:], NarrowRate); math.Abs(got-freq) > 10 {
 		t.Errorf("concealed pitch: got %v Hz, want %v", got, freq)
 	}
 	// The first concealed frame continues the waveform: no jump at the seam.
-	want := tone(freq, SampleRate, 1, 8000, 3*FrameSamples)[0]
+	want := tone(freq, NarrowRate, 1, 8000, 3*NarrowSamples)[0]
 	if d := math.Abs(float64(lost[0][0] - want)); d > 1500 {
 		t.Errorf("seam: first concealed sample %d, continuation %d", lost[0][0], want)
 	}
@@ -38,10 +38,10 @@ func TestPCMPLC(t *testing.T) {
 		t.Errorf("after 60 ms: rms %v, want silence", got)
 	}
 	// A good frame after the gap fades in from the concealment, then is exact.
-	f := tone(freq, SampleRate, FrameSamples, 8000, 8*FrameSamples)
+	f := tone(freq, NarrowRate, NarrowSamples, 8000, 8*NarrowSamples)
 	orig := append([]int16(nil), f...)
 	p.good(f)
-	if f[FrameSamples-1] != orig[FrameSamples-1] || f[plcOverlap] != orig[plcOverlap] {
+	if f[NarrowSamples-1] != orig[NarrowSamples-1] || f[plcOverlap] != orig[plcOverlap] {
 		t.Error("good frame altered beyond the cross-fade")
 	}
 }

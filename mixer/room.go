@@ -33,6 +33,7 @@ type room struct {
 	talk    talkers
 	tick    tickStats
 	sum     [FrameSamples]int32
+	tickN   uint64       // ticks run, for resampler continuity
 	shared  Frame        // what every non-talker hears
 	send    *senders     // nil while tests tick by hand
 	removed []*talkState // inputs that left since the last tick
@@ -117,12 +118,13 @@ func dueTicks(now, next time.Time) (int, time.Time) {
 // its own voice. Tests call it directly with any now.
 func (r *room) mixOnce(now time.Time) {
 	start := time.Now() // for the tick duration metric only, not for logic
+	r.tickN++
 	r.snapshot(now)
 	for _, m := range r.legs {
 		m.talk.has = m.pop(&r.tick)
 		lvl := levelFloor
 		if m.talk.has {
-			lvl = energyLevel(level(m.frame[:]))
+			lvl = energyLevel(level(m.frame[:m.n]))
 		}
 		r.talk.offer(&m.talk, lvl)
 	}
@@ -181,13 +183,13 @@ func (r *room) sumTalkers() {
 	}
 	for _, m := range r.legs {
 		if m.talk.talker && m.talk.has {
-			addInto(r.sum[:], m.frame[:])
+			addInto(r.sum[:], m.widen(r.tickN))
 		}
 	}
-	r.shared.reset()
 	for i, v := range r.sum {
-		r.shared.pcm[i] = softLimit(v)
+		r.shared.wide[i] = softLimit(v)
 	}
+	r.shared.startTick(false)
 }
 
 // OnAudio implements AudioSink: buffer a browser's Opus packet. Decoding

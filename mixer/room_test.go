@@ -53,7 +53,7 @@ func TestTopTalkersShareOneMix(t *testing.T) {
 	quiet, _ := c.Join("r", PhoneInfo{ID: "listener"}, listener)
 	for k := 0; k < 50; k++ {
 		for i, m := range mems {
-			m.Push(tone(freqs[i], SampleRate, FrameSamples, amps[i], k*FrameSamples))
+			m.Push(tone(freqs[i], NarrowRate, NarrowSamples, amps[i], k*NarrowSamples))
 		}
 		quiet.Push(constFrame(0))
 		c.tick("r")
@@ -86,7 +86,7 @@ func TestTopTalkersShareOneMix(t *testing.T) {
 // toneShare is the share of pcm's power at freq (Goertzel over the whole
 // signal against its total energy).
 func toneShare(pcm []int16, freq float64) float64 {
-	w := 2 * math.Cos(2*math.Pi*freq/SampleRate)
+	w := 2 * math.Cos(2*math.Pi*freq/NarrowRate)
 	var s1, s2, e float64
 	for _, v := range pcm {
 		s0 := float64(v) + w*s1 - s2
@@ -109,7 +109,7 @@ func TestPhoneLossConcealed(t *testing.T) {
 	quiet, _ := c.Join("r", PhoneInfo{ID: "b"}, listener)
 	for k := 1; k <= 30; k++ {
 		if k != 15 { // frame 15 never arrives
-			talker.PushSeq(uint16(k), tone(200, SampleRate, FrameSamples, 8000, k*FrameSamples))
+			talker.PushSeq(uint16(k), tone(200, NarrowRate, NarrowSamples, 8000, k*NarrowSamples))
 		}
 		quiet.PushSeq(uint16(k), constFrame(0))
 		c.tick("r")
@@ -135,7 +135,7 @@ func TestPhoneOpusOnlyWhileTalking(t *testing.T) {
 		t.Errorf("Opus packets for silence: got %d, want 0", got)
 	}
 	for k := range 10 {
-		m.Push(tone(440, SampleRate, FrameSamples, 8000, k*FrameSamples))
+		m.Push(tone(440, NarrowRate, NarrowSamples, 8000, k*NarrowSamples))
 	}
 	if got := len(c.sfu.tracks["a"].packets); got != 10 {
 		t.Errorf("Opus packets for speech: got %d, want 10", got)

@@ -111,7 +111,7 @@ func TestEnergyLevel(t *testing.T) {
 		want int // dBov of a sine (RMS is -3 dB)
 	}{{32767, -3}, {3276, -23}, {327, -43}}
 	for _, tc := range tests {
-		got := energyLevel(level(tone(440, SampleRate, FrameSamples, tc.amp, 0))) / 4
+		got := energyLevel(level(tone(440, NarrowRate, NarrowSamples, tc.amp, 0))) / 4
 		if got < tc.want-3 || got > tc.want+3 {
 			t.Errorf("amplitude %v: got %d dBov, want %d ±3", tc.amp, got, tc.want)
 		}
@@ -166,7 +166,7 @@ func TestBrowserDecodedOnlyWhileTalking(t *testing.T) {
 	if got := m.stats.decodes.Load(); got < 45 {
 		t.Errorf("decodes while talking: got %d, want about 50", got)
 	}
-	if got := dominant(leg.concat(from+10), SampleRate); math.Abs(got-660) > 20 {
+	if got := dominant(leg.concat(from+10), NarrowRate); math.Abs(got-660) > 20 {
 		t.Errorf("phone hears %v Hz, want 660", got)
 	}
 }
@@ -175,7 +175,7 @@ func TestBrowserDecodedOnlyWhileTalking(t *testing.T) {
 func TestMixOnceAllocs(t *testing.T) {
 	m, r, mems := benchRoom(t, 50)
 	defer m.Close()
-	talk := tone(440, SampleRate, FrameSamples, 8000, 0)
+	talk := tone(440, NarrowRate, NarrowSamples, 8000, 0)
 	quiet := constFrame(3)
 	seq := uint16(0)
 	got := testing.AllocsPerRun(200, func() {
@@ -231,7 +231,7 @@ func BenchmarkMixOnce(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			m, r, mems := benchRoom(b, n)
 			defer m.Close()
-			talk := tone(440, SampleRate, FrameSamples, 8000, 0)
+			talk := tone(440, NarrowRate, NarrowSamples, 8000, 0)
 			quiet := constFrame(3)
 			seq := uint16(0)
 			for range 3 {
