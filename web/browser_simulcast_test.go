@@ -211,6 +211,13 @@ func TestBrowserSimulcast(t *testing.T) {
 // mono 16-bit WAV file, for Chromium's fake microphone.
 func writeToneWAV(t *testing.T, seconds int) string {
 	t.Helper()
+	return writeWAV(t, seconds, 440, 16000)
+}
+
+// writeWAV writes seconds of a freq Hz tone of amplitude amp (0: silence) as
+// a 48 kHz mono 16-bit WAV file, for Chromium's fake microphone.
+func writeWAV(t *testing.T, seconds int, freq, amp float64) string {
+	t.Helper()
 	const rate = 48000
 	n := rate * seconds
 	b := make([]byte, 44+2*n)
@@ -227,7 +234,7 @@ func writeToneWAV(t *testing.T, seconds int) string {
 	copy(b[36:], "data")
 	binary.LittleEndian.PutUint32(b[40:], uint32(2*n))
 	for i := range n {
-		v := int16(16000 * math.Sin(2*math.Pi*440*float64(i)/rate))
+		v := int16(amp * math.Sin(2*math.Pi*freq*float64(i)/rate))
 		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
 	}
 	path := filepath.Join(t.TempDir(), "tone.wav")
