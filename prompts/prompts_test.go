@@ -32,6 +32,33 @@ func TestEveryPromptInEveryLanguage(t *testing.T) {
 	}
 }
 
+// TestPromptsAtOneLevel: every built-in prompt, in every language, plays at
+// the same loudness (RMS within 2 dB of -20 dBFS), so a caller never has to
+// reach for the volume between "enter the PIN" and "you are muted".
+func TestPromptsAtOneLevel(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := []dialplan.Prompt{dialplan.PromptEnterPIN, dialplan.PromptWrongPIN, dialplan.PromptEnterCode,
+		dialplan.PromptWrongCode, dialplan.PromptWelcome, dialplan.PromptGoodbye, dialplan.PromptMeetingEnding,
+		dialplan.PromptMuted, dialplan.PromptUnmuted, dialplan.PromptKeypadHelp, dialplan.PromptFirstParticipant,
+		dialplan.PromptMeetingEnded, dialplan.PromptRemoved, dialplan.PromptRoomLocked}
+	for _, lang := range s.Langs() {
+		for _, p := range all {
+			pcm := s.Prompt(lang, p)
+			var sum float64
+			for _, v := range pcm {
+				sum += float64(v) * float64(v)
+			}
+			dBFS := 20 * math.Log10(math.Sqrt(sum/float64(max(len(pcm), 1)))/32768)
+			if dBFS < -22 || dBFS > -18 {
+				t.Errorf("%s/%s: RMS %.1f dBFS, want -20 +-2 dBFS (run scripts/gen-prompts.sh)", lang, p, dBFS)
+			}
+		}
+	}
+}
+
 func TestFallbackLanguage(t *testing.T) {
 	s, err := Load()
 	if err != nil {
