@@ -11,6 +11,15 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+
+	"dialroom/internal/g722"
+	"dialroom/mixer"
+)
+
+// Codecs the callers can offer (Config.Codec).
+const (
+	CodecPCMU = "pcmu" // G.711 µ-law, payload type 0
+	CodecG722 = "g722" // G.722 wideband, payload type 9 (RTP clock 8000, RFC 3551)
 )
 
 // caller is one phone call from this process.
@@ -23,6 +32,10 @@ type caller struct {
 	// Send side, owned by the pacer goroutine.
 	remote  *net.UDPAddr
 	eventPT uint8
+	pt      uint8         // the audio payload type: 0 (PCMU) or 9 (G.722)
+	enc     *g722.Encoder // G.722 callers only
+	up      mixer.Upsampler
+	wide    [2 * frameSamples]int16
 	seq     uint16
 	ts      uint32
 	ssrc    uint32
@@ -36,6 +49,8 @@ type caller struct {
 	serverBye atomic.Bool
 
 	// Receive side, guarded by mu (the reader writes, Run reads at the end).
+	dec      *g722.Decoder // G.722 callers only; owned by the reader
+	down     mixer.Downsampler
 	mu       sync.Mutex
 	measure  bool
 	rx       rxStats
@@ -45,19 +60,61 @@ type caller struct {
 	done     chan struct{}
 }
 
-// offer is the caller's SDP: PCMU and telephone-event on its RTP port.
-func (c *caller) offer() []byte {
-	port := c.conn.LocalAddr().(*net.UDPAddr).Port
-	return []byte(fmt.Sprintf("v=0\r\no=- %d 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"+
-		"a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n", c.id+1, port))
+// setCodec prepares the caller for codec (CodecPCMU or CodecG722).
+func (c *caller) setCodec(codec string) error {
+	if codec != CodecG722 {
+		return nil
+	}
+	var err error
+	if c.enc, err = g722.NewEncoder(); err != nil {
+		return fmt.Errorf("loadtest: %w", err)
+	}
+	if c.dec, err = g722.NewDecoder(); err != nil {
+		c.enc.Free()
+		return fmt.Errorf("loadtest: %w", err)
+	}
+	c.pt = 9
+	return nil
 }
 
-// parseAnswer reads the server's RTP address and telephone-event payload type
-// from an SDP answer (RFC 4566: the session c= line and the first m=audio).
-func parseAnswer(sdp []byte) (*net.UDPAddr, uint8, error) {
+// free releases the G.722 codec state once the call is over (the pacer and
+// the reader are done with it).
+func (c *caller) free() {
+	if c.enc != nil {
+		c.enc.Free()
+		c.dec.Free()
+	}
+}
+
+// offer is the caller's SDP: its codec (PCMU or G.722 only, so the server
+// must take it) and telephone-event on its RTP port.
+func (c *caller) offer() []byte {
+	port := c.conn.LocalAddr().(*net.UDPAddr).Port
+	codec := "0 101\r\na=rtpmap:0 PCMU/8000"
+	if c.pt == 9 {
+		codec = "9 101\r\na=rtpmap:9 G722/8000"
+	}
+	return []byte(fmt.Sprintf("v=0\r\no=- %d 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP %s\r\na=rtpmap:101 telephone-event/8000\r\n"+
+		"a=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n", c.id+1, port, codec))
+}
+
+// parseAnswer is parseAnswer for this caller: the server must answer with
+// the caller's codec.
+func (c *caller) parseAnswer(sdp []byte) (*net.UDPAddr, uint8, error) {
+	addr, ev, audio, err := parseAnswer(sdp)
+	if err == nil && audio != int(c.pt) {
+		err = fmt.Errorf("loadtest: answer with payload type %d, want %d", audio, c.pt)
+	}
+	return addr, ev, err
+}
+
+// parseAnswer reads the server's RTP address, telephone-event payload type
+// and first audio payload type from an SDP answer (RFC 4566: the session c=
+// line and the first m=audio).
+func parseAnswer(sdp []byte) (*net.UDPAddr, uint8, int, error) {
 	var ip net.IP
-	port, pt := 0, -1
+	port, pt, audio := 0, -1, -1
 	for _, line := range strings.Split(string(sdp), "\n") {
 		line = strings.TrimSpace(line)
 		switch {
@@ -68,18 +125,21 @@ func parseAnswer(sdp []byte) (*net.UDPAddr, uint8, error) {
 			if len(f) >= 2 {
 				port, _ = strconv.Atoi(f[1])
 			}
+			if len(f) >= 4 {
+				audio, _ = strconv.Atoi(f[3])
+			}
 		case strings.HasPrefix(line, "a=rtpmap:") && strings.Contains(strings.ToLower(line), "telephone-event/8000"):
 			n, _, _ := strings.Cut(line[len("a=rtpmap:"):], " ")
 			pt, _ = strconv.Atoi(n)
 		}
 	}
 	if ip == nil || port <= 0 || port > 65535 {
-		return nil, 0, fmt.Errorf("loadtest: answer without address: %q", sdp)
+		return nil, 0, 0, fmt.Errorf("loadtest: answer without address: %q", sdp)
 	}
 	if pt < 0 || pt > 127 {
-		return nil, 0, fmt.Errorf("loadtest: answer without telephone-event")
+		return nil, 0, 0, fmt.Errorf("loadtest: answer without telephone-event")
 	}
-	return &net.UDPAddr{IP: ip, Port: port}, uint8(pt), nil
+	return &net.UDPAddr{IP: ip, Port: port}, uint8(pt), audio, nil
 }
 
 // dtmfEvent maps a key to its RFC 4733 event code.
@@ -135,11 +195,18 @@ func (c *caller) next(bursts bool) ([]byte, bool) {
 			}
 		}
 	}
-	h[1] = 0 // PCMU
+	h[1] = c.pt
 	binary.BigEndian.PutUint32(h[4:], c.ts)
-	c.ts += frameSamples
+	c.ts += frameSamples // G.722 too: its RTP clock is 8000 (RFC 3551 section 4.5.2)
 	start := c.src.frame(c.pcm[:], bursts)
-	ulawEncode(c.buf[12:], c.pcm[:])
+	if c.enc != nil {
+		// The signal is made at 8 kHz; G.722 codes 16 kHz into as many bytes.
+		if _, err := c.enc.Encode(c.buf[12:], c.up.Process(c.wide[:], c.pcm[:])); err != nil {
+			clear(c.buf[12:])
+		}
+	} else {
+		ulawEncode(c.buf[12:], c.pcm[:])
+	}
 	return c.buf[:12+frameSamples], start
 }
 
@@ -147,7 +214,7 @@ func (c *caller) next(bursts bool) ([]byte, bool) {
 func (c *caller) read() {
 	defer close(c.done)
 	buf := make([]byte, 1500)
-	var pcm [1500]int16
+	var pcm, wide [3000]int16
 	for {
 		n, err := c.conn.Read(buf)
 		if err != nil {
@@ -155,8 +222,8 @@ func (c *caller) read() {
 		}
 		now := time.Now()
 		p := buf[:n]
-		if n < 12 || p[0]>>6 != 2 || p[1]&0x7f != 0 {
-			continue // not PCMU RTP
+		if n < 12 || p[0]>>6 != 2 || p[1]&0x7f != c.pt {
+			continue // not RTP of the caller's codec
 		}
 		hl := 12 + 4*int(p[0]&0x0f)
 		if p[0]&0x10 != 0 && n >= hl+4 {
@@ -167,7 +234,16 @@ func (c *caller) read() {
 		}
 		seq := binary.BigEndian.Uint16(p[2:])
 		ts := binary.BigEndian.Uint32(p[4:])
-		k := ulawDecode(pcm[:], p[hl:])
+		var k int
+		if c.dec != nil {
+			w, err := c.dec.Decode(wide[:], p[hl:min(n, hl+len(wide)/2)])
+			if err != nil {
+				continue
+			}
+			k = len(c.down.Process(pcm[:], wide[:w&^1]))
+		} else {
+			k = ulawDecode(pcm[:], p[hl:])
+		}
 		c.mu.Lock()
 		c.lastRecv = now
 		if c.measure {

@@ -84,8 +84,12 @@ func (r *Report) Loss() float64 {
 // Write prints the report for people.
 func (r *Report) Write(w io.Writer) {
 	c := r.Config
-	fmt.Fprintf(w, "dialroom load: %d calls to %s at %.0f calls/s, %v measured, listeners send %s\n",
-		c.Calls, c.Server, c.Rate, r.end.Sub(r.start).Round(time.Millisecond), c.Signal)
+	codec := "G.711 µ-law"
+	if c.Codec == CodecG722 {
+		codec = "G.722"
+	}
+	fmt.Fprintf(w, "dialroom load: %d %s calls to %s at %.0f calls/s, %v measured, listeners send %s\n",
+		c.Calls, codec, c.Server, c.Rate, r.end.Sub(r.start).Round(time.Millisecond), c.Signal)
 	if c.Jitter > 0 {
 		fmt.Fprintf(w, "emulated jitter: every packet to the server waits 0..%v (mean %v), included in the delay\n", c.Jitter, c.Jitter/2)
 	}

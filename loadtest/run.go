@@ -27,6 +27,7 @@ type Config struct {
 	Duration  time.Duration // measured window once everyone is in (default 30 s)
 	JoinWait  time.Duration // after the PIN, before a caller counts as in (default 2 s)
 	Signal    string        // what listeners send: noise (default), speech or tone
+	Codec     string        // what the callers offer: pcmu (default) or g722 (wideband)
 	ServerPID int           // for CPU and memory from /proc; 0 = none
 	Jitter    time.Duration // emulated network jitter: each packet to the server waits 0..Jitter
 	Log       *slog.Logger
@@ -60,6 +61,13 @@ func (c *Config) check() error {
 	case "noise", "speech", "tone":
 	default:
 		return fmt.Errorf("loadtest: signal %q: want noise, speech or tone", c.Signal)
+	}
+	switch c.Codec {
+	case "":
+		c.Codec = CodecPCMU
+	case CodecPCMU, CodecG722:
+	default:
+		return fmt.Errorf("loadtest: codec %q: want pcmu or g722", c.Codec)
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -123,6 +131,10 @@ func dialOne(ctx context.Context, cfg Config, ep *endpoint, i int) (*caller, err
 	}
 	c := &caller{id: i, conn: conn, ssrc: 0x10AD0000 + uint32(i), done: make(chan struct{}),
 		src: source{kind: cfg.Signal, mouth: i == 0, rnd: uint32(i)*2654435761 + 1}}
+	if err := c.setCodec(cfg.Codec); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	go c.read()
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -141,7 +153,7 @@ func dialOne(ctx context.Context, cfg Config, ep *endpoint, i int) (*caller, err
 		conn.Close()
 		return nil, fmt.Errorf("call %d: ack: %w", i, err)
 	}
-	if c.remote, c.eventPT, err = parseAnswer(dlg.InviteResponse.Body()); err != nil {
+	if c.remote, c.eventPT, err = c.parseAnswer(dlg.InviteResponse.Body()); err != nil {
 		_ = dlg.Bye(dctx)
 		conn.Close()
 		return nil, fmt.Errorf("call %d: %w", i, err)
@@ -222,6 +234,7 @@ func hangUpAll(calls []*caller) {
 			}
 			c.conn.Close()
 			<-c.done
+			c.free()
 		}()
 	}
 	wg.Wait()

@@ -16,10 +16,11 @@ import (
 	"dialroom/loadtest"
 )
 
-const loadUsage = `dialroom load -number NUMBER [-pin DIGITS] [-sip ADDR] [-calls N] [-rate N] [-duration D] [-signal noise|speech|tone] [-pid PID] [-join-wait D] [-jitter D]
+const loadUsage = `dialroom load -number NUMBER [-pin DIGITS] [-sip ADDR] [-calls N] [-rate N] [-duration D] [-signal noise|speech|tone] [-codec pcmu|g722] [-pid PID] [-join-wait D] [-jitter D]
 
 Calls a running dialroom server on this machine with N phone callers (SIP and
-G.711 RTP from this process, the PIN typed as RFC 4733 events), measures for
+RTP from this process, G.711 µ-law or with -codec g722 wideband G.722, the PIN
+typed as RFC 4733 events), measures for
 -duration once everyone is in, hangs up and prints: call setup time, packet
 loss and jitter of what the callers receive, the mouth-to-ear delay through
 the bridge (caller 0 sends a 1 kHz burst every second; every other caller
@@ -38,6 +39,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	rate := fs.Float64("rate", 20, "new calls per second")
 	dur := fs.Duration("duration", 30*time.Second, "measured time once everyone is in")
 	sig := fs.String("signal", "noise", "what listeners send: noise, speech or tone")
+	codec := fs.String("codec", "pcmu", "what the callers offer and send: pcmu or g722")
 	pid := fs.Int("pid", 0, "the server's process ID, for CPU and memory")
 	jitter := fs.Duration("jitter", 0, "emulated network jitter: each packet to the server waits a random 0..D")
 	joinWait := fs.Duration("join-wait", 2*time.Second, "after the PIN (or the answer), before a caller counts as in the room")
@@ -75,7 +77,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	}()
 	rep, err := loadtest.Run(ctx, loadtest.Config{
 		Server: addr, Number: *number, PIN: *pin, Calls: *calls, Rate: *rate,
-		Duration: *dur, Signal: *sig, ServerPID: *pid, JoinWait: *joinWait, Jitter: *jitter,
+		Duration: *dur, Signal: *sig, Codec: *codec, ServerPID: *pid, JoinWait: *joinWait, Jitter: *jitter,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if rep != nil {

@@ -16,6 +16,7 @@ func TestLoadRefusesBadArguments(t *testing.T) {
 		{[]string{"load", "-number", "+4930123456", "-calls", "0"}, "calls 0"},
 		{[]string{"load", "-number", "+4930123456", "-calls", "99999"}, "calls 99999"},
 		{[]string{"load", "-number", "+4930123456", "-signal", "music"}, `signal "music"`},
+		{[]string{"load", "-number", "+4930123456", "-codec", "gsm"}, `codec "gsm"`},
 	}
 	for _, tc := range tests {
 		var out, errb bytes.Buffer
