@@ -6,7 +6,7 @@
 export PATH := /usr/local/go/bin:$(CURDIR)/.tools/node_modules/.bin:$(PATH)
 TYPESCRIPT := typescript@5.9.3
 
-RUN_PKGS  := libopus-dev libopusfile-dev pkg-config gcc
+RUN_PKGS  := libopus-dev libopusfile-dev libspandsp-dev pkg-config gcc
 TEST_PKGS := $(RUN_PKGS) sip-tester baresip-core chromium chromium-driver tshark sox nginx systemd slapd ldap-utils iproute2
 
 BIN := bin/dialroom
