@@ -3,6 +3,7 @@ package loadtest
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -25,7 +26,8 @@ const (
 // caller is one phone call from this process.
 type caller struct {
 	id    int
-	conn  *net.UDPConn
+	conn  *net.UDPConn // RTP, on an even port
+	rtcp  *net.UDPConn // the next port, where the server sends RTCP; never read
 	dlg   *sipgo.DialogClientSession
 	setup time.Duration
 
@@ -58,6 +60,35 @@ type caller struct {
 	onsets   []time.Time
 	lastRecv time.Time
 	done     chan struct{}
+}
+
+// listenRTPPair opens the caller's RTP socket on an even loopback port and
+// its RTCP socket on the next one, as a phone does: the server sends its RTCP
+// to RTP port + 1, which must not be somebody else's socket (the tool's SIP
+// socket would log it as a broken SIP message).
+func listenRTPPair() (rtp, rtcp *net.UDPConn, err error) {
+	const lo, hi = 40000, 60000
+	start := rand.IntN((hi - lo) / 2)
+	for i := range 200 {
+		port := lo + 2*((start+i)%((hi-lo)/2))
+		rtp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			continue
+		}
+		rtcp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port + 1})
+		if err == nil {
+			return rtp, rtcp, nil
+		}
+		rtp.Close()
+	}
+	return nil, nil, fmt.Errorf("loadtest: no free RTP/RTCP port pair in %d-%d: %w", lo, hi, err)
+}
+
+// close closes both sockets and waits for the reader to end.
+func (c *caller) close() {
+	c.conn.Close()
+	c.rtcp.Close()
+	<-c.done
 }
 
 // setCodec prepares the caller for codec (CodecPCMU or CodecG722).

@@ -125,14 +125,15 @@ func dialAll(ctx context.Context, cfg Config, ep *endpoint, p *pacer, rep *Repor
 }
 
 func dialOne(ctx context.Context, cfg Config, ep *endpoint, i int) (*caller, error) {
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	conn, rtcp, err := listenRTPPair()
 	if err != nil {
-		return nil, fmt.Errorf("loadtest: rtp socket: %w", err)
+		return nil, err
 	}
-	c := &caller{id: i, conn: conn, ssrc: 0x10AD0000 + uint32(i), done: make(chan struct{}),
+	c := &caller{id: i, conn: conn, rtcp: rtcp, ssrc: 0x10AD0000 + uint32(i), done: make(chan struct{}),
 		src: source{kind: cfg.Signal, mouth: i == 0, rnd: uint32(i)*2654435761 + 1}}
 	if err := c.setCodec(cfg.Codec); err != nil {
 		conn.Close()
+		rtcp.Close()
 		return nil, err
 	}
 	go c.read()
@@ -141,7 +142,7 @@ func dialOne(ctx context.Context, cfg Config, ep *endpoint, i int) (*caller, err
 	start := time.Now()
 	dlg, err := ep.dial(dctx, cfg.Number, c.offer())
 	if err != nil {
-		conn.Close()
+		c.close()
 		return nil, fmt.Errorf("call %d: %w", i, err)
 	}
 	c.setup = time.Since(start)
@@ -150,12 +151,12 @@ func dialOne(ctx context.Context, cfg Config, ep *endpoint, i int) (*caller, err
 		ep.track(id.Value(), c)
 	}
 	if err := dlg.Ack(dctx); err != nil {
-		conn.Close()
+		c.close()
 		return nil, fmt.Errorf("call %d: ack: %w", i, err)
 	}
 	if c.remote, c.eventPT, err = c.parseAnswer(dlg.InviteResponse.Body()); err != nil {
 		_ = dlg.Bye(dctx)
-		conn.Close()
+		c.close()
 		return nil, fmt.Errorf("call %d: %w", i, err)
 	}
 	if cfg.PIN != "" {
@@ -232,8 +233,7 @@ func hangUpAll(calls []*caller) {
 			if !c.serverBye.Load() {
 				_ = c.dlg.Bye(ctx)
 			}
-			c.conn.Close()
-			<-c.done
+			c.close()
 			c.free()
 		}()
 	}
