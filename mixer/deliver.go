@@ -113,22 +113,46 @@ func (s *senders) stop() {
 	s.done.Wait()
 }
 
+// handoverTicks is how long (300 ms) a leg that stopped talking keeps its own
+// Frame, now carrying the shared mix, before it moves to the shared Frame.
+// Its stream comes from a stateful encoder (G.722's ADPCM, Opus) that is not
+// the room's: switching at once would give the caller's decoder a stream it
+// has no state for (an error burst of about -18 dB that takes some 300 ms to
+// fade, measured with G.722). Fed the same audio, the two encoders' states
+// converge, so the switch after the hand-over is inaudible.
+const handoverTicks = 15
+
 // deliver hands every phone leg its mix: talkers their own N-1 mix, everyone
-// else the shared one.
+// else the shared one (a leg that just stopped talking after a hand-over).
 func (r *room) deliver() {
 	for _, m := range r.legs {
-		m.ownMix = m.talk.talker && m.talk.has
-		if m.ownMix {
+		own := m.talk.talker && m.talk.has
+		switch {
+		case own:
+			m.handover = handoverTicks
 			minusOwn(m.out.wide[:], r.sum[:], m.mixed)
+		case m.handover > 0:
+			m.handover--
+			copy(m.out.wide[:], r.shared.wide[:])
+			own = true
+		}
+		if own {
 			m.out.startTick(m.outTick+1 != r.tickN)
 			m.outTick = r.tickN
 		}
+		m.ownMix = own
 	}
 	if r.send == nil || len(r.send.start) == 0 || len(r.legs) < parallelMin || len(r.legs) > maxParallelLegs {
 		r.writeRange(0, len(r.legs))
-		return
+	} else {
+		r.send.deliver(len(r.legs))
 	}
-	r.send.deliver(len(r.legs))
+	r.shared.endTick()
+	for _, m := range r.legs {
+		if m.ownMix {
+			m.out.endTick()
+		}
+	}
 }
 
 // writeRange hands legs[lo:hi] of this tick's snapshot their mix: a talker

@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"io"
 	"sync"
 	"sync/atomic"
 )
@@ -16,7 +17,9 @@ const MaxEncodedBytes = 1275
 
 // Encoder is a stateful encoder of 16 kHz frames (G.722, Opus) that a Frame
 // keeps across ticks (see EncodedWith). Encode writes at most
-// MaxEncodedBytes into dst.
+// MaxEncodedBytes into dst. An Encoder that holds resources other than Go
+// memory (libspandsp, libopus) also implements io.Closer: the mixer closes it
+// when its Frame is done (the member left, the room closed).
 type Encoder interface {
 	Encode(dst []byte, pcm []int16) (int, error)
 }
@@ -85,6 +88,26 @@ func (f *Frame) startTick(fresh bool) {
 		f.enc[i].ready.Store(false)
 	}
 	f.have.Store(haveWide)
+}
+
+// endTick runs after every leg had this tick's frame: when nobody asked for
+// the 8 kHz version, the downsampler still takes the tick's audio into its
+// history, so that the next tick that needs it joins without a seam.
+func (f *Frame) endTick() {
+	if f.have.Load()&haveNarrow == 0 && f.have.Load()&haveWide != 0 {
+		f.down.Skip(f.wide[:])
+	}
+}
+
+// closeEncoders closes the Frame's encoders that hold outside resources; the
+// tick goroutine calls it when no leg can use the Frame any more.
+func (f *Frame) closeEncoders() {
+	for i, e := range f.encoders {
+		if c, ok := e.(io.Closer); ok {
+			_ = c.Close()
+		}
+		f.encoders[i] = nil
+	}
 }
 
 // PCM returns the frame at 8 kHz (NarrowSamples). Read only.

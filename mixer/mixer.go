@@ -177,17 +177,18 @@ type Member struct {
 	slotN [jbSlots]int16 // samples in each slot: NarrowSamples (8 kHz) or FrameSamples
 
 	// Owned by the room's tick goroutine.
-	frame   [FrameSamples]int16
-	n       int                 // samples in frame; NarrowSamples means 8 kHz
-	wide    [FrameSamples]int16 // a narrowband talker's frame at 16 kHz
-	mixed   []int16             // this tick's frame at 16 kHz while it talks (frame or wide)
-	up      Upsampler
-	upTick  uint64 // the tick the upsampler last ran
-	out     Frame  // this leg's own N-1 mix while it talks
-	outTick uint64 // the tick out was last used
-	ownMix  bool
-	plc     pcmPLC
-	talk    talkState
+	frame    [FrameSamples]int16
+	n        int                 // samples in frame; NarrowSamples means 8 kHz
+	wide     [FrameSamples]int16 // a narrowband talker's frame at 16 kHz
+	mixed    []int16             // this tick's frame at 16 kHz while it talks (frame or wide)
+	up       Upsampler
+	upTick   uint64 // the tick the upsampler last ran
+	out      Frame  // this leg's own N-1 mix while it talks
+	outTick  uint64 // the tick out was last used
+	handover int    // ticks left on out after talking (see handoverTicks)
+	ownMix   bool
+	plc      pcmPLC
+	talk     talkState
 
 	// Owned by the goroutine that calls Push.
 	enc      *voiceEncoder // created when the caller first speaks (about 50 KB)

@@ -88,9 +88,10 @@ func (p *pcmPLC) gain(n int) int32 {
 	return max(0, 256-int32(n-full)*256/int32(silent-full))
 }
 
-// remember appends pcm to the history (its end is always the end of hist).
+// remember appends pcm to the history (its end is always the end of hist;
+// only the last three frames at the PLC's rate are kept current).
 func (p *pcmPLC) remember(pcm []int16) {
-	h := p.hist[:]
+	h := p.hist[len(p.hist)-3*p.n:]
 	if len(pcm) >= len(h) {
 		copy(h, pcm[len(pcm)-len(h):])
 		return

@@ -62,8 +62,9 @@ func clamp16(v int64) int16 {
 // Upsampler turns 8 kHz PCM into 16 kHz PCM. The zero value is ready; it is
 // not safe for concurrent use.
 type Upsampler struct {
-	hist [halfTaps - 1]int16 // the last input samples of the previous call
-	buf  []int16             // history + current input, reused
+	hist  [halfTaps - 1]int16 // the last input samples of the previous call
+	frame [halfTaps - 1 + NarrowSamples]int16
+	buf   []int16 // history + input longer than a frame (prompts), reused
 }
 
 // Process upsamples src (8 kHz) into dst (16 kHz), which must hold
@@ -71,10 +72,14 @@ type Upsampler struct {
 func (u *Upsampler) Process(dst, src []int16) []int16 {
 	const h = halfTaps - 1
 	n := len(src)
-	if cap(u.buf) < h+n {
-		u.buf = make([]int16, h+n)
+	x := u.frame[:]
+	if h+n > len(x) {
+		if cap(u.buf) < h+n {
+			u.buf = make([]int16, h+n)
+		}
+		x = u.buf
 	}
-	x := u.buf[:h+n]
+	x = x[:h+n]
 	copy(x, u.hist[:])
 	copy(x[h:], src)
 	dst = dst[:2*n]
@@ -102,8 +107,9 @@ func (u *Upsampler) Reset() { clear(u.hist[:]) }
 // Downsampler turns 16 kHz PCM into 8 kHz PCM. The zero value is ready; it is
 // not safe for concurrent use.
 type Downsampler struct {
-	hist [2*halfTaps - 1]int16
-	buf  []int16
+	hist  [2*halfTaps - 1]int16
+	frame [2*halfTaps - 1 + FrameSamples]int16
+	buf   []int16 // for input longer than a frame
 }
 
 // Process downsamples src (16 kHz, an even number of samples) into dst
@@ -111,10 +117,14 @@ type Downsampler struct {
 func (d *Downsampler) Process(dst, src []int16) []int16 {
 	const h = 2*halfTaps - 1
 	n := len(src) / 2
-	if cap(d.buf) < h+2*n {
-		d.buf = make([]int16, h+2*n)
+	x := d.frame[:]
+	if h+2*n > len(x) {
+		if cap(d.buf) < h+2*n {
+			d.buf = make([]int16, h+2*n)
+		}
+		x = d.buf
 	}
-	x := d.buf[:h+2*n]
+	x = x[:h+2*n]
 	copy(x, d.hist[:])
 	copy(x[h:], src[:2*n])
 	dst = dst[:n]
@@ -138,6 +148,19 @@ func (d *Downsampler) Process(dst, src []int16) []int16 {
 
 // Reset forgets the history, as if the input had been silent.
 func (d *Downsampler) Reset() { clear(d.hist[:]) }
+
+// Skip takes src (16 kHz) into the history without producing output, for a
+// tick whose narrowband version nobody needed: the next Process then joins
+// this tick's audio without a seam.
+func (d *Downsampler) Skip(src []int16) {
+	h := d.hist[:]
+	if len(src) >= len(h) {
+		copy(h, src[len(src)-len(h):])
+		return
+	}
+	copy(h, h[len(src):])
+	copy(h[len(h)-len(src):], src)
+}
 
 // Upsample returns 8 kHz PCM src as 16 kHz PCM, with the filter's delay
 // removed so the result lines up with src (for whole prompts; it allocates).

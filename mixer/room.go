@@ -37,6 +37,7 @@ type room struct {
 	shared  Frame        // what every non-talker hears
 	send    *senders     // nil while tests tick by hand
 	removed []*talkState // inputs that left since the last tick
+	gone    []*Member    // members that left since the last tick: their encoders are closed
 }
 
 func newRoom(id string, cfg Config, c *counters, log *slog.Logger) *room {
@@ -66,6 +67,12 @@ const catchUpBudget = FrameDuration / 2
 
 func (r *room) run() {
 	defer close(r.done)
+	defer func() {
+		r.mu.Lock()
+		r.closeGone()
+		r.shared.closeEncoders()
+		r.mu.Unlock()
+	}()
 	r.send = newSenders(r)
 	defer r.send.stop()
 	t := time.NewTicker(FrameDuration)
@@ -157,6 +164,7 @@ func (r *room) snapshot(now time.Time) {
 	}
 	clear(r.removed)
 	r.removed = r.removed[:0]
+	r.closeGone()
 	r.legs = append(r.legs[:0], r.members...)
 	r.srcs = r.srcs[:0]
 	for id, s := range r.sources {
@@ -225,10 +233,21 @@ func (r *room) remove(m *Member) bool {
 		if x == m {
 			r.members = append(r.members[:i], r.members[i+1:]...)
 			r.removed = append(r.removed, &m.talk)
+			r.gone = append(r.gone, m)
 			break
 		}
 	}
 	return len(r.members) == 0
+}
+
+// closeGone closes the encoders of members that left (r.mu held, on the
+// tick goroutine or after the loop ended: no delivery uses them any more).
+func (r *room) closeGone() {
+	for _, m := range r.gone {
+		m.out.closeEncoders()
+	}
+	clear(r.gone)
+	r.gone = r.gone[:0]
 }
 
 func (r *room) snapshotMembers() []*Member {

@@ -186,6 +186,17 @@ func TestMixOnceAllocs(t *testing.T) {
 	if got != 0 {
 		t.Errorf("allocations per tick: got %v, want 0", got)
 	}
+	// The ticks measured must have mixed talkers (upsampling, the talkers'
+	// own frames), not only silence.
+	talkers := 0
+	for _, mem := range mems {
+		if mem.talk.talker && mem.ownMix {
+			talkers++
+		}
+	}
+	if talkers != 3 {
+		t.Errorf("talkers in the last tick: %d, want 3", talkers)
+	}
 }
 
 // benchRoom builds a room of n phone callers with a manual tick.
@@ -217,6 +228,7 @@ func feed(mems []*Member, seq uint16, talk, quiet []int16) {
 		mem.mu.Lock()
 		if idx, ok := mem.jb.insert(seq, now); ok {
 			copy(mem.slots[idx][:], f)
+			mem.slotN[idx] = int16(len(f))
 		}
 		mem.mu.Unlock()
 	}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/pion/rtp"
 	"gopkg.in/hraban/opus.v2"
+
+	"dialroom/internal/g722"
 )
 
 // wideLeg is a wideband FrameLeg: it records the 16 kHz audio it gets (as a
@@ -221,3 +223,124 @@ type frameFunc func(*Frame)
 
 func (f frameFunc) WriteAudio([]int16)   {}
 func (f frameFunc) WriteFrame(fr *Frame) { f(fr) }
+
+// g722Leg is a wideband leg that encodes with G.722 through the Frame (as
+// sip does) and decodes what it received with its own persistent decoder,
+// as the caller's phone would.
+type g722Leg struct {
+	t   *testing.T
+	dec *g722.Decoder
+	pcm []int16
+	buf [FrameSamples]int16
+}
+
+func newG722Leg(t *testing.T) *g722Leg {
+	d, err := g722.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Free)
+	return &g722Leg{t: t, dec: d}
+}
+
+type g722Enc struct{ *g722.Encoder }
+
+func (e g722Enc) Close() error { e.Free(); return nil }
+
+func (l *g722Leg) WriteAudio([]int16) { panic("WriteAudio called on a FrameLeg") }
+func (l *g722Leg) WriteFrame(f *Frame) {
+	b := f.EncodedWith(2, func() (Encoder, error) {
+		e, err := g722.NewEncoder()
+		return g722Enc{e}, err
+	})
+	n, err := l.dec.Decode(l.buf[:], b)
+	if err != nil || n != FrameSamples {
+		l.t.Errorf("decode: %d samples, %v", n, err)
+	}
+	l.pcm = append(l.pcm, l.buf[:FrameSamples]...)
+}
+
+// TestStatefulStreamSurvivesTalkerRelease: a G.722 caller that stops talking
+// moves from its own encoder's stream to the room's; its phone must not hear
+// the switch. After the release it hears what a listener hears, sample for
+// sample within the codec's noise, through the whole hand-over and after it.
+func TestStatefulStreamSurvivesTalkerRelease(t *testing.T) {
+	c := newClockMixer(t, 3)
+	a, b, l := newG722Leg(t), newG722Leg(t), newG722Leg(t)
+	ma, _ := c.Join("r", PhoneInfo{ID: "a"}, a)
+	mb, _ := c.Join("r", PhoneInfo{ID: "b"}, b)
+	c.Join("r", PhoneInfo{ID: "l"}, l)
+	const ticks, stop = 120, 40
+	for i := range ticks {
+		pa := make([]int16, FrameSamples)
+		if i < stop {
+			pa = tone(600, SampleRate, FrameSamples, 8000, i*FrameSamples)
+		}
+		ma.Push(pa)
+		mb.Push(tone(1000, SampleRate, FrameSamples, 6000, i*FrameSamples))
+		c.tick("r")
+	}
+	// From when a is released (hold time after its last word) the two
+	// callers hear the same mix: b's tone.
+	from := (stop + talkHold + 2) * FrameSamples
+	worst, at := 0, 0
+	for i := from; i < len(a.pcm); i++ {
+		if d := int(a.pcm[i]) - int(l.pcm[i]); max(d, -d) > worst {
+			worst, at = max(d, -d), i/FrameSamples
+		}
+	}
+	t.Logf("after the release the caller's audio differs from a listener's by at most %d (tick %d)", worst, at)
+	if worst > 200 {
+		t.Errorf("difference %d at tick %d, want <= 200: the caller's decoder lost track of the stream", worst, at)
+	}
+}
+
+// skipLeg is a narrowband FrameLeg that does not ask for the room's audio in
+// some ticks (as a leg on hold or playing a prompt does).
+type skipLeg struct {
+	tick   int
+	skip   func(tick int) bool
+	frames map[int][]int16
+}
+
+func (l *skipLeg) WriteAudio([]int16) { panic("WriteAudio called on a FrameLeg") }
+func (l *skipLeg) WriteFrame(f *Frame) {
+	if !l.skip(l.tick) {
+		l.frames[l.tick] = append([]int16(nil), f.PCM()...)
+	}
+	l.tick++
+}
+
+// TestNarrowMixJoinsAfterSkippedTicks: when no G.711 leg needed the room's
+// 8 kHz mix for a while, the first frame it is needed again continues the
+// audio as if it had been made every tick (no click from stale filter state).
+func TestNarrowMixJoinsAfterSkippedTicks(t *testing.T) {
+	c := newClockMixer(t, 3)
+	talker, _ := c.Join("r", PhoneInfo{ID: "t"}, &wideLeg{})
+	wide := &wideLeg{}
+	c.Join("r", PhoneInfo{ID: "w"}, wide)
+	narrow := &skipLeg{skip: func(i int) bool { return i >= 20 && i <= 30 }, frames: map[int][]int16{}}
+	c.Join("r", PhoneInfo{ID: "n"}, narrow)
+	for i := range 40 {
+		// 1070 Hz: no whole number of periods per frame, so stale history
+		// cannot pass for the real one.
+		talker.Push(tone(1070, SampleRate, FrameSamples, 8000, i*FrameSamples))
+		c.tick("r")
+	}
+	// The reference: the room's 16 kHz mix (what the wideband listener got)
+	// downsampled without a break.
+	var d Downsampler
+	out := make([]int16, NarrowSamples)
+	for i := 0; i*FrameSamples < len(wide.pcm); i++ {
+		ref := d.Process(out, wide.pcm[i*FrameSamples:(i+1)*FrameSamples])
+		got, ok := narrow.frames[i]
+		if !ok {
+			continue
+		}
+		for j := range ref {
+			if diff := int(got[j]) - int(ref[j]); diff < -2 || diff > 2 {
+				t.Fatalf("tick %d sample %d: %d, want %d (the 8 kHz mix lost its history)", i, j, got[j], ref[j])
+			}
+		}
+	}
+}
