@@ -38,25 +38,38 @@ type TrunkState struct {
 	Registered bool      `json:"registered"`
 	Until      time.Time `json:"until,omitzero"`      // registration expires then
 	LastError  string    `json:"last_error,omitzero"` // why the last attempt failed
+	Retry      time.Time `json:"retry,omitzero"`      // after a failure: the next attempt then
 	// Removed is set (for Config.OnTrunkState only) when the trunk no
 	// longer registers: it was removed or is no registration trunk any more.
 	Removed bool      `json:"-"`
 	Updated time.Time `json:"updated"`
 }
 
+// Resolver looks up the addresses of a registrar's host name;
+// *net.Resolver implements it. Tests pass one that never touches DNS.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// resolveTimeout bounds one lookup of a registrar's name.
+const resolveTimeout = 10 * time.Second
+
 // registrar is the state of one registration trunk's client.
 type registrar struct {
-	trunk  Trunk
-	host   string
-	port   int
-	ip     netip.Addr // the registrar's address, a source of the trunk
+	trunk Trunk
+	host  string
+	port  int
+	// ip is the registrar's address, a source of the trunk; invalid until
+	// the name resolved. The registration goroutine sets it under
+	// Server.replaceMu; others read it under that lock.
+	ip     netip.Addr
 	callID string
 	cseq   uint32
 }
 
-// resolveRegistrar splits and resolves r.Registrar; its IP joins the
-// trunk's sources.
-func resolveRegistrar(r *Registration) (host string, port int, ip netip.Addr, err error) {
+// splitRegistrar splits r.Registrar into host and port (5060, or 5061
+// over TLS, when it names none).
+func splitRegistrar(r *Registration) (host string, port int, err error) {
 	host, p, err := net.SplitHostPort(r.Registrar)
 	if err != nil {
 		host, p = r.Registrar, "5060"
@@ -66,13 +79,74 @@ func resolveRegistrar(r *Registration) (host string, port int, ip netip.Addr, er
 	}
 	port, err = strconv.Atoi(p)
 	if err != nil || port < 1 || port > 65535 {
-		return "", 0, netip.Addr{}, fmt.Errorf("sip: registrar %q: bad port", r.Registrar)
+		return "", 0, fmt.Errorf("sip: registrar %q: bad port", r.Registrar)
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
-	if err != nil || len(ips) == 0 {
-		return "", 0, netip.Addr{}, fmt.Errorf("sip: registrar %q: %w", r.Registrar, err)
+	if host == "" {
+		return "", 0, fmt.Errorf("sip: registrar %q: no host", r.Registrar)
 	}
-	return host, port, ips[0].Unmap(), nil
+	return host, port, nil
+}
+
+// resolveHost returns the first address of host (an IP literal needs no
+// lookup).
+func (s *Server) resolveHost(ctx context.Context, host string) (netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap(), nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	ips, err := s.cfg.Resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("sip: registrar %s does not resolve: %w", host, err)
+	}
+	if len(ips) == 0 {
+		return netip.Addr{}, fmt.Errorf("sip: registrar %s does not resolve: no address", host)
+	}
+	return ips[0].Unmap(), nil
+}
+
+// resolveRegistrar looks up reg's host before each REGISTER, so that a
+// carrier moving its registrar is followed, and keeps the trunk's sources
+// in the current trunk set in step (the registrar's address is a source).
+// Resolution is part of registering: while the name never resolved, a
+// failure fails the attempt, retried with the same back-off; once it did,
+// a failed lookup keeps the last address (a DNS outage does not break a
+// working registration).
+func (s *Server) resolveRegistrar(ctx context.Context, reg *registrar) error {
+	if _, err := netip.ParseAddr(reg.host); err == nil {
+		return nil // an IP literal: set when the registrar was made
+	}
+	ip, err := s.resolveHost(ctx, reg.host)
+	if err != nil {
+		if reg.ip.IsValid() {
+			s.log.Warn("registrar lookup failed; keeping its last address", "trunk", reg.trunk.Name, "error", err)
+			return nil
+		}
+		return err
+	}
+	if ip == reg.ip {
+		return nil
+	}
+	s.replaceMu.Lock()
+	defer s.replaceMu.Unlock()
+	old := reg.ip
+	reg.ip = ip
+	set := s.trunks.set.Load()
+	for i, t := range set.trunks {
+		if t.Name != reg.trunk.Name || t.Register == nil || *t.Register != *reg.trunk.Register {
+			continue
+		}
+		// prepareTrunks appends the registrar's address last.
+		srcs := t.Sources
+		if n := len(srcs); old.IsValid() && n > 0 && srcs[n-1] == netip.PrefixFrom(old, old.BitLen()) {
+			srcs = srcs[:n-1]
+		}
+		trunks := slices.Clone(set.trunks)
+		trunks[i].Sources = append(slices.Clone(srcs), netip.PrefixFrom(ip, ip.BitLen()))
+		s.trunks.replace(trunks)
+		break
+	}
+	return nil
 }
 
 // registerBackoff is the wait after the n-th failure in a row: 5 s
@@ -97,10 +171,12 @@ func (s *Server) runRegistration(ctx context.Context, reg *registrar) {
 	for {
 		select {
 		case <-ctx.Done():
-			uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_, err := s.register(uctx, reg, 0)
-			cancel()
-			s.log.Info("unregistered", "trunk", reg.trunk.Name, "error", err)
+			if reg.ip.IsValid() {
+				uctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				_, err := s.register(uctx, reg, 0)
+				cancel()
+				s.log.Info("unregistered", "trunk", reg.trunk.Name, "error", err)
+			}
 			if s.ctx.Err() == nil {
 				// The trunk was removed or changed, not the server stopped:
 				// a successor (if any) reports its own state.
@@ -111,16 +187,21 @@ func (s *Server) runRegistration(ctx context.Context, reg *registrar) {
 			return
 		case <-timer.C:
 		}
-		granted, err := s.register(ctx, reg, r.Expires)
+		err := s.resolveRegistrar(ctx, reg)
+		var granted time.Duration
+		if err == nil {
+			granted, err = s.register(ctx, reg, r.Expires)
+		}
 		now := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
 				continue
 			}
 			fails++
-			s.setTrunkState(TrunkState{Name: reg.trunk.Name, LastError: err.Error(), Updated: now})
-			s.log.Warn("registration failed", "trunk", reg.trunk.Name, "error", err, "attempt", fails)
-			timer.Reset(registerBackoff(fails))
+			wait := s.cfg.registerBackoff(fails)
+			s.setTrunkState(TrunkState{Name: reg.trunk.Name, LastError: err.Error(), Retry: now.Add(wait), Updated: now})
+			s.log.Warn("registration failed", "trunk", reg.trunk.Name, "error", err, "attempt", fails, "retry_in", wait.Round(time.Second))
+			timer.Reset(wait)
 			continue
 		}
 		fails = 0
@@ -167,6 +248,12 @@ func (s *Server) register(ctx context.Context, reg *registrar, expires time.Dura
 	req.AppendHeader(&contact)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
 	req.SetTransport(transport)
+	if transport != "TLS" {
+		// Send to the address we resolved (and accept INVITEs from), not
+		// to a fresh lookup of the name. Over TLS the name stays: the
+		// registrar's certificate is checked against it.
+		req.SetDestination(netip.AddrPortFrom(reg.ip, uint16(reg.port)).String())
+	}
 	if transport == "UDP" {
 		req.Laddr = sip.Addr{IP: s.UDPAddr().IP, Port: s.UDPAddr().Port}
 	}
@@ -189,7 +276,7 @@ func (s *Server) registerIP(reg *registrar) netip.Addr {
 	if ip := s.listenIP(); ip.IsValid() && !ip.IsUnspecified() {
 		return ip
 	}
-	ip, _ := routeLocalIP(reg.host)
+	ip, _ := routeLocalIP(reg.ip.String())
 	return ip
 }
 
@@ -287,7 +374,7 @@ func (s *Server) prepareTrunks(in []Trunk, running map[string]*regRun, strict bo
 			r.Expires = 5 * time.Minute
 		}
 		t.Register = &r
-		reg, err := s.registrarFor(t, running)
+		reg, err := s.registrarFor(t, running, strict)
 		if err != nil {
 			if strict {
 				return nil, nil, err
@@ -296,7 +383,9 @@ func (s *Server) prepareTrunks(in []Trunk, running map[string]*regRun, strict bo
 			s.setTrunkState(TrunkState{Name: t.Name, LastError: err.Error(), Updated: time.Now()})
 			continue
 		}
-		t.Sources = append(slices.Clone(t.Sources), netip.PrefixFrom(reg.ip, reg.ip.BitLen()))
+		if reg.ip.IsValid() {
+			t.Sources = append(slices.Clone(t.Sources), netip.PrefixFrom(reg.ip, reg.ip.BitLen()))
+		}
 		out = append(out, t)
 		regs[t.Name] = reg
 	}
@@ -304,19 +393,31 @@ func (s *Server) prepareTrunks(in []Trunk, running map[string]*regRun, strict bo
 }
 
 // registrarFor returns the running registrar of t when its registration
-// settings are unchanged, else a new one with the registrar resolved.
-func (s *Server) registrarFor(t Trunk, running map[string]*regRun) (*registrar, error) {
+// settings are unchanged, else a new one. With strict (the configuration
+// file at start) the registrar's name is resolved now and a failure is
+// an error; otherwise the registration goroutine resolves it, retrying
+// with back-off, so that a name that does not resolve yet costs one
+// lookup per back-off step, not one per trunk reload.
+func (s *Server) registrarFor(t Trunk, running map[string]*regRun, strict bool) (*registrar, error) {
 	if run, ok := running[t.Name]; ok && *run.reg.trunk.Register == *t.Register {
 		return run.reg, nil
 	}
 	if strings.EqualFold(t.Register.Transport, "tls") && s.cfg.TLSListen == "" {
 		return nil, fmt.Errorf("sip: trunk %s registers over tls but there is no tls listener", t.Name)
 	}
-	host, port, ip, err := resolveRegistrar(t.Register)
+	host, port, err := splitRegistrar(t.Register)
 	if err != nil {
 		return nil, err
 	}
-	return &registrar{trunk: t, host: host, port: port, ip: ip, callID: randomHex(16) + "@dialroom"}, nil
+	reg := &registrar{trunk: t, host: host, port: port, callID: randomHex(16) + "@dialroom"}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		reg.ip = ip.Unmap()
+	} else if strict {
+		if reg.ip, err = s.resolveHost(context.Background(), host); err != nil {
+			return nil, err
+		}
+	}
+	return reg, nil
 }
 
 // ReplaceTrunks makes trunks the server's trunk set at once: new INVITEs
@@ -334,8 +435,33 @@ func (s *Server) ReplaceTrunks(trunks []Trunk) error {
 	prepared, regs, err := s.prepareTrunks(trunks, running, false)
 	s.trunks.replace(prepared)
 	s.swapRegistrations(regs)
+	s.setRegNames(trunks)
 	s.forgetStatesExcept(trunks)
 	return err
+}
+
+// setRegNames records which of trunks register, for RegistrationTrunks.
+func (s *Server) setRegNames(trunks []Trunk) {
+	var names []string
+	for _, t := range trunks {
+		if t.Register != nil {
+			names = append(names, t.Name)
+		}
+	}
+	slices.Sort(names)
+	s.mu.Lock()
+	s.regNames = names
+	s.mu.Unlock()
+}
+
+// RegistrationTrunks names the registration trunks of the current trunk
+// set (from the configuration and the database), sorted, including those
+// left out because their registrar settings are unusable: each should be
+// registered for the server to be ready (/readyz).
+func (s *Server) RegistrationTrunks() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.regNames)
 }
 
 // forgetStatesExcept drops the states of trunks that are no registration

@@ -64,8 +64,15 @@ type Config struct {
 	// PINFailures keeps the PIN failure counts across restarts; nil keeps
 	// them in memory only.
 	PINFailures *dialplan.Store
+	// Resolver looks up registrars' host names (register.go); nil means
+	// net.DefaultResolver.
+	Resolver Resolver
 
 	minSE int // Min-SE in seconds (RFC 4028); default minSessionExpires, lowered only by tests
+
+	// registerBackoff is the wait after the n-th failed registration in a
+	// row; default registerBackoff, shortened only by tests.
+	registerBackoff func(n int) time.Duration
 
 	// PIN throttles; default dialplan.CallerPolicy and TrunkPolicy, changed only by tests.
 	callerPolicy, trunkPolicy dialplan.ThrottlePolicy
@@ -132,6 +139,7 @@ type Server struct {
 	replaceMu sync.Mutex         // one ReplaceTrunks at a time
 	regs      map[string]*regRun // registration clients by trunk name; guarded by mu
 	serving   bool               // Serve started the registrations; guarded by mu
+	regNames  []string           // registration trunks of the current set; guarded by mu
 	udpReady  chan struct{}      // closed once the UDP listener serves
 
 	callerThrottle *dialplan.Throttle // failed PINs per caller ID and trunk
@@ -210,6 +218,7 @@ func New(cfg Config, rooms RoomFinder, bridge Bridge, prompts PromptSource, log 
 		return nil, err
 	}
 	s.cfg.Trunks = trunks
+	s.setRegNames(cfg.Trunks)
 	s.udpReady = make(chan struct{})
 	s.regs = make(map[string]*regRun, len(regs))
 	for name, reg := range regs {
@@ -256,6 +265,12 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.minSE == 0 {
 		cfg.minSE = minSessionExpires
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.registerBackoff == nil {
+		cfg.registerBackoff = registerBackoff
 	}
 	if cfg.callerPolicy == (dialplan.ThrottlePolicy{}) {
 		cfg.callerPolicy = dialplan.CallerPolicy()

@@ -23,16 +23,21 @@ type TrunkInfo struct {
 	State     string    `json:"state"`
 	Until     time.Time `json:"until,omitzero"`     // registration expires then
 	LastError string    `json:"lastError,omitzero"` // why the last registration failed
+	RetryAt   time.Time `json:"retryAt,omitzero"`   // after a failure: the next attempt then
 	// Origin is "config" for a trunk of the configuration file (read-only)
 	// or "stored" for one added by the CLI or the API.
 	Origin       string `json:"origin"`
 	Username     string `json:"username,omitempty"`           // digest user; the password is never shown
 	MaxCalls     int    `json:"maxCalls,omitempty"`           // 0: no limit
 	MaxDuration  int    `json:"maxDurationSeconds,omitempty"` // 0: no limit
-	SRTP         string `json:"srtp,omitempty"`               // "" means optional
+	SRTP         string `json:"srtp,omitempty"`               // "optional", "required" or "off"
 	RegUser      string `json:"regUser,omitempty"`            // registration user
 	RegDomain    string `json:"regDomain,omitempty"`
 	RegTransport string `json:"regTransport,omitempty"`
+	// Transport is the SIP transport: a registration trunk's ("udp",
+	// "tcp" or "tls"), or for an IP trunk every listener it may call over
+	// ("udp,tcp" or "udp,tcp,tls").
+	Transport string `json:"transport,omitempty"`
 }
 
 // TrunkLister lists the configured trunks with their current state.

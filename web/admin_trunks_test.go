@@ -24,13 +24,15 @@ type storeTrunks struct {
 }
 
 func (f *storeTrunks) Trunks(ctx context.Context) ([]TrunkInfo, error) {
-	out := []TrunkInfo{{Name: "carrier", Sources: []string{"192.0.2.0/28"}, State: "ready", Origin: "config"}}
+	out := []TrunkInfo{{Name: "carrier", Sources: []string{"192.0.2.0/28"}, State: "ready", Origin: "config",
+		Transport: "udp,tcp", SRTP: "optional"}}
 	list, err := f.s.Trunks(ctx)
 	for _, t := range list {
 		ti := TrunkInfo{Name: t.Name, Sources: t.Sources, Auth: t.Username != "", Username: t.Username, State: "ready",
-			Origin: "stored", MaxCalls: t.MaxCalls, SRTP: t.SRTP}
+			Origin: "stored", MaxCalls: t.MaxCalls, SRTP: t.SRTP, Transport: "udp,tcp"}
 		if t.Register != nil {
-			ti.Register, ti.RegUser = t.Register.Registrar, t.Register.Username
+			ti.Register, ti.RegUser, ti.RegTransport = t.Register.Registrar, t.Register.Username, t.Register.Transport
+			ti.Transport = t.Register.Transport
 		}
 		out = append(out, ti)
 	}
@@ -101,6 +103,7 @@ func TestAdminTrunkAPI(t *testing.T) {
 		{"PATCH", "/api/v1/trunks/pbx", `{"name":"other"}`, http.StatusBadRequest, `renamed`},
 		{"PATCH", "/api/v1/trunks/nope", `{"maxCalls":1}`, http.StatusNotFound, `"not_found"`},
 		{"GET", "/api/v1/trunks", "", http.StatusOK, `"name":"pbx"`},
+		{"GET", "/api/v1/trunks", "", http.StatusOK, `"srtp":"optional","transport":"udp,tcp"`},
 		{"DELETE", "/api/v1/trunks/carrier", "", http.StatusConflict, `read-only`},
 		{"DELETE", "/api/v1/trunks/pbx", "", http.StatusNoContent, ""},
 		{"DELETE", "/api/v1/trunks/pbx", "", http.StatusNotFound, ""},

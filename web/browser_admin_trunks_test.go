@@ -44,6 +44,13 @@ func TestBrowserAdminTrunks(t *testing.T) {
 	if err != nil || got.Username != "pbxuser" || got.Password != "console-secret" || got.SRTP != "required" {
 		t.Fatalf("stored trunk: got %+v, %v", got, err)
 	}
+	for _, c := range []struct{ trunk, col, want string }{
+		{"pbx", "srtp", "required"}, {"pbx", "transport", "udp,tcp"}, {"carrier", "srtp", "optional"}} {
+		q := `document.querySelector('tr[data-trunk="` + c.trunk + `"] td[data-col="` + c.col + `"]')?.textContent || ''`
+		if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](q)); err != nil || got != c.want {
+			t.Errorf("%s column of %s: got %q (%v), want %q", c.col, c.trunk, got, err, c.want)
+		}
+	}
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('tr[data-trunk="carrier"] button').length`)); err != nil || n != 0 {
 		t.Errorf("buttons on the configuration's trunk: got %d (%v), want 0", n, err)
 	}
@@ -84,5 +91,40 @@ func TestBrowserAdminTrunks(t *testing.T) {
 	}
 	if n := trunks.applied.Load(); n != 3 {
 		t.Errorf("changes applied: got %d, want 3", n)
+	}
+
+	// A registration trunk over TLS: the transport is stored, shown, and
+	// kept by an edit that does not touch it.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(`#trunk-name`, "sbc"),
+		chromedp.SendKeys(`#trunk-registrar`, "192.0.2.50:5061"),
+		chromedp.SendKeys(`#trunk-reg-user`, "acct"),
+		chromedp.SendKeys(`#trunk-reg-password`, "reg-secret"),
+		chromedp.SetValue(`#trunk-reg-transport`, "tls"),
+		chromedp.Click(`#trunk-create`),
+		chromedp.WaitVisible(`tr[data-trunk="sbc"] [data-action="edit-trunk"]`),
+		chromedp.Click(`tr[data-trunk="sbc"] [data-action="edit-trunk"]`),
+		chromedp.WaitVisible(`#trunk-edit-sbc-reg-transport`),
+		chromedp.SetValue(`#trunk-edit-sbc-reg-user`, "acct2"),
+		chromedp.Click(`form[data-trunk-form="sbc"] button[type=submit]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(ctx, `(document.querySelector('tr[data-trunk="sbc"] td[data-col="transport"]')?.textContent || '') === 'tls'`); err != nil {
+		t.Errorf("transport column of sbc: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err = store.Trunk(ctx, "sbc")
+		if err == nil && got.Register != nil && got.Register.Username == "acct2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("edited registration trunk: got %+v, %v", got, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got.Register.Transport != "tls" || got.Register.Password != "reg-secret" {
+		t.Errorf("after the edit: registration %+v, want transport tls and the password kept", *got.Register)
 	}
 }

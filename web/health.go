@@ -10,7 +10,7 @@ import (
 
 // ReadyCheck is one condition /readyz requires, e.g. "sip" (listening and
 // not draining) or "database" (writable). Check returns nil when ready.
-// Trunk registration (one check per configured trunk) plugs in here.
+// Trunk registration (one check per registration trunk) plugs in here.
 type ReadyCheck struct {
 	Name  string
 	Check func(ctx context.Context) error
@@ -24,6 +24,13 @@ const readyTimeout = 3 * time.Second
 // systemd watchdogs. Both answer with a small JSON body; /readyz names the
 // failing checks and their errors. Checks run concurrently.
 func Health(checks []ReadyCheck) http.Handler {
+	return HealthFunc(func() []ReadyCheck { return checks })
+}
+
+// HealthFunc is Health with the checks listed anew for each /readyz
+// request, for checks that come and go while the server runs (one per
+// registration trunk, as trunks are added and removed).
+func HealthFunc(list func() []ReadyCheck) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -31,7 +38,7 @@ func Health(checks []ReadyCheck) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
-		failed := runChecks(ctx, checks)
+		failed := runChecks(ctx, list())
 		if len(failed) > 0 {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "failed": failed})
 			return

@@ -58,3 +58,25 @@ func TestHealthRejectsPost(t *testing.T) {
 		t.Errorf("POST /readyz: got %d, want 405", rec.Code)
 	}
 }
+
+// HealthFunc lists the checks at each request: a check added later counts.
+func TestHealthFuncListsChecksPerRequest(t *testing.T) {
+	var checks []ReadyCheck
+	h := HealthFunc(func() []ReadyCheck { return checks })
+	get := func() int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		return rec.Code
+	}
+	if got := get(); got != 200 {
+		t.Fatalf("no checks: got %d, want 200", got)
+	}
+	checks = append(checks, ReadyCheck{"trunk carrier", func(context.Context) error { return errors.New("not registered yet") }})
+	if got := get(); got != 503 {
+		t.Errorf("a failing check added: got %d, want 503", got)
+	}
+	checks = nil
+	if got := get(); got != 200 {
+		t.Errorf("check removed: got %d, want 200", got)
+	}
+}

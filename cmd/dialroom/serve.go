@@ -80,15 +80,15 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 	defer rooms.Close()
 	mix := mixer.NewWith(sfuAdapter{rooms}, mixer.Config{Talkers: cfg.Mixer.Talkers, AudioLevelID: sfu.AudioLevelID}, log.With("pkg", "mixer"))
 	defer mix.Close()
-	sipCert, sipRoots, err := sipTLS(cfg.SIP.TLS, log.With("pkg", "sip"))
+	sipCerts, err := sipTLS(cfg.SIP.TLS, log.With("pkg", "sip"))
 	if err != nil {
 		return err
 	}
 	phones, err := sip.New(sip.Config{
 		Listen:         cfg.SIP.Listen,
 		TLSListen:      cfg.SIP.TLS.Listen,
-		GetCertificate: sipCert,
-		TLSRoots:       sipRoots,
+		GetCertificate: sipCerts.getCertificate,
+		TLSRoots:       sipCerts.roots,
 		MediaIP:        cfg.SIP.MediaIP,
 		RTPPortMin:     cfg.SIP.RTPPortMin,
 		RTPPortMax:     cfg.SIP.RTPPortMax,
@@ -120,7 +120,7 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	wcfg.Trunks = trunkAdmin{trunkLister: trunkLister{dataDir: cfg.DataDir, trunks: cfg.SIP.Trunks}, store: store,
-		reload: func(ctx context.Context) error { return trunks.reload(ctx, false) }}
+		reload: func(ctx context.Context) error { return trunks.reload(ctx, false) }, tlsOn: cfg.SIP.TLS.On()}
 	wcfg.ShowNumbersToModerators = cfg.Privacy.ShowNumbersToModerators
 	wcfg.Privacy = web.PrivacyPage{File: cfg.Privacy.PageFile, RetentionDays: int(cfg.Privacy.Retention() / (24 * time.Hour))}
 	dir, sso, err := auth.FromConfig(cfg.Auth, wcfg.AdminPasswordFile, store, log.With("pkg", "auth"))
@@ -132,14 +132,14 @@ func cmdServe(cfg config.Config, stdout, stderr io.Writer) error {
 		wcfg.OIDC = sso
 	}
 	srv, err := newHTTP(cfg, withMetrics(web.New(wcfg, store, rooms, log.With("pkg", "web")), mix, newSIPLimitCollector(phones.RateLimitStats)),
-		readyChecks(phones, store, cfg.SIP.Trunks), log.With("pkg", "http"))
+		readyChecks(phones, store.CheckWritable), log.With("pkg", "http"))
 	if err != nil {
 		return err
 	}
 	defer srv.Shutdown(context.Background())
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve() }()
-	reloadOnSIGHUP(ctx, srv, log)
+	reloadOnSIGHUP(ctx, log, sighupItems(srv, sipCerts, trunks)...)
 	sipDone := make(chan error, 1)
 	// Not ctx: on SIGTERM the calls are drained first (phones.Drain below).
 	go func() { sipDone <- phones.Serve(context.Background()) }()
@@ -301,28 +301,48 @@ func scheme(cfg config.Config) string {
 	return "http"
 }
 
+// sipTLSFiles is the SIP TLS listener's certificate and the CAs trusted
+// for registrars reached over TLS.
+type sipTLSFiles struct {
+	certs *httpserve.CertFiles // nil without a TLS listener
+	roots *x509.CertPool       // nil: the system roots
+	// getCertificate is certs.GetCertificate, nil without a TLS listener.
+	getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+}
+
 // sipTLS loads the SIP TLS listener's certificate, re-read when its files
-// change as for HTTPS, and the CAs trusted for registrars over TLS (nil:
-// the system roots).
-func sipTLS(t config.SIPTLS, log *slog.Logger) (func(*tls.ClientHelloInfo) (*tls.Certificate, error), *x509.CertPool, error) {
-	var get func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+// change (and on SIGHUP) as for HTTPS, and the CAs trusted for registrars
+// over TLS.
+func sipTLS(t config.SIPTLS, log *slog.Logger) (sipTLSFiles, error) {
+	var f sipTLSFiles
 	if t.On() {
 		certs, err := httpserve.LoadCertFiles(t.CertFile, t.KeyFile, log)
 		if err != nil {
-			return nil, nil, fmt.Errorf("sip.tls: %w", err)
+			return f, fmt.Errorf("sip.tls: %w", err)
 		}
-		get = certs.GetCertificate
+		f.certs, f.getCertificate = certs, certs.GetCertificate
 	}
 	if t.CAFile == "" {
-		return get, nil, nil
+		return f, nil
 	}
 	pem, err := os.ReadFile(t.CAFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sip.tls.ca_file: %w", err)
+		return f, fmt.Errorf("sip.tls.ca_file: %w", err)
 	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return nil, nil, fmt.Errorf("sip.tls.ca_file %s: no PEM certificate", t.CAFile)
+	f.roots = x509.NewCertPool()
+	if !f.roots.AppendCertsFromPEM(pem) {
+		return f, fmt.Errorf("sip.tls.ca_file %s: no PEM certificate", t.CAFile)
 	}
-	return get, roots, nil
+	return f, nil
+}
+
+// sighupItems is what a SIGHUP reloads: the HTTPS certificate, the SIP
+// TLS certificate and the stored trunks (at once, without waiting for the
+// next poll).
+func sighupItems(srv *httpserve.Server, sipCerts sipTLSFiles, trunks *trunkReloader) []reloadable {
+	items := []reloadable{{"https certificate", srv.Reload}}
+	if sipCerts.certs != nil {
+		items = append(items, reloadable{"sip tls certificate", sipCerts.certs.Reload})
+	}
+	return append(items, reloadable{"trunks", func() error { return trunks.reload(context.Background(), true) }})
 }

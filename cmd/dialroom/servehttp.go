@@ -12,7 +12,6 @@ import (
 	"syscall"
 
 	"dialroom/config"
-	"dialroom/dialplan"
 	"dialroom/httpserve"
 	"dialroom/sip"
 	"dialroom/web"
@@ -20,9 +19,9 @@ import (
 
 // newHTTP builds the HTTP side: /healthz and /readyz next to the web
 // handler, served plain or over HTTPS as cfg says.
-func newHTTP(cfg config.Config, h http.Handler, checks []web.ReadyCheck, log *slog.Logger) (*httpserve.Server, error) {
+func newHTTP(cfg config.Config, h http.Handler, checks func() []web.ReadyCheck, log *slog.Logger) (*httpserve.Server, error) {
 	mux := http.NewServeMux()
-	health := web.Health(checks)
+	health := web.HealthFunc(checks)
 	mux.Handle("/healthz", health)
 	mux.Handle("/readyz", health)
 	mux.Handle("/", h)
@@ -41,28 +40,35 @@ func newHTTP(cfg config.Config, h http.Handler, checks []web.ReadyCheck, log *sl
 	}, mux, log)
 }
 
-// readyChecks are what /readyz requires: SIP listening and not draining,
-// the database writable, and every registration trunk registered.
-func readyChecks(phones *sip.Server, store *dialplan.Store, trunks []config.Trunk) []web.ReadyCheck {
-	checks := []web.ReadyCheck{
-		{Name: "sip", Check: func(context.Context) error {
-			if phones.Draining() {
-				return errors.New("shutting down")
-			}
-			return nil
-		}},
-		{Name: "database", Check: store.CheckWritable},
-	}
-	for _, t := range trunks {
-		if t.Register == nil {
-			continue // an IP trunk has no state of its own to be ready in
+// readySIP is what /readyz asks the SIP server.
+type readySIP interface {
+	Draining() bool
+	RegistrationTrunks() []string
+	TrunkStates() []sip.TrunkState
+}
+
+// readyChecks lists, at each /readyz request, what it requires: SIP
+// listening and not draining, the database writable, and every
+// registration trunk registered, those of the configuration file and
+// those stored in the database alike (as the SIP server runs them now).
+func readyChecks(phones readySIP, writable func(context.Context) error) func() []web.ReadyCheck {
+	return func() []web.ReadyCheck {
+		checks := []web.ReadyCheck{
+			{Name: "sip", Check: func(context.Context) error {
+				if phones.Draining() {
+					return errors.New("shutting down")
+				}
+				return nil
+			}},
+			{Name: "database", Check: writable},
 		}
-		name := t.Name
-		checks = append(checks, web.ReadyCheck{Name: "trunk " + name, Check: func(context.Context) error {
-			return registered(phones.TrunkStates(), name)
-		}})
+		for _, name := range phones.RegistrationTrunks() {
+			checks = append(checks, web.ReadyCheck{Name: "trunk " + name, Check: func(context.Context) error {
+				return registered(phones.TrunkStates(), name)
+			}})
+		}
+		return checks
 	}
-	return checks
 }
 
 // registered reports why trunk name is not registered, or nil if it is.
@@ -82,9 +88,18 @@ func registered(states []sip.TrunkState, name string) error {
 	return errors.New("not registered yet")
 }
 
-// reloadOnSIGHUP re-reads the certificate files on every SIGHUP until ctx
-// ends.
-func reloadOnSIGHUP(ctx context.Context, srv *httpserve.Server, log *slog.Logger) {
+// reloadable is one thing a SIGHUP reloads.
+type reloadable struct {
+	name   string       // for the log, e.g. "sip tls certificate"
+	reload func() error // on error the old state must stay in use
+}
+
+// reloadOnSIGHUP reloads each of items on every SIGHUP until ctx ends: the
+// certificate files (HTTPS, SIP over TLS) even when their size and
+// modification time did not change, and the stored trunks. A failure is
+// logged with its reason and leaves that item as it was; the others
+// reload all the same. The signal handler is installed before it returns.
+func reloadOnSIGHUP(ctx context.Context, log *slog.Logger, items ...reloadable) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -94,9 +109,14 @@ func reloadOnSIGHUP(ctx context.Context, srv *httpserve.Server, log *slog.Logger
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if err := srv.Reload(); err != nil {
-					log.Warn("SIGHUP: certificate reload failed; keeping the old one", "err", err)
-				} else {
+				failed := false
+				for _, it := range items {
+					if err := it.reload(); err != nil {
+						failed = true
+						log.Warn("SIGHUP: reload failed; keeping the old one", "what", it.name, "err", err)
+					}
+				}
+				if !failed {
 					log.Info("SIGHUP: configuration reloaded")
 				}
 			}

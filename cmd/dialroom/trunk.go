@@ -40,9 +40,13 @@ Lists the trunks allowed to place calls: those of sip.trunks in the
 configuration (origin "config", read-only), those added with dialroom trunk
 add or the admin API (origin "stored"), plus the implicit "loopback" trunk
 unless sip.trust_loopback is false. For each: name, source addresses,
-whether INVITEs must pass a digest challenge, the trunk's state and its
-origin. IP trunks need no registration ("ready"); registration trunks show
-"registered until …" or the last error, as the running server wrote it to
+whether INVITEs must pass a digest challenge, the SIP transport, the SRTP
+mode, the trunk's state and its origin. The transport of a registration
+trunk is the one it registers over (its calls arrive on that listener); an
+IP trunk may call over every listener (udp,tcp, plus tls with sip.tls).
+SRTP is optional, required or off. IP trunks need no registration
+("ready"); registration trunks show "registered until …" or the last error
+and when the next attempt is due, as the running server wrote it to
 trunk-state.json in the data directory. Passwords are never shown.
 `
 
@@ -76,51 +80,87 @@ func runTrunkList(args []string, stdout, stderr io.Writer) error {
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSOURCES\tAUTH\tSTATE\tORIGIN")
+	fmt.Fprintln(tw, "NAME\tSOURCES\tAUTH\tTRANSPORT\tSRTP\tSTATE\tORIGIN")
+	tlsOn := cfg.SIP.TLS.On()
 	for _, t := range cfg.SIP.Trunks {
-		var reg string
-		if t.Register != nil {
-			reg = t.Register.Registrar
+		row := listRow{name: t.Name, sources: t.Sources, user: t.Username, srtp: string(t.SRTP)}
+		if r := t.Register; r != nil {
+			row.registrar, row.regTransport = r.Registrar, string(r.Transport)
 		}
 		st, ok := states[t.Name]
-		fmt.Fprintln(tw, trunkRow(t.Name, t.Sources, t.Username, reg, st, ok, now)+"\tconfig")
+		fmt.Fprintln(tw, row.format(tlsOn, st, ok, now)+"\tconfig")
 	}
 	taken := configNames(cfg.SIP.Trunks)
 	for _, t := range stored {
 		if taken[t.Name] {
-			fmt.Fprintf(tw, "%s\t\t\tignored: the configuration has a trunk of that name\tstored\n", t.Name)
+			fmt.Fprintf(tw, "%s\t\t\t\t\tignored: the configuration has a trunk of that name\tstored\n", t.Name)
 			continue
 		}
-		var reg string
-		if t.Register != nil {
-			reg = t.Register.Registrar
+		row := listRow{name: t.Name, sources: t.Sources, user: t.Username, srtp: t.SRTP}
+		if r := t.Register; r != nil {
+			row.registrar, row.regTransport = r.Registrar, r.Transport
 		}
 		st, ok := states[t.Name]
-		fmt.Fprintln(tw, trunkRow(t.Name, t.Sources, t.Username, reg, st, ok, now)+"\tstored")
+		fmt.Fprintln(tw, row.format(tlsOn, st, ok, now)+"\tstored")
 	}
 	if cfg.SIP.LoopbackTrusted() {
-		fmt.Fprintln(tw, "loopback\t127.0.0.0/8,::1\t-\tready (sip.trust_loopback)\tbuilt-in")
+		fmt.Fprintf(tw, "loopback\t127.0.0.0/8,::1\t-\t%s\t%s\tready (sip.trust_loopback)\tbuilt-in\n",
+			trunkTransport(false, "", tlsOn), trunkSRTP(""))
 	}
-	fmt.Fprintf(tw, "(others)\t\t\t%s\t\n", othersState(cfg.SIP, stored))
+	fmt.Fprintf(tw, "(others)\t\t\t\t\t%s\t\n", othersState(cfg.SIP, stored))
 	return tw.Flush()
 }
 
-// trunkRow is one line of trunk list, without the origin.
-func trunkRow(name string, sources []string, user, registrar string, st sip.TrunkState, ok bool, now time.Time) string {
-	srcs := strings.Join(sources, ",")
+// listRow is what trunk list shows of one trunk.
+type listRow struct {
+	name                    string
+	sources                 []string
+	user                    string // digest user; "" for none
+	registrar, regTransport string // "" for an IP trunk
+	srtp                    string
+}
+
+// format is the row's line of trunk list, without the origin.
+func (r listRow) format(tlsOn bool, st sip.TrunkState, ok bool, now time.Time) string {
+	srcs := strings.Join(r.sources, ",")
 	if srcs == "" {
 		srcs = "any (password only)"
 	}
 	auth := "-"
-	if user != "" {
-		auth = "digest (407) user " + user
+	if r.user != "" {
+		auth = "digest (407) user " + r.user
 	}
 	state := "ready"
-	if registrar != "" {
-		srcs = "registrar " + registrar
+	if r.registrar != "" {
+		srcs = "registrar " + r.registrar
 		state = describeState(st, ok, now)
 	}
-	return fmt.Sprintf("%s\t%s\t%s\t%s", name, srcs, auth, state)
+	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", r.name, srcs, auth,
+		trunkTransport(r.registrar != "", r.regTransport, tlsOn), trunkSRTP(r.srtp), state)
+}
+
+// trunkTransport is the SIP transport of a trunk: a registration trunk's
+// is the one it registers over ("udp" by default), and the carrier sends
+// its calls to that listener; an IP trunk may call over every listener
+// the server has.
+func trunkTransport(registers bool, regTransport string, tlsOn bool) string {
+	switch {
+	case registers && regTransport == "":
+		return "udp"
+	case registers:
+		return strings.ToLower(regTransport)
+	case tlsOn:
+		return "udp,tcp,tls"
+	}
+	return "udp,tcp"
+}
+
+// trunkSRTP is a trunk's SRTP mode, "" meaning the default.
+func trunkSRTP(mode string) string {
+	if mode == "" {
+		return string(sip.SRTPOptional)
+	}
+	return mode
 }
 
 // readStoredTrunks lists the trunks of the database in dataDir, without

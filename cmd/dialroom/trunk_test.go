@@ -19,11 +19,11 @@ func TestTrunkList(t *testing.T) {
 		want []string // lines that must appear (fields separated by spaces)
 		not  []string
 	}{
-		{"defaults", "", []string{"loopback 127.0.0.0/8,::1 - ready", "(others) refused with 403"}, nil},
+		{"defaults", "", []string{"loopback 127.0.0.0/8,::1 - udp,tcp optional ready", "(others) refused with 403"}, nil},
 		{"ip trunk, drop", "sip:\n  drop_unknown: true\n  trust_loopback: false\n  trunks:\n    - {name: carrier, sources: [192.0.2.0/28]}\n",
-			[]string{"carrier 192.0.2.0/28 - ready", "(others) ignored (sip.drop_unknown)"}, []string{"loopback"}},
+			[]string{"carrier 192.0.2.0/28 - udp,tcp optional ready", "(others) ignored (sip.drop_unknown)"}, []string{"loopback"}},
 		{"password trunk", "sip:\n  trunks:\n    - {name: pbx, username: dr, password: x}\n",
-			[]string{"pbx any (password only) digest (407) user dr ready", "(others) challenged with 407"}, []string{" x "}},
+			[]string{"pbx any (password only) digest (407) user dr udp,tcp optional ready", "(others) challenged with 407"}, []string{" x "}},
 	}
 	for _, tt := range tests {
 		path := filepath.Join(t.TempDir(), "c.yaml")
@@ -68,9 +68,9 @@ func TestTrunkListRegistrationState(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
 	for _, want := range []string{
-		"reg registrar 127.0.0.1:5070 - registered until " + now.Add(time.Hour).Local().Format(time.DateTime),
-		"down registrar 127.0.0.1:5071 - not registered: register: registrar answered 403 Forbidden",
-		"never registrar 127.0.0.1:5072 - not registered (no state",
+		"reg registrar 127.0.0.1:5070 - udp optional registered until " + now.Add(time.Hour).Local().Format(time.DateTime),
+		"down registrar 127.0.0.1:5071 - udp optional not registered: register: registrar answered 403 Forbidden",
+		"never registrar 127.0.0.1:5072 - udp optional not registered (no state",
 	} {
 		if got := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(got, want) {
 			t.Errorf("output %q lacks %q", out.String(), want)

@@ -65,9 +65,10 @@ func TestTrunkCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(strings.Fields(out), " ")
-	for _, w := range []string{"carrier 192.0.2.0/28 - ready config",
-		"pbx 198.51.100.7,2001:db8::/64 digest (407) user pbxuser ready stored",
-		"sbc registrar sbc.example:5060 - not registered", "stored"} {
+	for _, w := range []string{"NAME SOURCES AUTH TRANSPORT SRTP STATE ORIGIN",
+		"carrier 192.0.2.0/28 - udp,tcp optional ready config",
+		"pbx 198.51.100.7,2001:db8::/64 digest (407) user pbxuser udp,tcp required ready stored",
+		"sbc registrar sbc.example:5060 - udp optional not registered", "stored"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("list %q lacks %q", out, w)
 		}

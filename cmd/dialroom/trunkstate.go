@@ -77,5 +77,9 @@ func describeState(st sip.TrunkState, ok bool, now time.Time) string {
 	case st.Registered:
 		return "registration expired at " + st.Until.Local().Format(time.DateTime) + " (server not running?)"
 	}
-	return "not registered: " + st.LastError + " (" + st.Updated.Local().Format(time.DateTime) + ")"
+	state := "not registered: " + st.LastError + " (" + st.Updated.Local().Format(time.DateTime) + ")"
+	if st.Retry.After(now) {
+		state += "; next try " + st.Retry.Local().Format(time.DateTime)
+	}
+	return state
 }

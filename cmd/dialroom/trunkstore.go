@@ -64,8 +64,10 @@ func newTrunkReloader(store *dialplan.Store, phones trunkReplacer, cfgTrunks []c
 
 // reload applies the stored trunks if they changed since the last reload
 // (force: in any case). It fails only when the database cannot be read. A
-// trunk the SIP server leaves out (a registrar that does not resolve) is
-// logged once and retried at the next poll; its state says why.
+// trunk the SIP server leaves out (registrar settings it cannot use) is
+// logged once and tried again at the next poll; its state says why. A
+// registrar whose name does not resolve is no such case: the SIP server
+// keeps that trunk and retries the lookup with the registration back-off.
 func (r *trunkReloader) reload(ctx context.Context, force bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -126,25 +128,12 @@ type trunkAdmin struct {
 	trunkLister
 	store  *dialplan.Store
 	reload func(ctx context.Context) error // nil: nothing runs to apply changes to
+	tlsOn  bool                            // the SIP TLS listener is configured
 }
 
 // Trunks implements web.TrunkLister: configured trunks, then stored ones.
 func (a trunkAdmin) Trunks(ctx context.Context) ([]web.TrunkInfo, error) {
 	out, err := a.trunkLister.Trunks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	taken := make(map[string]bool, len(out))
-	for i, t := range a.trunkLister.trunks {
-		taken[t.Name] = true
-		out[i].Origin = "config"
-		out[i].Username, out[i].MaxCalls, out[i].SRTP = t.Username, t.MaxCalls, string(t.SRTP)
-		out[i].MaxDuration = int(t.MaxDuration / time.Second)
-		if r := t.Register; r != nil {
-			out[i].RegUser, out[i].RegDomain, out[i].RegTransport = r.Username, r.Domain, string(r.Transport)
-		}
-	}
-	stored, err := a.store.Trunks(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -156,21 +145,50 @@ func (a trunkAdmin) Trunks(ctx context.Context) ([]web.TrunkInfo, error) {
 	if a.now != nil {
 		now = a.now
 	}
+	taken := make(map[string]bool, len(out))
+	for i, t := range a.trunkLister.trunks {
+		taken[t.Name] = true
+		out[i].Origin = "config"
+		out[i].Username, out[i].MaxCalls, out[i].SRTP = t.Username, t.MaxCalls, trunkSRTP(string(t.SRTP))
+		out[i].MaxDuration = int(t.MaxDuration / time.Second)
+		out[i].Transport = trunkTransport(false, "", a.tlsOn)
+		if r := t.Register; r != nil {
+			out[i].RegUser, out[i].RegDomain, out[i].RegTransport = r.Username, r.Domain, string(r.Transport)
+			out[i].Transport = trunkTransport(true, string(r.Transport), a.tlsOn)
+			out[i].RetryAt = retryAt(states[t.Name], now())
+		}
+	}
+	stored, err := a.store.Trunks(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, t := range stored {
 		if taken[t.Name] {
 			continue
 		}
 		ti := web.TrunkInfo{Name: t.Name, Sources: append([]string{}, t.Sources...), Auth: t.Username != "",
 			State: "ready", Origin: "stored", Username: t.Username, MaxCalls: t.MaxCalls,
-			MaxDuration: int(t.MaxDuration / time.Second), SRTP: t.SRTP}
+			MaxDuration: int(t.MaxDuration / time.Second), SRTP: trunkSRTP(t.SRTP),
+			Transport: trunkTransport(false, "", a.tlsOn)}
 		if r := t.Register; r != nil {
 			ti.Register, ti.RegUser, ti.RegDomain, ti.RegTransport = r.Registrar, r.Username, r.Domain, r.Transport
+			ti.Transport = trunkTransport(true, r.Transport, a.tlsOn)
 			st, ok := states[t.Name]
 			ti.State, ti.Until, ti.LastError = registrationState(st, ok, now())
+			ti.RetryAt = retryAt(st, now())
 		}
 		out = append(out, ti)
 	}
 	return out, nil
+}
+
+// retryAt is when a failed registration is tried next; zero when it did
+// not fail or that time has passed (the server is not running).
+func retryAt(st sip.TrunkState, now time.Time) time.Time {
+	if st.Registered || st.LastError == "" || !st.Retry.After(now) {
+		return time.Time{}
+	}
+	return st.Retry
 }
 
 // refuseConfigName answers ErrExists for a name the configuration uses.

@@ -11,8 +11,9 @@
  *   locked?: boolean}} Room
  * @typedef {{number: string, room: string, shared?: boolean, lang?: string}} PhoneNumber
  * @typedef {{name: string, sources: string[]|null, auth: boolean, register?: string, state: string,
- *   until?: string, lastError?: string, origin: string, username?: string, maxCalls?: number,
- *   maxDurationSeconds?: number, srtp?: string, regUser?: string, regDomain?: string, regTransport?: string}} Trunk
+ *   until?: string, lastError?: string, retryAt?: string, origin: string, username?: string, maxCalls?: number,
+ *   maxDurationSeconds?: number, srtp?: string, regUser?: string, regDomain?: string, regTransport?: string,
+ *   transport?: string}} Trunk
  * @typedef {{id: string, name: string, kind: string, muted?: boolean, role?: string}} Participant
  * @typedef {{slug: string, locked: boolean, web: number, phone: number, participants: Participant[]}} LiveRoom
  */
@@ -388,7 +389,8 @@ async function refreshTrunks() {
     switch (t.state) {
       case 'registered': return `registered until ${new Date(t.until || '').toLocaleString()}`;
       case 'expired': return `registration expired at ${new Date(t.until || '').toLocaleString()}`;
-      case 'failed': return `not registered: ${t.lastError || 'unknown error'}`;
+      case 'failed': return `not registered: ${t.lastError || 'unknown error'}` +
+        (t.retryAt ? `; next try ${new Date(t.retryAt).toLocaleString()}` : '');
       case 'unknown': return 'not registered yet';
       default: return 'ready';
     }
@@ -398,12 +400,14 @@ async function refreshTrunks() {
       el('td', {}, [t.name]),
       el('td', {}, [t.register ? `registrar ${t.register}` : (t.sources || []).join(', ') || 'any (password only)']),
       el('td', {}, [t.auth ? 'digest' : '–']),
+      el('td', { 'data-col': 'transport' }, [t.transport || '']),
+      el('td', { 'data-col': 'srtp' }, [t.srtp || 'optional']),
       el('td', {}, [state(t)]),
       el('td', {}, [t.origin === 'stored' ? 'console / CLI' : 'configuration file']),
       el('td', {}, t.origin === 'stored' ? trunkActions(t) : []),
     ]),
   );
-  const head = el('tr', {}, ['Trunk', 'Calls from', 'Auth', 'State', 'Defined in', ''].map((h) => el('th', { scope: 'col' }, [h])));
+  const head = el('tr', {}, ['Trunk', 'Calls from', 'Auth', 'Transport', 'SRTP', 'State', 'Defined in', ''].map((h) => el('th', { scope: 'col' }, [h])));
   /** @type {HTMLElement} */ (document.getElementById('trunks')).replaceChildren(
     trunks.length ? el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]) : el('p', { class: 'note' }, ['No trunks yet.']),
   );
@@ -420,6 +424,8 @@ function trunkFields(prefix, t) {
   const keep = t ? ' (empty: keep)' : '';
   const srtp = el('select', { id: `${prefix}-srtp` }, ['optional', 'required', 'off'].map((m) => el('option', { value: m }, [m])));
   /** @type {HTMLSelectElement} */ (srtp).value = t?.srtp || 'optional';
+  const regTransport = el('select', { id: `${prefix}-reg-transport` }, ['udp', 'tcp', 'tls'].map((m) => el('option', { value: m }, [m])));
+  /** @type {HTMLSelectElement} */ (regTransport).value = t?.regTransport || 'udp';
   /** @type {(x: string|undefined) => Record<string, string>} */
   const v = (x) => (x ? { value: x } : {});
   return [
@@ -430,6 +436,7 @@ function trunkFields(prefix, t) {
     field(`${prefix}-reg-user`, 'Registration user', { autocomplete: 'off', ...v(t?.regUser) }),
     field(`${prefix}-reg-password`, `Registration password${keep}`, { type: 'password', autocomplete: 'new-password' }),
     field(`${prefix}-reg-domain`, 'Registration domain (optional)', v(t?.regDomain)),
+    el('div', { class: 'field' }, [el('label', { for: `${prefix}-reg-transport` }, ['Registration transport']), regTransport]),
     field(`${prefix}-max-calls`, 'Max calls (0: no limit)', { type: 'number', min: '0', ...v(String(t?.maxCalls || 0)) }),
     el('div', { class: 'field' }, [el('label', { for: `${prefix}-srtp` }, ['SRTP']), srtp]),
   ];
@@ -449,7 +456,8 @@ function trunkBody(prefix, t) {
   const body = { sources, username: v('user'), maxCalls: Number(v('max-calls') || 0), srtp: v('srtp') };
   if (v('password')) body.password = v('password');
   if (v('registrar')) {
-    body.register = { registrar: v('registrar'), username: v('reg-user'), password: v('reg-password'), domain: v('reg-domain') };
+    body.register = { registrar: v('registrar'), username: v('reg-user'), password: v('reg-password'), domain: v('reg-domain'),
+      transport: v('reg-transport') };
   } else if (t?.register) {
     body.noRegister = true;
   }
