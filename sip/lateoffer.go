@@ -11,11 +11,11 @@ import (
 const lateOfferEventPT = 101
 
 // lateOfferMedia is what we offer in the 200 to an INVITE without SDP
-// (RFC 3261 §13.2.1, RFC 3264): PCMU and RFC 4733 events, as RTP/SAVP
-// with our key when the trunk requires SRTP. The caller's answer arrives
-// in the ACK.
+// (RFC 3261 §13.2.1, RFC 3264): G.722, Opus, PCMU, PCMA (offerFormats)
+// and RFC 4733 events, as RTP/SAVP with our key when the trunk requires
+// SRTP. The caller's answer arrives in the ACK and picks the codec.
 func lateOfferMedia(mode SRTPMode) Media {
-	m := Media{Codec: PCMU, PT: 0, EventPT: lateOfferEventPT}
+	m := Media{Codec: G722, PT: 9, EventPT: lateOfferEventPT, ourOffer: true}
 	if mode == SRTPRequired {
 		m.proto, m.cryptoTag, m.localKey = "RTP/SAVP", 1, newSDESKey(sdesSuites[0])
 	}
@@ -38,23 +38,27 @@ func (ac *activeCall) setAckBody(b []byte, cseq uint32) {
 	if reoffer {
 		ac.reoffered = 0
 	}
+	ours := ac.answer
 	ac.mu.Unlock()
 	if !reoffer {
 		return
 	}
-	if m, err := negotiate(b, ac.srtpMode); err == nil && m.Codec == ac.offer.Codec && answersCrypto(ac.offer, m) {
-		ac.renegotiate(m) // an answer changes direction, address or the caller's key, never our codec
+	// The answer may change direction, address, the caller's key, and the
+	// codec among those our offer listed.
+	if m, err := negotiateAnswer(b, ac.srtpMode); err == nil && listsCodec(ours, m.Codec, m.PT) && answersCrypto(ac.offer, m) {
+		ac.renegotiate(m)
 	}
 }
 
 // takeLateAnswer applies the ACK's SDP answer to the call's media and
-// reports whether it was usable: it must pick a codec we offered.
+// reports whether it was usable: it must pick a codec we offered, under
+// our payload type (Opus: any; RFC 3264 §6.1 only says SHOULD).
 func (ac *activeCall) takeLateAnswer() bool {
 	ac.mu.Lock()
-	body := ac.ackBody
+	body, ours := ac.ackBody, ac.answer
 	ac.mu.Unlock()
-	m, err := negotiate(body, ac.srtpMode)
-	if err != nil || m.Codec != PCMU || m.PT != 0 || !answersCrypto(ac.offer, m) {
+	m, err := negotiateAnswer(body, ac.srtpMode)
+	if err != nil || !listsCodec(ours, m.Codec, m.PT) || !answersCrypto(ac.offer, m) {
 		return false
 	}
 	m.localKey = ac.offer.localKey // what we offered stays our key

@@ -74,7 +74,7 @@ func (ac *activeCall) renegotiate(m Media) []byte {
 		m.localKey = ac.offer.localKey
 	}
 	ac.media.update(m)
-	if m.Codec != ac.offer.Codec || m.PT != ac.offer.PT || m.EventPT != ac.offer.EventPT || m.Dir != ac.offer.Dir ||
+	if m.Codec != ac.offer.Codec || m.PT != ac.offer.PT || m.EventPT != ac.offer.EventPT || m.eventClock != ac.offer.eventClock || m.Dir != ac.offer.Dir ||
 		m.localKey != ac.offer.localKey || m.cryptoTag != ac.offer.cryptoTag {
 		ac.sdpVer++
 	}

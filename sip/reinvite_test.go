@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -265,8 +266,11 @@ func TestLateOffer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("200 carries no usable offer: %v\n%s", err, dlg.InviteResponse.Body())
 	}
-	if offer.Codec != PCMU || offer.EventPT != lateOfferEventPT {
-		t.Errorf("offer %+v, want PCMU with telephone-event %d", offer, lateOfferEventPT)
+	if offer.Codec != G722 || offer.PT != 9 || offer.EventPT != lateOfferEventPT {
+		t.Errorf("offer %+v, want G.722 (9) first with telephone-event %d", offer, lateOfferEventPT)
+	}
+	if m := "m=audio " + strconv.Itoa(int(offer.Remote.Port())) + " RTP/AVP 9 111 0 8 101\r\n"; !strings.Contains(string(dlg.InviteResponse.Body()), m) {
+		t.Errorf("offer lacks %q:\n%s", m, dlg.InviteResponse.Body())
 	}
 	ack := sip.NewRequest(sip.ACK, dlg.InviteResponse.Contact().Address)
 	ack.SetBody(p.offer()) // PCMU 0 and telephone-event 96: answers with PCMU

@@ -56,7 +56,7 @@ type recvStats struct {
 }
 
 // packet records one audio packet (RFC 3550 A.1 simplified: no probation).
-func (r *recvStats) packet(ssrc uint32, seq uint16, ts uint32, arrival time.Time) {
+func (r *recvStats) packet(ssrc uint32, seq uint16, ts uint32, arrival time.Time, clock int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.started || ssrc != r.ssrc {
@@ -70,8 +70,8 @@ func (r *recvStats) packet(ssrc uint32, seq uint16, ts uint32, arrival time.Time
 		r.maxSeq = seq
 	}
 	r.received++
-	// Interarrival jitter in 8 kHz units (A.8).
-	transit := arrival.UnixNano()*8000/int64(time.Second) - int64(ts)
+	// Interarrival jitter in units of the codec's RTP clock (A.8).
+	transit := arrival.UnixNano()*clock/int64(time.Second) - int64(ts)
 	if r.received > 1 {
 		d := float64(transit - r.lastTransit)
 		if d < 0 {

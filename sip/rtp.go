@@ -20,9 +20,6 @@ import (
 // rtpHeaderLen is the fixed RTP header without CSRCs or extensions (RFC 3550 §5.1).
 const rtpHeaderLen = 12
 
-// maxFrameBytes bounds the audio payload we decode per packet (60 ms of G.711).
-const maxFrameBytes = 3 * mixer.NarrowSamples
-
 // rtpSession is the media of one call: one UDP socket, a reader goroutine
 // that decodes audio and detects DTMF, and a sender used first by the call's
 // ticker (prompts, silence) and after Join by the mixer via WriteAudio.
@@ -55,6 +52,7 @@ type rtpSession struct {
 	stats      recvStats
 
 	sendMu                  sync.Mutex // serialises senders so seq and timestamp stay continuous
+	closed                  bool       // Close ran: nothing more is sent
 	overlay                 []int16    // a prompt played over the room's audio after Join (*6, *0)
 	overlayPos              int
 	overlayBuf              [mixer.NarrowSamples]int16
@@ -63,10 +61,19 @@ type rtpSession struct {
 	ts                      uint32
 	ssrc                    uint32
 	marker                  bool
-	silence                 [mixer.NarrowSamples]int16
-	buf                     [rtpHeaderLen + mixer.NarrowSamples]byte
-	encBuf                  [rtpHeaderLen + mixer.NarrowSamples + srtpMaxTag]byte
+	sendCodec               Codec // the codec of the packets we send
+	narrow                  [mixer.NarrowSamples]int16
+	buf                     [rtpHeaderLen + mixer.MaxEncodedBytes]byte
+	encBuf                  [rtpHeaderLen + mixer.MaxEncodedBytes + srtpMaxTag]byte
 	hdr                     rtp.Header // the SRTP packet's header, kept here so sends do not allocate
+
+	// A wideband leg's own 8 kHz audio (prompts, silence, overlays) is
+	// taken up to 16 kHz and encoded with the leg's own encoder; the
+	// room's audio comes encoded from the mixer's Frame.
+	up      mixer.Upsampler
+	wide    [mixer.FrameSamples]int16
+	own     mixer.Encoder // nil until needed; of sendCodec
+	ownFail bool          // creating own failed: logged once, not retried every frame
 
 	closeOnce sync.Once
 }
@@ -110,6 +117,7 @@ func newRTPSession(conn *net.UDPConn, media Media, log *slog.Logger) *rtpSession
 		ssrc:   rand.Uint32(),
 		marker: true,
 	}
+	s.sendCodec = media.Codec
 	s.media.Store(&media)
 	s.setKeys(media)
 	s.dir.Store(int32(media.Dir))
@@ -140,63 +148,49 @@ func (s *rtpSession) digitSource() digitSource {
 // SetMembership routes the caller's decoded audio to m from now on.
 func (s *rtpSession) SetMembership(m Membership) { s.member.Store(&memberRef{m: m}) }
 
-// WriteAudio implements mixer.Leg: it encodes one frame and sends it as one
-// RTP packet. It does not block beyond the UDP write and keeps nothing of pcm.
+// WriteAudio implements mixer.Leg: it encodes one frame (8 kHz) and sends
+// it as one RTP packet. It does not block beyond the UDP write and keeps
+// nothing of pcm.
 func (s *rtpSession) WriteAudio(pcm []int16) { s.send(pcm, nil) }
 
-// WriteFrame implements mixer.FrameLeg: like WriteAudio, but the G.711
-// payload comes from f's shared encodings, so all listeners of a room with
-// the same codec cost one encode per tick together.
+// WriteFrame implements mixer.FrameLeg: like WriteAudio, but the payload
+// comes from f's shared encodings (G.711 of its 8 kHz audio, G.722 and
+// Opus of its 16 kHz audio), so all listeners of a room with the same codec
+// cost one encode per tick together.
 func (s *rtpSession) WriteFrame(f *mixer.Frame) { s.send(nil, f) }
 
-// sendFrame sends one 20 ms packet; nil pcm sends silence.
+// sendFrame sends one 20 ms packet of 8 kHz pcm; nil pcm sends silence.
 func (s *rtpSession) sendFrame(pcm []int16) { s.send(pcm, nil) }
 
-// Frame encoding slots (mixer.Frame.Encoded) of the two codecs.
-const (
-	slotULaw = 0
-	slotALaw = 1
-)
-
-// send sends one 20 ms packet of pcm, or of f when f is not nil; nil pcm
-// and nil f send silence. A prompt played over the room (playOverlay)
-// replaces either.
+// send sends one 20 ms packet of pcm (8 kHz), or of f when f is not nil;
+// nil pcm and nil f send silence. A prompt played over the room
+// (playOverlay) replaces either.
 func (s *rtpSession) send(pcm []int16, f *mixer.Frame) {
-	const n = mixer.NarrowSamples
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
+	if s.closed {
+		return // the mixer may still hand a frame to a call that is ending
+	}
 	media := s.media.Load()
+	if media.Codec != s.sendCodec {
+		s.switchCodec(media.Codec)
+	}
 	if s.overlay != nil {
 		pcm, f = s.nextOverlay(), nil
 	}
+	step := media.Codec.tsPerFrame()
 	if !Direction(s.dir.Load()).weSend() {
-		s.ts += n // on hold: send nothing, keep the clock running
+		s.ts += step // on hold: send nothing, keep the clock running
 		return
 	}
 	// The packet is built in place: the 12-byte header (RFC 3550 section
 	// 5.1; no CSRC, no extension), then the payload.
-	pkt := s.buf[:rtpHeaderLen+n]
-	payload := pkt[rtpHeaderLen:]
-	switch {
-	case f != nil && media.Codec == PCMA:
-		copy(payload, f.Encoded(slotALaw, EncodeALaw))
-	case f != nil:
-		copy(payload, f.Encoded(slotULaw, EncodeULaw))
-	default:
-		if len(pcm) == 0 {
-			pcm = s.silence[:]
-		}
-		var k int
-		if media.Codec == PCMA {
-			k = EncodeALaw(payload, pcm)
-		} else {
-			k = EncodeULaw(payload, pcm)
-		}
-		fill := silenceByte(media.Codec)
-		for i := k; i < n; i++ {
-			payload[i] = fill
-		}
+	n := s.encode(s.buf[rtpHeaderLen:], media.Codec, pcm, f)
+	if n <= 0 {
+		s.ts += step // an encoder failed: a gap the caller conceals, not a broken packet
+		return
 	}
+	pkt := s.buf[:rtpHeaderLen+n]
 	pkt[0] = 2 << 6 // version 2
 	pkt[1] = media.PT & 0x7f
 	if s.marker {
@@ -208,7 +202,7 @@ func (s *rtpSession) send(pcm []int16, f *mixer.Frame) {
 	marker, seq, ts := s.marker, s.seq, s.ts
 	s.marker = false
 	s.seq++
-	s.ts += n
+	s.ts += step
 	dst := s.remote.Load()
 	if dst == nil {
 		return
@@ -225,8 +219,68 @@ func (s *rtpSession) send(pcm []int16, f *mixer.Frame) {
 	// Errors (e.g. ICMP port unreachable) are expected while the caller sets up.
 	if _, err := s.conn.WriteToUDPAddrPort(out, *dst); err == nil {
 		s.sentPackets++
-		s.sentOctets += n
+		s.sentOctets += uint32(n)
 	}
+}
+
+// switchCodec starts sending in codec c (a re-INVITE changed it): the
+// leg's own encoder and resampler start afresh, and the marker bit tells
+// the caller's jitter buffer that a new talkspurt begins. sendMu held.
+func (s *rtpSession) switchCodec(c Codec) {
+	if s.own != nil {
+		closeEncoder(s.own)
+	}
+	s.own, s.ownFail = nil, false
+	s.up.Reset()
+	s.sendCodec, s.marker = c, true
+}
+
+// encode writes one 20 ms payload in codec c into dst and returns its
+// length, 0 when there is nothing to send. sendMu held.
+func (s *rtpSession) encode(dst []byte, c Codec, pcm []int16, f *mixer.Frame) int {
+	switch c {
+	case PCMU, PCMA:
+		slot, enc := slotULaw, EncodeULaw
+		if c == PCMA {
+			slot, enc = slotALaw, EncodeALaw
+		}
+		if f != nil {
+			return copy(dst, f.Encoded(slot, enc))
+		}
+		k := enc(dst[:mixer.NarrowSamples], pcm)
+		fill := silenceByte(c)
+		for i := k; i < mixer.NarrowSamples; i++ {
+			dst[i] = fill
+		}
+		return mixer.NarrowSamples
+	}
+	if f != nil {
+		slot, newEnc := slotG722, newG722Encoder
+		if c == Opus {
+			slot, newEnc = slotOpus, newOpusEncoder
+		}
+		return copy(dst, f.EncodedWith(slot, newEnc))
+	}
+	// The leg's own 8 kHz audio, taken up to the codec's 16 kHz.
+	k := copy(s.narrow[:], pcm)
+	clear(s.narrow[k:])
+	s.up.Process(s.wide[:], s.narrow[:])
+	if s.own == nil {
+		if s.ownFail {
+			return 0
+		}
+		var err error
+		if s.own, err = newEncoderFor(c); err != nil {
+			s.ownFail = true
+			s.log.Warn("rtp: no encoder", "codec", c.String(), "error", err)
+			return 0
+		}
+	}
+	n, err := s.own.Encode(dst, s.wide[:])
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func silenceByte(c Codec) byte {
@@ -244,8 +298,8 @@ func (s *rtpSession) readLoop() {
 	plain := make([]byte, 1500)
 	var pkt rtp.Packet
 	det := newDTMFDetector()
-	var inband *inbandDetector
-	fr := framer{}
+	in := &audioIn{s: s}
+	defer in.dec.close()
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -285,23 +339,97 @@ func (s *rtpSession) readLoop() {
 			}
 			continue
 		}
-		s.stats.packet(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now)
-		pcm := fr.decode(media.Codec, pkt.Payload)
-		if inband == nil && media.EventPT < 0 {
-			inband = newInbandDetector() // no telephone-event: keys arrive as tones
+		s.stats.packet(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now, media.Codec.clockRate())
+		in.packet(media, &pkt)
+	}
+}
+
+// maxConceal is the most Opus packets lost in a row that the reader
+// conceals when the next one arrives (decoder PLC, and the FEC copy in the
+// next packet for the last of them); longer gaps are left to the mixer's
+// jitter buffer.
+const maxConceal = 3
+
+// audioIn is the reader goroutine's audio path: decode in the call's
+// codec, conceal Opus losses, find in-band DTMF, mute, and hand 20 ms
+// frames to the room.
+type audioIn struct {
+	s       *rtpSession
+	dec     rxDecoder
+	ready   bool // dec is set up for dec.codec
+	fr      framer
+	inband  *inbandDetector
+	down    mixer.Downsampler // 16 kHz to 8 kHz for the in-band detector
+	narrow  [maxDecoded / 2]int16
+	lastSeq uint16 // highest sequence number decoded, for loss concealment
+	ssrc    uint32
+	haveSeq bool
+	seqLast bool // the last packet went to the room as one numbered 20 ms frame
+}
+
+// packet decodes one audio packet of the caller's and delivers its audio.
+func (a *audioIn) packet(media *Media, pkt *rtp.Packet) {
+	if !a.ready || media.Codec != a.dec.codec {
+		if err := a.dec.use(media.Codec); err != nil {
+			a.s.log.Warn("rtp: no decoder", "codec", media.Codec.String(), "error", err)
 		}
-		if inband != nil && media.EventPT < 0 {
-			inband.Feed(pcm, s.sendDigit)
-			if inband.Busy() {
-				clear(pcm) // keys typed in the meeting do not reach the room as tones
+		a.fr.reset(media.Codec.frameSamples())
+		a.down.Reset()
+		a.ready, a.haveSeq = true, false
+	}
+	ref := a.s.member.Load()
+	seq := pkt.SequenceNumber
+	// Concealed frames go with their numbers, so only in a stream of
+	// numbered 20 ms frames (the lost packets were most likely 20 ms too).
+	if a.haveSeq && pkt.SSRC == a.ssrc && ref != nil && a.dec.codec == Opus && a.seqLast {
+		if gap := seq - a.lastSeq - 1; gap >= 1 && gap <= maxConceal {
+			for i := gap; i >= 1; i-- {
+				var next []byte
+				if i == 1 {
+					next = pkt.Payload
+				}
+				if pcm := a.dec.conceal(next); pcm != nil {
+					a.deliver(seq-i, pcm, media.EventPT, ref, false)
+				}
 			}
 		}
-		if s.muted.Load() {
-			clear(pcm)
+	}
+	if !a.haveSeq || pkt.SSRC != a.ssrc || int16(seq-a.lastSeq) > 0 {
+		a.lastSeq, a.ssrc, a.haveSeq = seq, pkt.SSRC, true
+	}
+	pcm := a.dec.decode(pkt.Payload)
+	a.seqLast = ref != nil && a.fr.seqFramed(len(pcm), ref.m)
+	if len(pcm) > 0 {
+		a.deliver(seq, pcm, media.EventPT, ref, true)
+	}
+}
+
+// deliver runs decoded audio through the in-band DTMF detector (when no
+// telephone-event was negotiated and detect is set) and the caller's
+// mute, then to the room when the caller joined.
+func (a *audioIn) deliver(seq uint16, pcm []int16, eventPT int, ref *memberRef, detect bool) {
+	if eventPT < 0 {
+		if a.inband == nil {
+			a.inband = newInbandDetector() // no telephone-event: keys arrive as tones
 		}
-		if ref := s.member.Load(); ref != nil {
-			fr.push(pkt.SequenceNumber, pcm, ref.m)
+		if detect {
+			narrow := pcm
+			if a.dec.codec.wideband() {
+				// The detector works at 8 kHz; DTMF lies far below 4 kHz.
+				narrow = a.narrow[:len(pcm)/2]
+				a.down.Process(narrow, pcm)
+			}
+			a.inband.Feed(narrow, a.s.sendDigit)
 		}
+		if a.inband.Busy() {
+			clear(pcm) // keys typed in the meeting do not reach the room as tones
+		}
+	}
+	if a.s.muted.Load() {
+		clear(pcm)
+	}
+	if ref != nil {
+		a.fr.push(seq, pcm, ref.m)
 	}
 }
 
@@ -334,6 +462,12 @@ func (s *rtpSession) Close() error {
 		if s.rtcpConn != nil {
 			_ = s.rtcpConn.Close()
 		}
+		s.sendMu.Lock()
+		if s.own != nil {
+			closeEncoder(s.own)
+		}
+		s.closed, s.own = true, nil
+		s.sendMu.Unlock()
 	})
 	<-s.done
 	if s.rtcpDone != nil {
@@ -342,26 +476,23 @@ func (s *rtpSession) Close() error {
 	return err
 }
 
-// framer decodes G.711 payloads of any ptime and hands out 20 ms frames.
+// framer hands out the decoded audio of packets of any ptime in 20 ms
+// frames of the codec's rate: mixer.NarrowSamples at 8 kHz (the zero
+// value) or mixer.FrameSamples at 16 kHz.
 type framer struct {
-	pcm   [maxFrameBytes]int16
-	frame [mixer.NarrowSamples]int16
+	frame [mixer.FrameSamples]int16
+	size  int // samples per frame; 0 means mixer.NarrowSamples
 	n     int // samples buffered in frame
 }
 
-// decode turns a G.711 payload (at most maxFrameBytes of it) into PCM in
-// f's buffer; the slice is valid until the next decode.
-func (f *framer) decode(c Codec, payload []byte) []int16 {
-	if len(payload) > maxFrameBytes {
-		payload = payload[:maxFrameBytes]
+// reset starts framing afresh in frames of size samples (a codec change).
+func (f *framer) reset(size int) { f.size, f.n = size, 0 }
+
+func (f *framer) frameLen() int {
+	if f.size == 0 {
+		return mixer.NarrowSamples
 	}
-	var k int
-	if c == PCMA {
-		k = DecodeALaw(f.pcm[:], payload)
-	} else {
-		k = DecodeULaw(f.pcm[:], payload)
-	}
-	return f.pcm[:k]
+	return f.size
 }
 
 // SeqPusher is implemented by a Membership whose jitter buffer orders frames
@@ -374,17 +505,26 @@ type SeqPusher interface {
 // A packet of exactly one frame (the usual 20 ms ptime) goes with its
 // sequence number when m can use it; other ptimes are re-framed in order.
 func (f *framer) push(seq uint16, src []int16, m Membership) {
-	if sp, ok := m.(SeqPusher); ok && f.n == 0 && len(src) == len(f.frame) {
+	size := f.frameLen()
+	if sp, ok := m.(SeqPusher); ok && f.n == 0 && len(src) == size {
 		sp.PushSeq(seq, src)
 		return
 	}
 	for len(src) > 0 {
-		c := copy(f.frame[f.n:], src)
+		c := copy(f.frame[f.n:size], src)
 		f.n += c
 		src = src[c:]
-		if f.n == len(f.frame) {
-			m.Push(f.frame[:])
+		if f.n == size {
+			m.Push(f.frame[:size])
 			f.n = 0
 		}
 	}
+}
+
+// seqFramed reports whether a packet of n samples goes to m with its
+// sequence number (see push), so that frames concealing a loss before it
+// can go with theirs.
+func (f *framer) seqFramed(n int, m Membership) bool {
+	_, ok := m.(SeqPusher)
+	return ok && f.n == 0 && n == f.frameLen()
 }

@@ -23,7 +23,7 @@ func TestNegotiate(t *testing.T) {
 			Media{Codec: PCMU, PT: 0, EventPT: 96, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
 		{"PCMA preferred", offer("m=audio 6000 RTP/AVP 8 0 101", "a=rtpmap:101 telephone-event/8000", "a=ptime:20"),
 			Media{Codec: PCMA, PT: 8, EventPT: 101, Remote: netip.MustParseAddrPort("192.0.2.10:6000"), PtimeMS: 20}, nil},
-		{"skip unsupported first", offer("m=audio 6000 RTP/AVP 9 18 111 8", "a=rtpmap:111 opus/48000/2"),
+		{"skip unsupported first", offer("m=audio 6000 RTP/AVP 18 3 8"),
 			Media{Codec: PCMA, PT: 8, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
 		{"dynamic PCMU", offer("m=audio 6000 RTP/AVP 100 99", "a=rtpmap:100 PCMU/8000", "a=rtpmap:99 telephone-event/8000"),
 			Media{Codec: PCMU, PT: 100, EventPT: 99, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
@@ -41,8 +41,25 @@ func TestNegotiate(t *testing.T) {
 			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("0.0.0.0:6000"), Dir: DirSendOnly}, nil},
 		{"video first", offer("m=video 5000 RTP/AVP 96", "m=audio 6000 RTP/AVP 8"),
 			Media{Codec: PCMA, PT: 8, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
-		{"only opus", offer("m=audio 6000 RTP/AVP 111", "a=rtpmap:111 opus/48000/2"), Media{}, ErrNoCodec},
-		{"G722 only", offer("m=audio 6000 RTP/AVP 9"), Media{}, ErrNoCodec},
+		{"only opus", offer("m=audio 6000 RTP/AVP 111", "a=rtpmap:111 opus/48000/2", "a=fmtp:111 useinbandfec=1"),
+			Media{Codec: Opus, PT: 111, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"G722 only, no rtpmap", offer("m=audio 6000 RTP/AVP 9"),
+			Media{Codec: G722, PT: 9, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"wideband preferred over the offer's G.711 first", offer("m=audio 6000 RTP/AVP 0 8 9 101", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000"),
+			Media{Codec: G722, PT: 9, EventPT: 101, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"G.722 before Opus", offer("m=audio 6000 RTP/AVP 111 0 9", "a=rtpmap:111 opus/48000/2"),
+			Media{Codec: G722, PT: 9, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"Opus before G.711", offer("m=audio 6000 RTP/AVP 8 0 96", "a=rtpmap:96 OPUS/48000/2"),
+			Media{Codec: Opus, PT: 96, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"opus without channels", offer("m=audio 6000 RTP/AVP 0 107", "a=rtpmap:107 opus/48000"),
+			Media{Codec: Opus, PT: 107, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"opus at another clock is not opus", offer("m=audio 6000 RTP/AVP 107 8", "a=rtpmap:107 opus/16000/1"),
+			Media{Codec: PCMA, PT: 8, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"G722 at 16000 is not RFC 3551 G.722", offer("m=audio 6000 RTP/AVP 9 0", "a=rtpmap:9 G722/16000"),
+			Media{Codec: PCMU, PT: 0, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"stereo PCMU is not ours", offer("m=audio 6000 RTP/AVP 100 8", "a=rtpmap:100 PCMU/8000/2"),
+			Media{Codec: PCMA, PT: 8, EventPT: -1, Remote: netip.MustParseAddrPort("192.0.2.10:6000")}, nil},
+		{"no codec of ours", offer("m=audio 6000 RTP/AVP 18 3", "a=rtpmap:18 G729/8000"), Media{}, ErrNoCodec},
 		{"port 0 rejected stream", offer("m=audio 0 RTP/AVP 0"), Media{}, ErrNoCodec},
 		{"SRTP profile", offer("m=audio 6000 RTP/SAVP 0"), Media{}, ErrNoCodec},
 		{"no media", offer(), Media{}, ErrNoCodec},
@@ -77,6 +94,8 @@ func TestAnswerRoundTrip(t *testing.T) {
 		{"PCMU + te 96", Media{Codec: PCMU, PT: 0, EventPT: 96}, "192.0.2.1"},
 		{"PCMA no te", Media{Codec: PCMA, PT: 8, EventPT: -1}, "192.0.2.1"},
 		{"IPv6", Media{Codec: PCMU, PT: 0, EventPT: 101}, "2001:db8::1"},
+		{"G722", Media{Codec: G722, PT: 9, EventPT: 101}, "192.0.2.1"},
+		{"opus, renumbered", Media{Codec: Opus, PT: 120, EventPT: -1}, "192.0.2.1"},
 	}
 	// The answer's direction mirrors the offer's (RFC 3264 §6.1).
 	for _, tt := range []struct {
@@ -111,6 +130,11 @@ func FuzzNegotiate(f *testing.F) {
 	f.Add(offer("m=audio 6000 RTP/AVP 0 8 96", "a=rtpmap:96 telephone-event/8000"))
 	f.Add(offer("m=audio 6000 RTP/AVP 100", "a=rtpmap:100 PCMA/8000", "a=ptime:30"))
 	f.Add([]byte("v=0\r\n"))
+	f.Add(offer("m=audio 6000 RTP/AVP 9 111 0 8 101", "a=rtpmap:9 G722/8000", "a=rtpmap:111 opus/48000/2",
+		"a=fmtp:111 maxplaybackrate=16000;useinbandfec=1", "a=rtpmap:101 telephone-event/8000"))
+	f.Add(offer("m=audio 6000 RTP/AVP 96 9", "a=rtpmap:96 opus/48000", "a=rtpmap:9 G722/16000/1"))
+	f.Add(offer("m=audio 6000 RTP/AVP 111 101", "a=rtpmap:111 opus/48000/2", "a=rtpmap:101 telephone-event/48000"))
+	f.Add(offer("m=audio 6000 RTP/SAVP 9", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+key30))
 	f.Add(offer("m=video 7000 RTP/AVP 96", "m=audio 6000 RTP/SAVP 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+key30,
 		"m=audio 6002 RTP/AVP 0"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -126,8 +150,11 @@ func FuzzNegotiate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if m.Codec != PCMU && m.Codec != PCMA {
+		if m.Codec != PCMU && m.Codec != PCMA && m.Codec != G722 && m.Codec != Opus {
 			t.Fatalf("codec %v", m.Codec)
+		}
+		if a, err := negotiateAnswer(b, SRTPOptional); err == nil && !listsCodec(b, a.Codec, a.PT) {
+			t.Fatalf("answer codec %v/%d not listed in the SDP", a.Codec, a.PT)
 		}
 		if !m.Remote.IsValid() || m.Remote.Port() == 0 {
 			t.Fatalf("remote %v", m.Remote)
