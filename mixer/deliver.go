@@ -137,6 +137,7 @@ func (r *room) deliver() {
 			own = true
 		}
 		if own {
+			m.out.seed = &r.shared
 			m.out.startTick(m.outTick+1 != r.tickN)
 			m.outTick = r.tickN
 		}

@@ -24,6 +24,17 @@ type Encoder interface {
 	Encode(dst []byte, pcm []int16) (int, error)
 }
 
+// StateCopier is an Encoder whose state can be copied (G.722's ADPCM state is
+// a small plain struct; libopus offers no such copy). A leg that starts
+// talking moves from the room's stream to its own Frame's; with a
+// StateCopier its own encoder starts in the state the room's encoder had
+// before this tick, so the caller's decoder never sees the switch.
+type StateCopier interface {
+	Encoder
+	NewCopy() (Encoder, error)      // a new encoder in the same state
+	CopyStateFrom(src Encoder) bool // take src's state; false if src is another kind
+}
+
 // Frame is one tick's audio for one or more phone legs, with its encodings
 // made once and shared: every non-talker of a room gets the same Frame, so
 // with a thousand listeners the room's mix is encoded once per codec per
@@ -48,6 +59,14 @@ type Frame struct {
 	enc      [FrameEncodings]frameEncoding
 	encoders [FrameEncodings]Encoder // EncodedWith's, kept across ticks
 	encErr   [FrameEncodings]bool    // creating the encoder failed: do not retry every tick
+
+	// For the room's shared Frame: its StateCopier encoders' state before
+	// this tick's encode, taken in startTick, read by talkers' Frames.
+	snap [FrameEncodings]Encoder
+	// For a talker's own Frame: the room's shared Frame, and whether this
+	// tick starts a talk spell (the Frame was not used in the last tick).
+	seed  *Frame
+	fresh bool
 }
 
 const (
@@ -84,10 +103,30 @@ func (f *Frame) startTick(fresh bool) {
 	if fresh {
 		f.down.Reset()
 	}
+	f.fresh = fresh
 	for i := range f.enc {
 		f.enc[i].ready.Store(false)
 	}
 	f.have.Store(haveWide)
+	if f.seed == nil { // the room's Frame: snapshots for talkers' Frames
+		f.snapshot()
+	}
+}
+
+// snapshot copies the state of f's StateCopier encoders before this tick's
+// encode into f.snap (tick goroutine, before the frame is handed out).
+func (f *Frame) snapshot() {
+	for i, e := range f.encoders {
+		sc, ok := e.(StateCopier)
+		if !ok {
+			continue
+		}
+		if snap, ok := f.snap[i].(StateCopier); ok && snap.CopyStateFrom(sc) {
+			continue
+		}
+		closeEncoder(f.snap[i])
+		f.snap[i], _ = sc.NewCopy()
+	}
 }
 
 // endTick runs after every leg had this tick's frame: when nobody asked for
@@ -102,11 +141,16 @@ func (f *Frame) endTick() {
 // closeEncoders closes the Frame's encoders that hold outside resources; the
 // tick goroutine calls it when no leg can use the Frame any more.
 func (f *Frame) closeEncoders() {
-	for i, e := range f.encoders {
-		if c, ok := e.(io.Closer); ok {
-			_ = c.Close()
-		}
-		f.encoders[i] = nil
+	for i := range f.encoders {
+		closeEncoder(f.encoders[i])
+		closeEncoder(f.snap[i])
+		f.encoders[i], f.snap[i] = nil, nil
+	}
+}
+
+func closeEncoder(e Encoder) {
+	if c, ok := e.(io.Closer); ok {
+		_ = c.Close()
 	}
 }
 
@@ -162,6 +206,7 @@ func (f *Frame) EncodedWith(slot int, newEnc func() (Encoder, error)) []byte {
 	}
 	pcm := f.Wide()
 	return f.encoded(slot, func(dst []byte) int {
+		f.continueSeed(slot)
 		if f.encoders[slot] == nil {
 			if f.encErr[slot] {
 				return 0
@@ -179,6 +224,26 @@ func (f *Frame) EncodedWith(slot int, newEnc func() (Encoder, error)) []byte {
 		}
 		return n
 	})
+}
+
+// continueSeed starts a talker's own encoder where the room's stream stands
+// (f.mu held): on the first tick of a talk spell, the leg's phone has been
+// decoding the room's stream until now.
+func (f *Frame) continueSeed(slot int) {
+	if !f.fresh || f.seed == nil {
+		return
+	}
+	src, ok := f.seed.snap[slot].(StateCopier)
+	if !ok {
+		return
+	}
+	if own, ok := f.encoders[slot].(StateCopier); ok && own.CopyStateFrom(src) {
+		return
+	}
+	if e, err := src.NewCopy(); err == nil {
+		closeEncoder(f.encoders[slot])
+		f.encoders[slot] = e
+	}
 }
 
 // encoded runs encode once per tick for slot (under f.mu) and returns its bytes.

@@ -230,7 +230,8 @@ func (f frameFunc) WriteFrame(fr *Frame) { f(fr) }
 type g722Leg struct {
 	t   *testing.T
 	dec *g722.Decoder
-	pcm []int16
+	pcm []int16 // what the phone decoded
+	in  []int16 // the 16 kHz audio it was sent
 	buf [FrameSamples]int16
 }
 
@@ -243,9 +244,21 @@ func newG722Leg(t *testing.T) *g722Leg {
 	return &g722Leg{t: t, dec: d}
 }
 
+// g722Enc is a StateCopier like sip's G.722 encoder.
 type g722Enc struct{ *g722.Encoder }
 
 func (e g722Enc) Close() error { e.Free(); return nil }
+func (e g722Enc) NewCopy() (Encoder, error) {
+	c, err := g722.NewEncoder()
+	if err != nil {
+		return nil, err
+	}
+	return g722Enc{c}, c.CopyStateFrom(e.Encoder)
+}
+func (e g722Enc) CopyStateFrom(src Encoder) bool {
+	s, ok := src.(g722Enc)
+	return ok && e.Encoder.CopyStateFrom(s.Encoder) == nil
+}
 
 func (l *g722Leg) WriteAudio([]int16) { panic("WriteAudio called on a FrameLeg") }
 func (l *g722Leg) WriteFrame(f *Frame) {
@@ -253,6 +266,7 @@ func (l *g722Leg) WriteFrame(f *Frame) {
 		e, err := g722.NewEncoder()
 		return g722Enc{e}, err
 	})
+	l.in = append(l.in, f.Wide()...)
 	n, err := l.dec.Decode(l.buf[:], b)
 	if err != nil || n != FrameSamples {
 		l.t.Errorf("decode: %d samples, %v", n, err)
@@ -342,5 +356,57 @@ func TestNarrowMixJoinsAfterSkippedTicks(t *testing.T) {
 				t.Fatalf("tick %d sample %d: %d, want %d (the 8 kHz mix lost its history)", i, j, got[j], ref[j])
 			}
 		}
+	}
+}
+
+// TestStatefulStreamContinuousThroughTalkSpells: a G.722 caller that listens,
+// talks, and listens again is sent one stream its phone decodes exactly as
+// if a single encoder had coded all the audio it was sent: at the start of a
+// talk spell its own encoder takes over the room's state (StateCopier), at
+// the end the hand-over lets the two converge.
+func TestStatefulStreamContinuousThroughTalkSpells(t *testing.T) {
+	c := newClockMixer(t, 3)
+	a, b := newG722Leg(t), newG722Leg(t)
+	ma, _ := c.Join("r", PhoneInfo{ID: "a"}, a)
+	mb, _ := c.Join("r", PhoneInfo{ID: "b"}, b)
+	const ticks, start, stop = 140, 30, 70
+	for i := range ticks {
+		pa := make([]int16, FrameSamples)
+		if i >= start && i < stop {
+			pa = tone(600, SampleRate, FrameSamples, 8000, i*FrameSamples)
+		}
+		ma.Push(pa)
+		mb.Push(tone(1000, SampleRate, FrameSamples, 6000, i*FrameSamples))
+		c.tick("r")
+	}
+	// The reference: one encoder and one decoder over everything a was sent.
+	enc, err := g722.NewEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Free()
+	dec, err := g722.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Free()
+	var bits [FrameSamples / 2]byte
+	ref := make([]int16, FrameSamples)
+	worst, at := 0, 0
+	for k := 0; (k+1)*FrameSamples <= len(a.in); k++ {
+		n, _ := enc.Encode(bits[:], a.in[k*FrameSamples:(k+1)*FrameSamples])
+		dec.Decode(ref, bits[:n])
+		for j, v := range ref {
+			if d := int(a.pcm[k*FrameSamples+j]) - int(v); max(d, -d) > worst {
+				worst, at = max(d, -d), k
+			}
+		}
+		if k == stop+talkHold && worst != 0 {
+			t.Errorf("by the end of the talk spell a's audio differs from one continuous stream by %d (tick %d), want 0", worst, at)
+		}
+	}
+	t.Logf("largest difference from one continuous stream: %d (tick %d)", worst, at)
+	if worst > 200 {
+		t.Errorf("difference %d at tick %d, want <= 200", worst, at)
 	}
 }

@@ -108,6 +108,25 @@ func newG722Encoder() (mixer.Encoder, error) {
 
 func (e *g722Encoder) Encode(dst []byte, pcm []int16) (int, error) { return e.enc.Encode(dst, pcm) }
 
+// NewCopy implements mixer.StateCopier: a new encoder in e's state.
+func (e *g722Encoder) NewCopy() (mixer.Encoder, error) {
+	c, err := g722.NewEncoder()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.CopyStateFrom(e.enc); err != nil {
+		c.Free()
+		return nil, err
+	}
+	return &g722Encoder{enc: c}, nil
+}
+
+// CopyStateFrom implements mixer.StateCopier for another G.722 encoder.
+func (e *g722Encoder) CopyStateFrom(src mixer.Encoder) bool {
+	s, ok := src.(*g722Encoder)
+	return ok && e.enc.CopyStateFrom(s.enc) == nil
+}
+
 // Close frees the C state; Encode then fails. Idempotent.
 func (e *g722Encoder) Close() error {
 	e.enc.Free()

@@ -16,6 +16,9 @@ package g722
 #include <stdint.h>
 #include <spandsp/telephony.h>
 #include <spandsp/g722.h>
+#include <spandsp/private/g722.h>
+
+static void copy_encode_state(g722_encode_state_t *dst, const g722_encode_state_t *src) { *dst = *src; }
 */
 import "C"
 
@@ -67,6 +70,17 @@ func (e *Encoder) Encode(dst []byte, pcm []int16) (int, error) {
 	}
 	k := C.g722_encode(e.st, (*C.uint8_t)(unsafe.Pointer(&dst[0])), (*C.int16_t)(unsafe.Pointer(&pcm[0])), C.int(n))
 	return int(k), nil
+}
+
+// CopyStateFrom sets e's ADPCM and filter state to src's: from now on e
+// continues the stream src has been producing, so a decoder that followed
+// src can follow e (a phone moved from one encoder's stream to another's).
+func (e *Encoder) CopyStateFrom(src *Encoder) error {
+	if e.st == nil || src == nil || src.st == nil {
+		return ErrFreed
+	}
+	C.copy_encode_state(e.st, src.st)
+	return nil
 }
 
 // Free releases the encoder's C memory. Idempotent.

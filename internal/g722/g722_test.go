@@ -196,3 +196,36 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestCopyStateFrom: an encoder given another's state continues that
+// encoder's stream byte for byte; a freed encoder refuses.
+func TestCopyStateFrom(t *testing.T) {
+	a, err := NewEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Free()
+	b, err := NewEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := sine(700, 8000, 3200)
+	ba, bb := make([]byte, 160), make([]byte, 160)
+	for i := 0; i < 5; i++ {
+		a.Encode(ba, pcm[i*320:(i+1)*320])
+	}
+	if err := b.CopyStateFrom(a); err != nil {
+		t.Fatal(err)
+	}
+	for i := 5; i < 10; i++ {
+		a.Encode(ba, pcm[i*320:(i+1)*320])
+		b.Encode(bb, pcm[i*320:(i+1)*320])
+		if string(ba) != string(bb) {
+			t.Fatalf("frame %d: the copy's bytes differ from the original's", i)
+		}
+	}
+	b.Free()
+	if err := b.CopyStateFrom(a); err != ErrFreed {
+		t.Errorf("copy into a freed encoder: %v, want ErrFreed", err)
+	}
+}
