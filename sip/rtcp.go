@@ -169,12 +169,17 @@ func (s *rtpSession) readRTCP() {
 
 // sendRTCP sends a sender report (or a receiver report while we send
 // nothing) with a reception report on the caller's stream and our CNAME,
-// to where the caller's RTCP comes from, else to its RTP port + 1.
+// to where the caller's RTCP comes from, else to where its SDP's a=rtcp
+// said (RFC 3605), else to its RTP port + 1.
 func (s *rtpSession) sendRTCP(now time.Time) {
 	if s.rtcpConn == nil {
 		return
 	}
 	dst := s.rtcpRemote.Load()
+	if m := s.media.Load(); dst == nil && m.RTCP.IsValid() {
+		d := m.RTCP
+		dst = &d
+	}
 	if dst == nil {
 		r := s.remote.Load()
 		if r == nil {

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
@@ -93,5 +94,76 @@ func TestRTCPReports(t *testing.T) {
 	}
 	if want := uint32(theirNTP >> 16); rr.LastSenderReport != want {
 		t.Errorf("LSR %08x, want %08x (the middle of the caller's SR time)", rr.LastSenderReport, want)
+	}
+}
+
+// A caller whose SDP names its RTCP port with a=rtcp (RFC 3605; here not the
+// RTP port + 1) gets our reports there before any of its RTCP arrived.
+func TestRTCPToAttributePort(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	peerRTP, err := net.ListenUDP("udp", &net.UDPAddr{IP: lo.AsSlice()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peerRTP.Close()
+	peerRTCP, err := net.ListenUDP("udp", &net.UDPAddr{IP: lo.AsSlice()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peerRTCP.Close()
+	conn, rtcpConn, err := listenRTPPair(lo, 31400, 31498)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 0\r\na=rtcp:%d IN IP4 127.0.0.1\r\n",
+		peerRTP.LocalAddr().(*net.UDPAddr).Port, peerRTCP.LocalAddr().(*net.UDPAddr).Port)
+	m, err := Negotiate([]byte(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := addrPort(peerRTCP); m.RTCP != want {
+		t.Fatalf("Media.RTCP %v, want %v from a=rtcp", m.RTCP, want)
+	}
+	s := newRTPSession(conn, m, testLogger())
+	s.attachRTCP(rtcpConn)
+	defer s.Close()
+	s.sendRTCP(time.Now())
+	buf := make([]byte, 1500)
+	_ = peerRTCP.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := peerRTCP.Read(buf)
+	if err != nil {
+		t.Fatalf("no RTCP at the a=rtcp port: %v", err)
+	}
+	if _, err := rtcp.Unmarshal(buf[:n]); err != nil {
+		t.Errorf("not RTCP: %v", err)
+	}
+}
+
+func TestParseRTCPAttr(t *testing.T) {
+	media := netip.MustParseAddr("192.0.2.1")
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{
+		{"53020", "192.0.2.1:53020"},
+		{"53020 IN IP4 198.51.100.7", "198.51.100.7:53020"},
+		{"53020 IN IP6 2001:db8::1", "[2001:db8::1]:53020"},
+		{"53020 IN IP4 2001:db8::1", ""}, // address of the wrong type
+		{"53020 IN IP4", ""},
+		{"0", ""},
+		{"70000", ""},
+		{"port", ""},
+		{"", ""},
+		{"53020 IN IP4 0.0.0.0", ""},
+	} {
+		got := parseRTCPAttr(tc.in, media)
+		s := ""
+		if got.IsValid() {
+			s = got.String()
+		}
+		if s != tc.want {
+			t.Errorf("a=rtcp:%s: got %q, want %q", tc.in, s, tc.want)
+		}
 	}
 }

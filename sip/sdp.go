@@ -20,6 +20,10 @@ type Media struct {
 	PT      uint8          // payload type for the codec as the offer numbered it
 	EventPT int            // telephone-event payload type, -1 when not offered
 	Remote  netip.AddrPort // where to send RTP until the caller's RTP arrives
+	// RTCP is where the offer's a=rtcp attribute (RFC 3605) asks for RTCP,
+	// when the caller's RTCP port is not the RTP port + 1 (NATs, SBCs);
+	// the zero value means RTP port + 1.
+	RTCP netip.AddrPort
 	PtimeMS int            // the offer's a=ptime, 0 when absent
 	Dir     Direction      // the offer's direction; c=0.0.0.0 (RFC 2543 hold) counts as sendonly
 
@@ -111,6 +115,9 @@ func negotiateSDP(offer []byte, mode SRTPMode, firstListed bool) (Media, error) 
 			return Media{}, fmt.Errorf("sdp: port %d: %w", md.MediaName.Port.Value, ErrNoCodec)
 		}
 		m.Remote = netip.AddrPortFrom(addr, uint16(md.MediaName.Port.Value))
+		if v, ok := md.Attribute("rtcp"); ok {
+			m.RTCP = parseRTCPAttr(v, addr)
+		}
 		if v, ok := md.Attribute("ptime"); ok {
 			m.PtimeMS, _ = strconv.Atoi(strings.TrimSpace(v))
 		}
@@ -303,6 +310,35 @@ func rtpmaps(md *sdp.MediaDescription) map[int]string {
 		}
 	}
 	return out
+}
+
+// parseRTCPAttr reads the value of an a=rtcp attribute (RFC 3605 §2.1:
+// "port [nettype addrtype connection-address]"); the address defaults to the
+// stream's. A value it cannot read gives the zero AddrPort: RTCP then goes to
+// the RTP port + 1 as without the attribute (it is only a hint for reports).
+func parseRTCPAttr(v string, media netip.Addr) netip.AddrPort {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return netip.AddrPort{}
+	}
+	port, err := strconv.Atoi(f[0])
+	if err != nil || port < 1 || port > 65535 {
+		return netip.AddrPort{}
+	}
+	addr := media
+	if len(f) >= 4 && f[1] == "IN" && (f[2] == "IP4" || f[2] == "IP6") {
+		a, err := netip.ParseAddr(f[3])
+		if err != nil || (f[2] == "IP4") != a.Is4() {
+			return netip.AddrPort{}
+		}
+		addr = a
+	} else if len(f) != 1 {
+		return netip.AddrPort{}
+	}
+	if addr.IsUnspecified() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(addr, uint16(port))
 }
 
 func connectionAddr(sd *sdp.SessionDescription, md *sdp.MediaDescription) (netip.Addr, error) {

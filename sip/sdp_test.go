@@ -129,6 +129,8 @@ func TestAnswerRoundTrip(t *testing.T) {
 func FuzzNegotiate(f *testing.F) {
 	f.Add(offer("m=audio 6000 RTP/AVP 0 8 96", "a=rtpmap:96 telephone-event/8000"))
 	f.Add(offer("m=audio 6000 RTP/AVP 100", "a=rtpmap:100 PCMA/8000", "a=ptime:30"))
+	f.Add(offer("m=audio 6000 RTP/AVP 0", "a=rtcp:6003 IN IP4 192.0.2.9"))
+	f.Add(offer("m=audio 6000 RTP/AVP 0", "a=rtcp:x IN IP6"))
 	f.Add([]byte("v=0\r\n"))
 	f.Add(offer("m=audio 6000 RTP/AVP 9 111 0 8 101", "a=rtpmap:9 G722/8000", "a=rtpmap:111 opus/48000/2",
 		"a=fmtp:111 maxplaybackrate=16000;useinbandfec=1", "a=rtpmap:101 telephone-event/8000"))
