@@ -33,8 +33,8 @@ func (m SRTPMode) acceptsPlain() bool  { return m != SRTPRequired }
 func (m SRTPMode) acceptsSecure() bool { return m != SRTPOff }
 
 // errCryptoUnsupported marks a well-formed a=crypto line that we cannot
-// use (another suite, MKI, several keys, session parameters); the offer
-// may still have another one we can.
+// use (another suite, session parameters that change the packet format);
+// the offer may still have another one we can.
 var errCryptoUnsupported = errors.New("sdes: crypto attribute not supported")
 
 // sdesSuite is one SRTP crypto suite that may be keyed by SDES.
@@ -45,12 +45,15 @@ type sdesSuite struct {
 }
 
 // sdesSuites are the suites we accept, in our order of preference for our
-// own offers: RFC 4568 §6.2 and RFC 6188 §7.1.
+// own offers: RFC 4568 §6.2, RFC 6188 §7.1 and the AES-GCM suites of RFC
+// 7714 §14.2 (12-byte salts).
 var sdesSuites = []sdesSuite{
 	{"AES_CM_128_HMAC_SHA1_80", srtp.ProtectionProfileAes128CmHmacSha1_80, 16, 14},
 	{"AES_CM_128_HMAC_SHA1_32", srtp.ProtectionProfileAes128CmHmacSha1_32, 16, 14},
 	{"AES_256_CM_HMAC_SHA1_80", srtp.ProtectionProfileAes256CmHmacSha1_80, 32, 14},
 	{"AES_256_CM_HMAC_SHA1_32", srtp.ProtectionProfileAes256CmHmacSha1_32, 32, 14},
+	{"AEAD_AES_128_GCM", srtp.ProtectionProfileAeadAes128Gcm, 16, 12},
+	{"AEAD_AES_256_GCM", srtp.ProtectionProfileAeadAes256Gcm, 32, 12},
 }
 
 func suiteByName(name string) (sdesSuite, bool) {
@@ -67,6 +70,14 @@ func suiteByName(name string) (sdesSuite, bool) {
 type sdesKey struct {
 	suite sdesSuite
 	key   []byte // master key followed by master salt
+	// mki is the master key identifier the sender puts in every packet
+	// (RFC 3711 §3.1), big-endian in its announced length; nil for none.
+	// Only the caller's keys have one: ours are answered without.
+	mki []byte
+	// more are further keys of the same a=crypto line, each with its own
+	// MKI of the same length (RFC 4568 §6.1): the caller may switch to
+	// any of them at any packet.
+	more []*sdesKey
 }
 
 // String names the suite only, so a key cannot reach a log by accident.
@@ -75,9 +86,18 @@ func (k *sdesKey) String() string { return k.suite.name + " (key hidden)" }
 // LogValue implements slog.LogValuer with the suite only.
 func (k *sdesKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
-// sameAs reports whether k and o are the same suite and key.
+// sameAs reports whether k and o are the same suite, keys and MKIs.
 func (k *sdesKey) sameAs(o *sdesKey) bool {
-	return k != nil && o != nil && k.suite.name == o.suite.name && string(k.key) == string(o.key)
+	if k == nil || o == nil || k.suite.name != o.suite.name || string(k.key) != string(o.key) ||
+		string(k.mki) != string(o.mki) || len(k.more) != len(o.more) {
+		return false
+	}
+	for i := range k.more {
+		if !k.more[i].sameAs(o.more[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // newSDESKey makes a fresh random key for suite.
@@ -96,12 +116,13 @@ type sdesCrypto struct {
 
 // parseCrypto parses the value of an a=crypto attribute:
 //
-//	<tag> <crypto-suite> inline:<base64 key||salt>[|<lifetime>][|<MKI>:<length>] [<session-params>]
+//	<tag> <crypto-suite> <key-params>[;<key-params>...] [<session-params>]
+//	key-params = inline:<base64 key||salt>[|<lifetime>][|<MKI>:<length>]
 //
-// Lines we cannot use although they are well-formed (another suite, an
-// MKI, more than one key, session parameters that change the packet
-// format) return an error wrapping errCryptoUnsupported. The error never
-// contains key material.
+// Several keys need an MKI each, all of one length (RFC 4568 §6.1). Lines
+// we cannot use although they are well-formed (another suite, session
+// parameters that change the packet format) return an error wrapping
+// errCryptoUnsupported. The error never contains key material.
 func parseCrypto(v string) (sdesCrypto, error) {
 	f := strings.Fields(v)
 	if len(f) < 3 {
@@ -121,33 +142,91 @@ func parseCrypto(v string) (sdesCrypto, error) {
 			return sdesCrypto{}, fmt.Errorf("sdes: session parameter %.40q: %w", name, errCryptoUnsupported)
 		}
 	}
-	if strings.Contains(f[2], ";") {
-		return sdesCrypto{}, fmt.Errorf("sdes: several keys: %w", errCryptoUnsupported)
+	params := strings.Split(f[2], ";")
+	if len(params) > maxSDESKeys {
+		return sdesCrypto{}, fmt.Errorf("sdes: %d keys in one line, at most %d", len(params), maxSDESKeys)
 	}
-	method, inline, ok := strings.Cut(f[2], ":")
+	var keys []*sdesKey
+	seen := map[string]bool{}
+	for _, p := range params {
+		k, err := parseKeyParams(p, suite)
+		if err != nil {
+			return sdesCrypto{}, err
+		}
+		if len(params) > 1 {
+			switch {
+			case k.mki == nil:
+				return sdesCrypto{}, errors.New("sdes: several keys without a master key identifier each")
+			case len(keys) > 0 && len(k.mki) != len(keys[0].mki):
+				return sdesCrypto{}, errors.New("sdes: master key identifiers of different lengths")
+			case seen[string(k.mki)]:
+				return sdesCrypto{}, errors.New("sdes: the same master key identifier twice")
+			}
+			seen[string(k.mki)] = true
+		}
+		keys = append(keys, k)
+	}
+	keys[0].more = keys[1:]
+	return sdesCrypto{tag: tag, key: keys[0]}, nil
+}
+
+// maxSDESKeys bounds the keys one a=crypto line may carry.
+const maxSDESKeys = 16
+
+// parseKeyParams parses one "inline:<key||salt>[|<lifetime>][|<MKI>:<length>]".
+func parseKeyParams(p string, suite sdesSuite) (*sdesKey, error) {
+	method, inline, ok := strings.Cut(p, ":")
 	if !ok || !strings.EqualFold(method, "inline") {
-		return sdesCrypto{}, errors.New("sdes: key parameters do not start with inline:")
+		return nil, errors.New("sdes: key parameters do not start with inline:")
 	}
 	parts := strings.Split(inline, "|")
 	if len(parts) > 3 {
-		return sdesCrypto{}, errors.New("sdes: too many fields after the key")
+		return nil, errors.New("sdes: too many fields after the key")
 	}
-	for _, p := range parts[1:] {
-		if strings.Contains(p, ":") {
-			return sdesCrypto{}, fmt.Errorf("sdes: master key identifier: %w", errCryptoUnsupported)
+	var mki []byte
+	for i, f := range parts[1:] {
+		if strings.Contains(f, ":") {
+			if i != len(parts)-2 {
+				return nil, errors.New("sdes: master key identifier before the lifetime")
+			}
+			var err error
+			if mki, err = parseMKI(f); err != nil {
+				return nil, err
+			}
+			continue
 		}
-		if !validLifetime(p) {
-			return sdesCrypto{}, errors.New("sdes: key lifetime is not a number or 2^n")
+		if !validLifetime(f) {
+			return nil, errors.New("sdes: key lifetime is not a number or 2^n")
 		}
 	}
 	raw, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(parts[0], "="))
 	if err != nil {
-		return sdesCrypto{}, errors.New("sdes: key is not base64")
+		return nil, errors.New("sdes: key is not base64")
 	}
 	if len(raw) != suite.keyLen+suite.saltLen {
-		return sdesCrypto{}, fmt.Errorf("sdes: key and salt are %d bytes, want %d for %s", len(raw), suite.keyLen+suite.saltLen, suite.name)
+		return nil, fmt.Errorf("sdes: key and salt are %d bytes, want %d for %s", len(raw), suite.keyLen+suite.saltLen, suite.name)
 	}
-	return sdesCrypto{tag: tag, key: &sdesKey{suite: suite, key: raw}}, nil
+	return &sdesKey{suite: suite, key: raw, mki: mki}, nil
+}
+
+// parseMKI reads "<value>:<length>" (RFC 4568 §6.1: a decimal value and its
+// length in bytes, 1-128) into the MKI's bytes, big-endian.
+func parseMKI(s string) ([]byte, error) {
+	v, l, _ := strings.Cut(s, ":")
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > 128 || len(l) > 3 {
+		return nil, errors.New("sdes: master key identifier length is not 1-128")
+	}
+	value, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || len(v) > 20 || (n < 8 && value>>(8*n) != 0) {
+		return nil, errors.New("sdes: master key identifier value does not fit its length")
+	}
+	mki := make([]byte, n)
+	for i := n - 1; i >= 0 && value > 0; i-- {
+		mki[i] = byte(value)
+		value >>= 8
+	}
+	return mki, nil
 }
 
 // validLifetime accepts "2^n" or a decimal number (RFC 4568 §6.1); the
@@ -161,7 +240,22 @@ func validLifetime(s string) bool {
 // cryptoAttr formats our a=crypto line for the answer (or offer): the tag
 // of the line we answer and our own key.
 func cryptoAttr(tag int, k *sdesKey) string {
-	return fmt.Sprintf("a=crypto:%d %s inline:%s", tag, k.suite.name, base64.StdEncoding.EncodeToString(k.key))
+	var b strings.Builder
+	fmt.Fprintf(&b, "a=crypto:%d %s ", tag, k.suite.name)
+	for i, key := range append([]*sdesKey{k}, k.more...) {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString("inline:" + base64.StdEncoding.EncodeToString(key.key))
+		if key.mki != nil {
+			var v uint64
+			for _, x := range key.mki[max(0, len(key.mki)-8):] {
+				v = v<<8 | uint64(x)
+			}
+			fmt.Fprintf(&b, "|%d:%d", v, len(key.mki))
+		}
+	}
+	return b.String()
 }
 
 // srtpKeys are the SRTP contexts of one call. A pion Context is not safe
@@ -210,17 +304,30 @@ func newSRTPKeys(remote, local *sdesKey, prev *srtpKeys) (*srtpKeys, error) {
 	return k, nil
 }
 
+// context makes an SRTP context for k: with k's MKI and further keys when
+// it has them (a context for the caller's packets finds the key by the MKI
+// in each packet).
 func (k *sdesKey) context(opts ...srtp.ContextOption) (*srtp.Context, error) {
 	s := k.suite
+	if k.mki != nil {
+		opts = append(opts, srtp.MasterKeyIndicator(k.mki))
+	}
 	c, err := srtp.CreateContext(k.key[:s.keyLen], k.key[s.keyLen:], s.profile, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("srtp: %s context: %w", s.name, err)
 	}
+	for _, m := range k.more {
+		if err := c.AddCipherForMKI(m.mki, m.key[:s.keyLen], m.key[s.keyLen:]); err != nil {
+			return nil, fmt.Errorf("srtp: %s context: %w", s.name, err)
+		}
+	}
 	return c, nil
 }
 
-// srtpMaxTag is the longest SRTP authentication tag of sdesSuites (80 bits).
-const srtpMaxTag = 10
+// srtpMaxTag is the most SRTP adds to a packet we send: the longest
+// authentication tag of sdesSuites (AES-GCM's 16 bytes; our keys carry no
+// MKI).
+const srtpMaxTag = 16
 
 // setKeys installs the SRTP contexts for m (none for plain RTP), keeping
 // those whose key did not change.

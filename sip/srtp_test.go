@@ -240,7 +240,7 @@ func TestSRTPModes(t *testing.T) {
 		{"short key", SRTPRequired, bad("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAAA"), 488},
 		{"bad base64", SRTPRequired, bad("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"), 488},
 		{"unknown suite", SRTPRequired, bad("a=crypto:1 F8_128_HMAC_SHA1_80 inline:MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw"), 488},
-		{"mki", SRTPRequired, bad("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw|2^20|1:4"), 488},
+		{"unencrypted", SRTPRequired, bad("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw UNENCRYPTED_SRTP"), 488},
 		{"no tag", SRTPOptional, bad("a=crypto: AES_CM_128_HMAC_SHA1_80"), 488},
 	}
 	for _, tt := range tests {
