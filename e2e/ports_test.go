@@ -17,6 +17,36 @@ func freeUDPPort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
+// freeMediaPorts returns a loopback port p such that p to p+3 were free
+// for UDP a moment ago (sipp binds RTP and RTCP for audio and video there).
+func freeMediaPorts(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		p := freeUDPPort(t)
+		if p%2 == 1 || p > 65532 {
+			continue
+		}
+		ok := true
+		var held []net.PacketConn
+		for i := 1; i < 4; i++ {
+			c, err := net.ListenPacket("udp4", "127.0.0.1:"+itoa(p+i))
+			if err != nil {
+				ok = false
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatal("no four free consecutive UDP ports")
+	return 0
+}
+
 // freeTCPPort returns a loopback port that was free for TCP a moment ago.
 func freeTCPPort(t *testing.T) int {
 	t.Helper()

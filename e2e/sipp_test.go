@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,11 +28,14 @@ type sippCall struct {
 
 // sippRun is a started sipp process.
 type sippRun struct {
-	call    sippCall
-	cmd     *exec.Cmd
-	out     *syncBuffer
-	exited  chan struct{}
-	waitErr error // valid after exited is closed
+	t         *testing.T
+	call      sippCall
+	ownMedia  bool // the media port was picked here, so a retry may pick another
+	cmd       *exec.Cmd
+	out       *syncBuffer
+	exited    chan struct{}
+	waitErr   error // valid after exited is closed
+	bindTries int
 }
 
 // startSipp starts sipp as a UAC placing c; Cleanup kills it if still running.
@@ -40,9 +44,18 @@ func startSipp(t *testing.T, c sippCall) *sippRun {
 	if c.sipPort == 0 {
 		c.sipPort = freeUDPPort(t)
 	}
-	if c.mediaPort == 0 {
-		c.mediaPort = freeUDPPort(t)
+	own := c.mediaPort == 0
+	if own {
+		c.mediaPort = freeMediaPorts(t)
 	}
+	r := launchSipp(t, c)
+	r.ownMedia = own
+	return r
+}
+
+// launchSipp runs sipp for c (ports chosen).
+func launchSipp(t *testing.T, c sippCall) *sippRun {
+	t.Helper()
 	scen := "-sn"
 	if c.builtin == "" {
 		abs, err := filepath.Abs(filepath.Join("testdata", c.scenario))
@@ -51,7 +64,7 @@ func startSipp(t *testing.T, c sippCall) *sippRun {
 		}
 		scen = abs
 	}
-	r := &sippRun{call: c, out: &syncBuffer{}, exited: make(chan struct{})}
+	r := &sippRun{t: t, call: c, out: &syncBuffer{}, exited: make(chan struct{})}
 	r.cmd = exec.Command("sipp", sippArgs(scen, c)...)
 	r.cmd.Dir = c.dir
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
@@ -117,11 +130,25 @@ func (c sippCall) logName() string {
 
 // wait waits until sipp exits or ctx ends and returns an error, with sipp's
 // SIP trace, unless sipp exited 0 (the scenario completed).
+//
+// sipp binds its media ports (-mp and the three above it) only when it
+// starts; another process may take one after they were picked. sipp then
+// exits at once without sending anything, and wait starts it again on
+// other media ports (up to twice), unless the test fixed the media port.
 func (r *sippRun) wait(ctx context.Context) error {
 	select {
 	case <-r.exited:
 	case <-ctx.Done():
 		return fmt.Errorf("sipp %s still running: %w\n%s", r.call.logName(), ctx.Err(), r.trace())
+	}
+	if r.waitErr != nil && r.ownMedia && r.bindTries < 2 && strings.Contains(r.trace(), "Unable to bind") {
+		r.t.Logf("sipp %s could not bind its media ports; again on others", r.call.logName())
+		c := r.call
+		c.mediaPort = freeMediaPorts(r.t)
+		n := launchSipp(r.t, c)
+		n.ownMedia, n.bindTries = true, r.bindTries+1
+		*r = *n
+		return r.wait(ctx)
 	}
 	if r.waitErr != nil {
 		return fmt.Errorf("sipp %s: %w\n%s", r.call.logName(), r.waitErr, r.trace())
