@@ -144,25 +144,31 @@ func (s *rtpSession) readRTCP() {
 			}
 			return
 		}
-		data := buf[:n]
-		if k := s.keys.Load(); k != nil {
-			if data, err = k.decryptRTCP(plain[:0], data); err != nil {
-				continue // SRTCP that does not authenticate, or plain RTCP
-			}
+		s.handleRTCP(buf[:n], plain, from)
+	}
+}
+
+// handleRTCP takes one datagram from the RTCP port: SRTCP, the compound
+// packet, the caller's address, sender reports. Anything else is dropped.
+func (s *rtpSession) handleRTCP(data, plain []byte, from netip.AddrPort) {
+	if k := s.keys.Load(); k != nil {
+		var err error
+		if data, err = k.decryptRTCP(plain[:0], data); err != nil {
+			return // SRTCP that does not authenticate, or plain RTCP
 		}
-		pkts, err := rtcp.Unmarshal(data)
-		if err != nil {
-			continue
-		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if r := s.remote.Load(); r == nil || r.Addr() != from.Addr() {
-			continue // not from the caller's address: ignored like stray RTP
-		}
-		s.rtcpRemote.Store(&from)
-		for _, p := range pkts {
-			if sr, ok := p.(*rtcp.SenderReport); ok {
-				s.stats.senderReport(sr.NTPTime, time.Now())
-			}
+	}
+	pkts, err := rtcp.Unmarshal(data)
+	if err != nil {
+		return
+	}
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if r := s.remote.Load(); r == nil || r.Addr() != from.Addr() {
+		return // not from the caller's address: ignored like stray RTP
+	}
+	s.rtcpRemote.Store(&from)
+	for _, p := range pkts {
+		if sr, ok := p.(*rtcp.SenderReport); ok {
+			s.stats.senderReport(sr.NTPTime, time.Now())
 		}
 	}
 }

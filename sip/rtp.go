@@ -295,11 +295,8 @@ func silenceByte(c Codec) byte {
 func (s *rtpSession) readLoop() {
 	defer close(s.done)
 	buf := make([]byte, 1500)
-	plain := make([]byte, 1500)
-	var pkt rtp.Packet
-	det := newDTMFDetector()
-	in := &audioIn{s: s}
-	defer in.dec.close()
+	r := newRTPReader(s)
+	defer r.close()
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -308,40 +305,66 @@ func (s *rtpSession) readLoop() {
 			}
 			return
 		}
-		data := buf[:n]
-		if k := s.keys.Load(); k != nil {
-			// Plain RTP, forged or replayed packets fail authentication here.
-			if data, err = k.decryptRTP(plain[:0], data); err != nil {
-				continue
-			}
-		}
-		if err := pkt.Unmarshal(data); err != nil {
-			continue
-		}
-		media := s.media.Load()
-		pt := int(pkt.PayloadType)
-		if pt != int(media.PT) && pt != media.EventPT {
-			continue // unknown payload types (sipp sends PT 97) are ignored
-		}
-		if s.relearn.Swap(false) {
-			s.guard = latchGuard{sdp: media.Remote}
-		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		if !s.guard.admit(from) {
-			continue // not the caller's stream: ignored, so it cannot inject audio or keys
-		}
-		now := time.Now() // one clock read per packet: timeout and jitter
-		s.lastRecv.Store(now.UnixNano())
-		s.latch(from)
-		if pt == media.EventPT {
-			if d := det.Packet(pkt.SSRC, pkt.Timestamp, pkt.Payload); d != 0 {
-				s.sendDigit(d)
-			}
-			continue
-		}
-		s.stats.packet(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now, media.Codec.clockRate())
-		in.packet(media, &pkt)
+		r.handle(buf[:n], from)
 	}
+}
+
+// rtpReader is the state of a session's RTP reader goroutine: what one
+// datagram from the network goes through (handle), apart from the socket,
+// so the whole path can be fuzzed.
+type rtpReader struct {
+	s     *rtpSession
+	plain []byte
+	pkt   rtp.Packet
+	det   *dtmfDetector
+	in    *audioIn
+}
+
+func newRTPReader(s *rtpSession) *rtpReader {
+	return &rtpReader{s: s, plain: make([]byte, 1500), det: newDTMFDetector(), in: &audioIn{s: s}}
+}
+
+func (r *rtpReader) close() { r.in.dec.close() }
+
+// handle takes one datagram that arrived from from: SRTP, the RTP header,
+// the caller's payload types, symmetric-RTP latching, then DTMF events or
+// audio. Anything malformed, forged or foreign is dropped.
+func (r *rtpReader) handle(data []byte, from netip.AddrPort) {
+	s := r.s
+	if k := s.keys.Load(); k != nil {
+		// Plain RTP, forged or replayed packets fail authentication here.
+		var err error
+		if data, err = k.decryptRTP(r.plain[:0], data); err != nil {
+			return
+		}
+	}
+	pkt := &r.pkt
+	if err := pkt.Unmarshal(data); err != nil {
+		return
+	}
+	media := s.media.Load()
+	pt := int(pkt.PayloadType)
+	if pt != int(media.PT) && pt != media.EventPT {
+		return // unknown payload types (sipp sends PT 97) are ignored
+	}
+	if s.relearn.Swap(false) {
+		s.guard = latchGuard{sdp: media.Remote}
+	}
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if !s.guard.admit(from) {
+		return // not the caller's stream: ignored, so it cannot inject audio or keys
+	}
+	now := time.Now() // one clock read per packet: timeout and jitter
+	s.lastRecv.Store(now.UnixNano())
+	s.latch(from)
+	if pt == media.EventPT {
+		if d := r.det.Packet(pkt.SSRC, pkt.Timestamp, pkt.Payload); d != 0 {
+			s.sendDigit(d)
+		}
+		return
+	}
+	s.stats.packet(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now, media.Codec.clockRate())
+	r.in.packet(media, pkt)
 }
 
 // maxConceal is the most Opus packets lost in a row that the reader

@@ -107,8 +107,9 @@ type firstReporter interface {
 
 // Membership is a phone leg's place in a room.
 type Membership interface {
-	// Push hands over one 20 ms frame (mixer.NarrowSamples, 8 kHz) of the
-	// caller's voice. It must not block and must not keep pcm after returning.
+	// Push hands over one 20 ms frame of the caller's voice: mixer.NarrowSamples
+	// at 8 kHz (G.711) or mixer.FrameSamples at 16 kHz (G.722, Opus). It must
+	// not block and must not keep pcm after returning.
 	Push(pcm []int16)
 	// Leave removes the leg from the room. Called once, when the call ends.
 	Leave()
