@@ -23,9 +23,9 @@ type Media struct {
 	// RTCP is where the offer's a=rtcp attribute (RFC 3605) asks for RTCP,
 	// when the caller's RTCP port is not the RTP port + 1 (NATs, SBCs);
 	// the zero value means RTP port + 1.
-	RTCP netip.AddrPort
-	PtimeMS int            // the offer's a=ptime, 0 when absent
-	Dir     Direction      // the offer's direction; c=0.0.0.0 (RFC 2543 hold) counts as sendonly
+	RTCP    netip.AddrPort
+	PtimeMS int       // the offer's a=ptime, 0 when absent
+	Dir     Direction // the offer's direction; c=0.0.0.0 (RFC 2543 hold) counts as sendonly
 
 	// SRTP (RTP/SAVP with SDES keys, RFC 4568; sdes.go). remoteKey is the
 	// caller's key from the a=crypto line with tag cryptoTag, localKey
