@@ -176,13 +176,22 @@ func (s *rtpSession) handleRTCP(data, plain []byte, from netip.AddrPort) {
 // sendRTCP sends a sender report (or a receiver report while we send
 // nothing) with a reception report on the caller's stream and our CNAME,
 // to where the caller's RTCP comes from, else to where its SDP's a=rtcp
-// said (RFC 3605), else to its RTP port + 1.
+// said (RFC 3605), else to its RTP port + 1 — or, multiplexed (RFC 5761),
+// from our RTP socket to its RTP address.
 func (s *rtpSession) sendRTCP(now time.Time) {
-	if s.rtcpConn == nil {
+	conn := s.rtcpConn
+	if conn == nil {
 		return
 	}
+	m := s.media.Load()
 	dst := s.rtcpRemote.Load()
-	if m := s.media.Load(); dst == nil && m.RTCP.IsValid() {
+	if m.RTCPMux {
+		conn, dst = s.conn, s.remote.Load()
+		if dst == nil {
+			return
+		}
+	}
+	if dst == nil && m.RTCP.IsValid() {
 		d := m.RTCP
 		dst = &d
 	}
@@ -217,5 +226,5 @@ func (s *rtpSession) sendRTCP(now time.Time) {
 			return
 		}
 	}
-	_, _ = s.rtcpConn.WriteToUDPAddrPort(b, *dst)
+	_, _ = conn.WriteToUDPAddrPort(b, *dst)
 }

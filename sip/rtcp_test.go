@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,5 +166,63 @@ func TestParseRTCPAttr(t *testing.T) {
 		if s != tc.want {
 			t.Errorf("a=rtcp:%s: got %q, want %q", tc.in, s, tc.want)
 		}
+	}
+}
+
+// A caller that offers a=rtcp-mux (RFC 5761) gets it in the answer, and
+// RTCP then runs over the RTP ports both ways: its sender report on our
+// RTP port is taken as RTCP (not as audio), ours goes to its RTP port.
+func TestRTCPMux(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	peer, err := net.ListenUDP("udp", &net.UDPAddr{IP: lo.AsSlice()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	conn, rtcpConn, err := listenRTPPair(lo, 31500, 31598)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 0\r\na=rtcp-mux\r\n", peer.LocalAddr().(*net.UDPAddr).Port)
+	m, err := Negotiate([]byte(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.RTCPMux || !strings.Contains(string(Answer(m, lo, 31500, 1, 1)), "a=rtcp-mux\r\n") {
+		t.Fatalf("rtcp-mux offered: Media.RTCPMux %v, answer without a=rtcp-mux", m.RTCPMux)
+	}
+	plainOffer := strings.Replace(offer, "a=rtcp-mux\r\n", "", 1)
+	if pm, _ := Negotiate([]byte(plainOffer)); pm.RTCPMux || strings.Contains(string(Answer(pm, lo, 31500, 1, 1)), "rtcp-mux") {
+		t.Error("rtcp-mux not offered, but answered")
+	}
+	s := newRTPSession(conn, m, testLogger())
+	s.attachRTCP(rtcpConn)
+	defer s.Close()
+	rec := &recordMember{got: make(chan struct{}, 64)}
+	s.SetMembership(rec)
+	sr, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 0xBEEF, NTPTime: ntpTime(time.Now())}})
+	if _, err := peer.WriteToUDP(sr, conn.LocalAddr().(*net.UDPAddr)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.rtcpRemote.Load() == nil && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // condition wait for the RTP reader
+	}
+	if s.rtcpRemote.Load() == nil {
+		t.Fatal("the sender report on the RTP port was not taken as RTCP")
+	}
+	if len(rec.got) != 0 {
+		t.Error("the sender report reached the room as audio")
+	}
+	s.sendRTCP(time.Now())
+	buf := make([]byte, 1500)
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := peer.Read(buf)
+	if err != nil {
+		t.Fatalf("no RTCP at the caller's RTP port: %v", err)
+	}
+	if pkts, err := rtcp.Unmarshal(buf[:n]); err != nil || len(pkts) == 0 {
+		t.Fatalf("not RTCP at the caller's RTP port: %v", err)
 	}
 }

@@ -331,6 +331,12 @@ func (r *rtpReader) close() { r.in.dec.close() }
 // audio. Anything malformed, forged or foreign is dropped.
 func (r *rtpReader) handle(data []byte, from netip.AddrPort) {
 	s := r.s
+	if len(data) >= 2 && data[1] >= 192 && data[1] <= 223 && s.media.Load().RTCPMux {
+		// RTCP on the RTP port (RFC 5761 §4: packet types 192-223 are not
+		// RTP payload types in use); its header is clear even in SRTCP.
+		s.handleRTCP(data, r.plain, from)
+		return
+	}
 	if k := s.keys.Load(); k != nil {
 		// Plain RTP, forged or replayed packets fail authentication here.
 		var err error

@@ -57,7 +57,7 @@ func FuzzRTPReceive(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, c := range []Codec{PCMU, PCMA, G722, Opus} {
 			pt := map[Codec]uint8{PCMU: 0, PCMA: 8, G722: 9, Opus: 111}[c]
-			m := Media{Codec: c, PT: pt, EventPT: 101, Remote: from}
+			m := Media{Codec: c, PT: pt, EventPT: 101, Remote: from, RTCPMux: c == G722 || c == Opus}
 			s := &rtpSession{log: testLogger(), digits: make(chan byte, 32), done: make(chan struct{})}
 			s.media.Store(&m)
 			s.guard.sdp = from

@@ -24,6 +24,9 @@ type Media struct {
 	// when the caller's RTCP port is not the RTP port + 1 (NATs, SBCs);
 	// the zero value means RTP port + 1.
 	RTCP    netip.AddrPort
+	// RTCPMux: the offer asked for RTCP on the RTP port (a=rtcp-mux, RFC
+	// 5761); the answer accepts, and RTCP then shares the RTP socket.
+	RTCPMux bool
 	PtimeMS int       // the offer's a=ptime, 0 when absent
 	Dir     Direction // the offer's direction; c=0.0.0.0 (RFC 2543 hold) counts as sendonly
 
@@ -118,6 +121,7 @@ func negotiateSDP(offer []byte, mode SRTPMode, firstListed bool) (Media, error) 
 		if v, ok := md.Attribute("rtcp"); ok {
 			m.RTCP = parseRTCPAttr(v, addr)
 		}
+		_, m.RTCPMux = md.Attribute("rtcp-mux")
 		if v, ok := md.Attribute("ptime"); ok {
 			m.PtimeMS, _ = strconv.Atoi(strings.TrimSpace(v))
 		}
@@ -406,6 +410,9 @@ func Answer(m Media, ip netip.Addr, port int, sessionID, version uint64) []byte 
 	}
 	if m.localKey != nil {
 		b.WriteString(cryptoAttr(m.cryptoTag, m.localKey) + "\r\n")
+	}
+	if m.RTCPMux && !m.ourOffer {
+		b.WriteString("a=rtcp-mux\r\n")
 	}
 	b.WriteString("a=ptime:20\r\na=" + m.Dir.answer() + "\r\n")
 	b.WriteString(m.rejectedAfter)
