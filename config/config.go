@@ -172,6 +172,8 @@ type WebRTC struct {
 	TURN TURN `yaml:"turn"`
 	// WebRTCSFU holds audio_last_n (see webrtc_sfu.go).
 	WebRTCSFU `yaml:",inline"`
+	// WebRTCBatch holds batch_io (see webrtc_batch.go).
+	WebRTCBatch `yaml:",inline"`
 }
 
 // Demo configures the demo room created when the data directory is empty.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -32,6 +33,9 @@ type TransportConfig struct {
 	TCPListen string
 	// TURN configures the TURN server browsers are told about (turn.go).
 	TURN TURNConfig
+	// BatchIO sends and receives on the shared UDP socket(s) in batches
+	// (sendmmsg/recvmmsg, batchconn.go) where the platform has them.
+	BatchIO bool
 }
 
 // udpBufferBytes is the kernel buffer asked for on each shared UDP socket:
@@ -49,6 +53,7 @@ type Transport struct {
 	tcpMux ice.TCPMux
 	tcpLn  net.Listener
 	udp    []net.Addr // where udpMux listens
+	batch  *batchNet  // the batched sockets under udpMux; nil with BatchIO off
 	turn   *turnServer
 	creds  *turnCredentials // nil: no TURN server for browsers
 
@@ -110,7 +115,12 @@ func (t *Transport) openUDP(cfg TransportConfig) error {
 		}
 		_ = conn.SetReadBuffer(udpBufferBytes)
 		_ = conn.SetWriteBuffer(udpBufferBytes)
-		t.udpMux = webrtc.NewICEUDPMux(pionLogger("ice-udp"), conn)
+		var pc net.PacketConn = conn
+		if cfg.BatchIO {
+			t.batch = &batchNet{}
+			pc = t.batch.wrap(conn)
+		}
+		t.udpMux = webrtc.NewICEUDPMux(pionLogger("ice-udp"), pc)
 		t.udp = []net.Addr{conn.LocalAddr()}
 		return nil
 	}
@@ -128,6 +138,16 @@ func (t *Transport) openUDP(cfg TransportConfig) error {
 	}
 	if loopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+	}
+	if cfg.BatchIO {
+		// pion opens one socket per address through its Net: this one
+		// wraps each in a batchConn.
+		std, err := stdnet.NewNet()
+		if err != nil {
+			return err
+		}
+		t.batch = &batchNet{Net: std}
+		opts = append(opts, ice.UDPMuxFromPortWithNet(t.batch))
 	}
 	if len(cfg.ICEInterfaces) > 0 {
 		names := slices.Clone(cfg.ICEInterfaces)
@@ -170,6 +190,15 @@ func (t *Transport) UDPAddrs() []net.Addr {
 	return slices.Clone(t.udp)
 }
 
+// UDPBatchStats adds up the counters of the batched shared UDP sockets;
+// ok is false when batching is off.
+func (t *Transport) UDPBatchStats() (st BatchStats, ok bool) {
+	if t == nil || t.batch == nil {
+		return BatchStats{}, false
+	}
+	return t.batch.stats(), true
+}
+
 // TCPAddr returns the ICE-TCP listener's address, or nil.
 func (t *Transport) TCPAddr() net.Addr {
 	if t == nil || t.tcpLn == nil {
@@ -188,6 +217,11 @@ func (t *Transport) Close() error {
 		var errs []error
 		if t.udpMux != nil {
 			errs = append(errs, t.udpMux.Close())
+			if t.batch != nil {
+				st := t.batch.stats()
+				t.log.Info("ice udp batch io", "sent", st.Sent, "send_calls", st.Batches,
+					"dropped", st.Dropped, "errors", st.Errors, "received", st.Received, "read_calls", st.ReadCalls)
+			}
 		}
 		if t.tcpMux != nil {
 			errs = append(errs, t.tcpMux.Close()) // closes tcpLn too

@@ -18,7 +18,7 @@ const turnKeyFile = "turn.key"
 // and the TURN server of cfg.WebRTC.
 func openTransport(cfg config.Config, log *slog.Logger) (*sfu.Transport, error) {
 	w := cfg.WebRTC
-	tc := sfu.TransportConfig{ICEIPs: w.ICEIPs, ICEInterfaces: w.ICEInterfaces, PublicIP: w.PublicIP}
+	tc := sfu.TransportConfig{ICEIPs: w.ICEIPs, ICEInterfaces: w.ICEInterfaces, PublicIP: w.PublicIP, BatchIO: w.BatchIO}
 	if w.UDPPort != 0 {
 		tc.UDPListen = ":" + strconv.Itoa(w.UDPPort)
 	}
