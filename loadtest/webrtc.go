@@ -126,8 +126,9 @@ type WebRTCReport struct {
 	FirstError string
 	Settled    bool // every subscriber had every track before the window
 
-	joins                        []time.Duration // WebSocket join to PeerConnection connected
-	sentStart, sentEnd           []uint64        // VP8 bytes sent per layer, all publishers together
+	joins                        []time.Duration                   // WebSocket join to PeerConnection connected
+	steps                        [numJoinSteps + 1][]time.Duration // each step of the joins, see joinSteps
+	sentStart, sentEnd           []uint64                          // VP8 bytes sent per layer, all publishers together
 	totals                       []rtcTotals
 	capped                       []cappedReport
 	procIdle, procStart, procEnd procSample
@@ -159,6 +160,11 @@ func RunWebRTC(ctx context.Context, cfg WebRTCConfig) (*WebRTCReport, error) {
 	for _, p := range peers {
 		if c := p.connected.Load(); c != 0 {
 			rep.joins = append(rep.joins, time.Unix(0, c).Sub(p.joinStart))
+		}
+		if d, ok := p.stepTimes(); ok {
+			for i := range d {
+				rep.steps[i] = append(rep.steps[i], d[i])
+			}
 		}
 	}
 	if ctx.Err() != nil {
@@ -289,6 +295,17 @@ func (r *WebRTCReport) Write(w io.Writer) {
 	j50, j95 := quantiles(r.joins)
 	fmt.Fprintf(w, "join time:    median %v, p95 %v (WebSocket open to media connected, %d connected)\n",
 		j50.Round(time.Millisecond), j95.Round(time.Millisecond), len(r.joins))
+	if len(r.steps[0]) > 0 {
+		fmt.Fprintf(w, "join steps:  ")
+		for i, name := range joinSteps {
+			s50, s95 := quantiles(r.steps[i])
+			fmt.Fprintf(w, " %s %v/%v", name, s50.Round(time.Millisecond), s95.Round(time.Millisecond))
+			if i < len(joinSteps)-1 {
+				fmt.Fprint(w, ",")
+			}
+		}
+		fmt.Fprintln(w, " (median/p95 of the connected participants)")
+	}
 	if secs <= 0 || len(r.totals) == 0 {
 		return
 	}

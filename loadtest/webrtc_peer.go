@@ -78,10 +78,11 @@ type rtcPeer struct {
 	id  string
 
 	joinStart time.Time
-	connected atomic.Int64             // unix nanos when ICE+DTLS connected; 0 before
-	simulcast bool                     // the server asked for simulcast; set before publishing starts
-	wanted    atomic.Pointer[[]string] // layers the server wants; nil = all
-	view      []string                 // participant IDs in the last view message (signalling goroutine only)
+	connected atomic.Int64               // unix nanos when ICE+DTLS connected; 0 before
+	steps     [numJoinSteps]atomic.Int64 // unix nanos when each join step ended (joinSteps); 0 before
+	simulcast bool                       // the server asked for simulcast; set before publishing starts
+	wanted    atomic.Pointer[[]string]   // layers the server wants; nil = all
+	view      []string                   // participant IDs in the last view message (signalling goroutine only)
 
 	cam atomic.Pointer[camera] // nil without video
 	sc  *shapedConn            // the downlink's shaper; nil when not capped
@@ -195,6 +196,12 @@ func joinRTC(ctx context.Context, cfg *WebRTCConfig, n int) (*rtcPeer, error) {
 		_ = p.mux.Close()
 		return nil, fmt.Errorf("participant %d: %w", n, err)
 	}
+	p.step(stepDialed)
+	p.pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		if s == webrtc.ICEConnectionStateConnected {
+			p.step(stepICE)
+		}
+	})
 	p.pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateConnected {
 			p.connected.CompareAndSwap(0, time.Now().UnixNano())
@@ -222,6 +229,41 @@ func joinRTC(ctx context.Context, cfg *WebRTCConfig, n int) (*rtcPeer, error) {
 		return nil, fmt.Errorf("participant %d: %w", n, err)
 	}
 	return p, nil
+}
+
+// The steps of a join, in order; the last one ends when the
+// PeerConnection is connected (rtcPeer.connected).
+const (
+	stepDialed = iota // WebSocket open and PeerConnection made
+	stepOffer         // the server's first offer arrived
+	stepAnswer        // the answer is sent
+	stepICE           // ICE connected
+	numJoinSteps
+)
+
+// joinSteps names what each step's time covers, for the report.
+var joinSteps = [numJoinSteps + 1]string{"dial", "server's first offer", "answer", "ICE", "DTLS"}
+
+// step records the end of join step i (only its first end counts).
+func (p *rtcPeer) step(i int) { p.steps[i].CompareAndSwap(0, time.Now().UnixNano()) }
+
+// stepTimes returns how long each join step took (the last one is DTLS, up
+// to connected); ok is false unless the participant connected.
+func (p *rtcPeer) stepTimes() (d [numJoinSteps + 1]time.Duration, ok bool) {
+	prev := p.joinStart.UnixNano()
+	ends := make([]int64, 0, numJoinSteps+1)
+	for i := range p.steps {
+		ends = append(ends, p.steps[i].Load())
+	}
+	ends = append(ends, p.connected.Load())
+	for i, e := range ends {
+		if e == 0 {
+			return d, false
+		}
+		d[i] = time.Duration(max(e-prev, 0))
+		prev = max(e, prev)
+	}
+	return d, true
 }
 
 // shapedQueueDelay is the buffer of a capped participant's line, in time
@@ -352,6 +394,7 @@ func (p *rtcPeer) signalling(first chan<- error) {
 				return
 			}
 		case "offer":
+			p.step(stepOffer)
 			if !answered {
 				if err := p.startMedia(m.SDP); err != nil {
 					report(err)
@@ -362,6 +405,7 @@ func (p *rtcPeer) signalling(first chan<- error) {
 				report(fmt.Errorf("answer: %w", err))
 				return
 			}
+			p.step(stepAnswer)
 			report(nil)
 		case "roster":
 			if err := p.sendView(m); err != nil {

@@ -135,3 +135,32 @@ func TestShapedConnRate(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinStepTimes(t *testing.T) {
+	start := time.Unix(100, 0)
+	at := func(ms int) int64 { return start.Add(time.Duration(ms) * time.Millisecond).UnixNano() }
+	p := &rtcPeer{joinStart: start}
+	for i, ms := range []int{5, 105, 125} { // dialled, offer, answer; ICE not yet
+		p.steps[i].Store(at(ms))
+	}
+	if _, ok := p.stepTimes(); ok {
+		t.Fatal("steps of a participant not yet connected: got ok, want not ok")
+	}
+	p.steps[stepICE].Store(at(425))
+	p.connected.Store(at(1425))
+	got, ok := p.stepTimes()
+	want := [numJoinSteps + 1]time.Duration{5 * time.Millisecond, 100 * time.Millisecond, 20 * time.Millisecond,
+		300 * time.Millisecond, time.Second}
+	if !ok || got != want {
+		t.Errorf("step times: got %v (ok %v), want %v", got, ok, want)
+	}
+	var b strings.Builder
+	r := &WebRTCReport{joins: []time.Duration{1425 * time.Millisecond}}
+	for i := range got {
+		r.steps[i] = []time.Duration{got[i]}
+	}
+	r.Write(&b)
+	if !strings.Contains(b.String(), "server's first offer 100ms/100ms") || !strings.Contains(b.String(), "DTLS 1s/1s") {
+		t.Errorf("report lacks the join steps:\n%s", b.String())
+	}
+}

@@ -27,6 +27,7 @@ type Peer struct {
 	sig  Signaller
 	log  *slog.Logger
 
+	subMu    sync.Mutex                   // one subscribe at a time (not held for removals)
 	senders  map[string]*webrtc.RTPSender // by outTrack id; guarded by room.mu
 	nsenders atomic.Int64                 // len(senders), read without room.mu
 	// running holds every sender whose RTCP reader runs, so shutdown can
@@ -126,8 +127,10 @@ func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 // ID returns the participant ID; it is the stream ID of the peer's tracks.
 func (p *Peer) ID() string { return p.id }
 
-// Answer applies the browser's SDP answer to the last offer and sends a queued
-// offer if the track set changed meanwhile.
+// Answer applies the browser's SDP answer to the last offer and starts a
+// queued offer if the track set changed meanwhile. That offer is made on
+// its own goroutine: in a big room it takes a while, and the browser's
+// signalling (its candidates, its next messages) must not wait for it.
 func (p *Peer) Answer(sdp string) error {
 	p.negMu.Lock()
 	waiting := p.negotiating
@@ -144,7 +147,7 @@ func (p *Peer) Answer(sdp string) error {
 	p.negotiating = again
 	p.negMu.Unlock()
 	if again {
-		p.sendOffer()
+		p.room.m.goroutine(p.sendOffer)
 	}
 	return nil
 }
@@ -282,10 +285,21 @@ func (p *Peer) sendOffer() {
 	}
 }
 
-// addSenderLocked adds o to this peer's PeerConnection; room.mu is held.
-// It reports whether the peer must renegotiate.
-func (p *Peer) addSenderLocked(o *outTrack) bool {
-	if _, ok := p.senders[o.id]; ok {
+// subscribe adds o to this peer's PeerConnection and reports whether the
+// peer must renegotiate. room.mu must not be held: the PeerConnection work
+// (which waits for the connection's own lock, held while it makes an offer
+// or applies an answer) runs outside it, so a join or a new track in a big
+// room never waits for every other peer in turn. subMu keeps one peer's
+// subscriptions in order.
+func (p *Peer) subscribe(o *outTrack) bool {
+	p.subMu.Lock()
+	defer p.subMu.Unlock()
+	r := p.room
+	r.mu.Lock()
+	_, have := p.senders[o.id]
+	live := r.subscribableLocked(p, o)
+	r.mu.Unlock()
+	if have || !live {
 		return false
 	}
 	local, keyframe := o.local, o.keyframe
@@ -304,29 +318,44 @@ func (p *Peer) addSenderLocked(o *outTrack) bool {
 	// transceivers the browser publishes on, and simulcast is offered there.
 	tr, err := p.pc.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
-		p.log.Warn("add track", "track", o.id, "err", err)
+		p.log.Debug("add track", "track", o.id, "err", err)
 		return false
 	}
 	s := tr.Sender()
-	p.senders[o.id] = s
-	p.nsenders.Add(1)
+	r.mu.Lock()
+	// The track's owner or this peer may have left meanwhile; removeMember
+	// did not see this sender, so it is taken back here.
+	live = r.subscribableLocked(p, o)
+	if live {
+		p.senders[o.id] = s
+		p.nsenders.Add(1)
+		if d != nil {
+			p.downs[o.id] = d
+			o.video.addDown(d)
+		}
+	}
+	r.mu.Unlock()
+	if !live {
+		p.unsubscribe(s)
+		return false
+	}
 	if d != nil {
-		p.downs[o.id] = d
-		o.video.addDown(d)
 		p.kick()
 	}
 	if !p.running.add(s) {
 		return false // the peer is closing; add stopped s
 	}
-	p.room.m.goroutine(func() { drainRTCP(s, keyframe, nack, &p.bwe) })
+	r.m.goroutine(func() { drainRTCP(s, keyframe, nack, &p.bwe) })
 	return true
 }
 
-// removeSenderLocked removes track id from this peer; room.mu is held.
-func (p *Peer) removeSenderLocked(id string) bool {
+// dropSenderLocked forgets track id on this peer and returns its sender
+// (nil if the peer had none); room.mu is held. The caller removes the
+// sender from the PeerConnection with unsubscribe once room.mu is released.
+func (p *Peer) dropSenderLocked(id string) *webrtc.RTPSender {
 	s, ok := p.senders[id]
 	if !ok {
-		return false
+		return nil
 	}
 	delete(p.senders, id)
 	p.nsenders.Add(-1)
@@ -335,8 +364,18 @@ func (p *Peer) removeSenderLocked(id string) bool {
 		d.out.removeDown(d)
 	}
 	p.running.remove(s)
+	return s
+}
+
+// unsubscribe removes a sender dropSenderLocked returned and reports
+// whether the peer must renegotiate. The sender is stopped either way, which
+// ends its RTCP reader: RemoveTrack on a closing PeerConnection fails
+// without stopping it, and once dropSenderLocked took it out of running,
+// shutdown would not stop it either (Manager.Close then waited forever).
+func (p *Peer) unsubscribe(s *webrtc.RTPSender) bool {
 	if err := p.pc.RemoveTrack(s); err != nil {
-		p.log.Debug("remove track", "track", id, "err", err)
+		p.log.Debug("remove track", "err", err)
+		_ = s.Stop()
 		return false
 	}
 	return true

@@ -102,6 +102,7 @@ type Room struct {
 	chatSeq uint64
 	history []ChatMessage // the latest room chat messages, oldest first
 
+	rosters  rosterSend                  // roster fan-out to the members (broadcast)
 	sinks    atomic.Pointer[[]sinkEntry] // copy on write; read per packet without a lock
 	speakers *speakers
 	lobby    *lobby // guests waiting to be admitted (lobby.go)
@@ -159,14 +160,16 @@ func (r *Room) AddAudioSink(s AudioSink) (remove func()) {
 // requests to send for the video the new peer now receives.
 func (r *Room) addMember(m *member) (Roster, []func(), error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return Roster{}, nil, ErrClosed
 	}
 	if _, ok := r.members[m.ID]; ok {
+		r.mu.Unlock()
 		return Roster{}, nil, fmt.Errorf("participant %s: already in room", m.ID)
 	}
 	if r.locked && m.Role != RoleModerator {
+		r.mu.Unlock()
 		return Roster{}, nil, ErrLocked
 	}
 	if m.Role == "" {
@@ -175,30 +178,56 @@ func (r *Room) addMember(m *member) (Roster, []func(), error) {
 	r.seq++
 	m.seq = r.seq
 	r.members[m.ID] = m
-	var keyframes []func()
+	r.rev++
+	ro := r.rosterLocked()
+	var outs []*outTrack
 	if m.peer != nil {
+		outs = make([]*outTrack, 0, len(r.outs))
 		for _, o := range r.outs {
-			if o.owner != m.ID && m.peer.addSenderLocked(o) && o.keyframe != nil {
-				keyframes = append(keyframes, o.keyframe)
+			if o.owner != m.ID {
+				outs = append(outs, o)
 			}
 		}
 	}
-	r.rev++
-	return r.rosterLocked(), keyframes, nil
+	r.mu.Unlock()
+	// Tracks published from now on reach the new peer through addOut,
+	// which finds it among the members.
+	var keyframes []func()
+	for _, o := range outs {
+		if m.peer.subscribe(o) && o.keyframe != nil {
+			keyframes = append(keyframes, o.keyframe)
+		}
+	}
+	return ro, keyframes, nil
+}
+
+// subscribableLocked reports whether peer p may receive o: o is still
+// published and p is still in the room. room.mu is held.
+func (r *Room) subscribableLocked(p *Peer, o *outTrack) bool {
+	m := r.members[p.id]
+	return r.outs[o.id] == o && m != nil && m.peer == p && o.owner != p.id
 }
 
 // addOut publishes o to every browser participant except its owner and
 // returns the peers that must renegotiate. ok is false when the owner left.
 func (r *Room) addOut(o *outTrack) (subs []*Peer, ok bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if _, present := r.members[o.owner]; !present || r.closed {
+		r.mu.Unlock()
 		return nil, false
 	}
 	r.outs[o.id] = o
+	peers := make([]*Peer, 0, len(r.members))
 	for id, m := range r.members {
-		if id != o.owner && m.peer != nil && m.peer.addSenderLocked(o) {
-			subs = append(subs, m.peer)
+		if id != o.owner && m.peer != nil {
+			peers = append(peers, m.peer)
+		}
+	}
+	r.mu.Unlock()
+	// A peer that joins meanwhile subscribes itself in addMember.
+	for _, p := range peers {
+		if p.subscribe(o) {
+			subs = append(subs, p)
 		}
 	}
 	return subs, true
@@ -207,19 +236,16 @@ func (r *Room) addOut(o *outTrack) (subs []*Peer, ok bool) {
 // removeMember removes a participant and its tracks; it returns the roster to
 // broadcast and the peers that must renegotiate. ok is false if id was absent.
 func (r *Room) removeMember(id string) (ro Roster, subs []*Peer, ok bool) {
+	type drop struct {
+		p *Peer
+		s *webrtc.RTPSender
+	}
 	var outs []*videoOut // publishers that lost a subscriber
-	defer func() {
-		for _, o := range outs {
-			o.updateDemand()
-		}
-		if ev, any := r.speakers.remove(id, time.Now()); ok && any {
-			r.announce(ev)
-		}
-	}()
+	var drops []drop
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	gone, present := r.members[id]
 	if !present {
+		r.mu.Unlock()
 		return Roster{}, nil, false
 	}
 	delete(r.members, id)
@@ -235,13 +261,29 @@ func (r *Room) removeMember(id string) (ro Roster, subs []*Peer, ok bool) {
 		}
 		delete(r.outs, tid)
 		for _, m := range r.members {
-			if m.peer != nil && m.peer.removeSenderLocked(tid) && !slices.Contains(subs, m.peer) {
-				subs = append(subs, m.peer)
+			if m.peer == nil {
+				continue
+			}
+			if s := m.peer.dropSenderLocked(tid); s != nil {
+				drops = append(drops, drop{m.peer, s})
 			}
 		}
 	}
 	r.rev++
-	return r.rosterLocked(), subs, true
+	ro = r.rosterLocked()
+	r.mu.Unlock()
+	for _, d := range drops {
+		if d.p.unsubscribe(d.s) && !slices.Contains(subs, d.p) {
+			subs = append(subs, d.p)
+		}
+	}
+	for _, o := range outs {
+		o.updateDemand()
+	}
+	if ev, any := r.speakers.remove(id, time.Now()); any {
+		r.announce(ev)
+	}
+	return ro, subs, true
 }
 
 // signallers returns the signalling channels of every browser participant.
@@ -255,16 +297,73 @@ func (r *Room) signallersLocked() []Signaller {
 	return sigs
 }
 
-// broadcast sends ro to every browser participant. Rosters carry a revision,
-// so sending outside the lock is safe even if two broadcasts cross.
+// A burst of joins or leaves changes the roster many times a second, and
+// each change sent to everyone costs the room N messages of N entries. The
+// members get at most one roster per window: the first change at once, the
+// ones within the window together at its end, as the newest roster. The
+// window grows with the room: 50 ms for a few participants, 450 ms from
+// 100 on.
+const (
+	rosterWindow          = 50 * time.Millisecond
+	rosterWindowPerMember = 4 * time.Millisecond
+	rosterMaxWindow       = 450 * time.Millisecond
+)
+
+// rosterSend is the room's roster fan-out state, guarded by its mu.
+type rosterSend struct {
+	mu    sync.Mutex
+	next  *Roster     // newest roster not yet sent; nil if none
+	last  time.Time   // when the last roster went out
+	timer *time.Timer // sends next at the end of the window; nil if none
+	stop  bool        // the room closed
+}
+
+// broadcast sends ro to every browser participant: now, or with the other
+// changes of the current window (see rosterWindow). Rosters carry a
+// revision, so only the newest one of a window is sent.
 func (r *Room) broadcast(ro Roster) {
+	r.lobbyRoster(ro)
+	rs := &r.rosters
+	rs.mu.Lock()
+	if rs.stop {
+		rs.mu.Unlock()
+		return
+	}
+	if rs.next == nil || ro.Rev > rs.next.Rev {
+		rs.next = &ro
+	}
+	if rs.timer != nil {
+		rs.mu.Unlock()
+		return
+	}
+	window := min(rosterWindow+time.Duration(len(ro.Participants))*rosterWindowPerMember, rosterMaxWindow)
+	if wait := time.Until(rs.last.Add(window)); wait > 0 {
+		rs.timer = time.AfterFunc(wait, r.flushRoster)
+		rs.mu.Unlock()
+		return
+	}
+	rs.mu.Unlock()
+	r.flushRoster()
+}
+
+// flushRoster sends the newest pending roster to every browser participant.
+func (r *Room) flushRoster() {
+	rs := &r.rosters
+	rs.mu.Lock()
+	next := rs.next
+	rs.next, rs.timer = nil, nil
+	if next == nil || rs.stop {
+		rs.mu.Unlock()
+		return
+	}
+	rs.last = time.Now()
+	rs.mu.Unlock()
 	r.mu.Lock()
 	sigs := r.signallersLocked()
 	r.mu.Unlock()
 	for _, s := range sigs {
-		s.Roster(ro)
+		s.Roster(*next)
 	}
-	r.lobbyRoster(ro)
 }
 
 // update changes one participant's roster entry with f and broadcasts the
@@ -295,6 +394,12 @@ func (r *Room) close() {
 	r.members = map[string]*member{}
 	r.outs = map[string]*outTrack{}
 	r.mu.Unlock()
+	r.rosters.mu.Lock()
+	r.rosters.stop = true
+	if r.rosters.timer != nil {
+		r.rosters.timer.Stop()
+	}
+	r.rosters.mu.Unlock()
 	for _, p := range peers {
 		p.shutdown()
 	}
