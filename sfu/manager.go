@@ -165,6 +165,11 @@ var videoFeedback = []webrtc.RTCPFeedback{
 func settingEngine(cfg Config) (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// pion gives a candidate pair up after 7 unanswered connectivity checks
+	// (about 1.6 s); while a hundred participants join, a busy server or
+	// browser can miss that many, and with one host pair the participant
+	// never connects. 25 checks ride out a few seconds of overload.
+	se.SetICEMaxBindingRequests(25)
 	filter, loopback, err := ipFilter(cfg.ICEIPs)
 	if err != nil {
 		return se, err
