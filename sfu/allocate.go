@@ -1,7 +1,9 @@
 package sfu
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -64,13 +66,76 @@ func lowerLayer(st [numLayers]layerState, l int) int {
 	return layerOff
 }
 
+// stageLayer is the layer (360p) the most important track keeps while
+// other tracks can still be paused: a thin line shows the speaker (or the
+// screen share) in a readable size rather than more thumbnails.
+const stageLayer = 1
+
 // allocate chooses a layer (or layerOff) for each track: the one that covers
 // its tile, or nothing off screen. If budget (bit/s, 0 = unknown) is
 // exceeded, it lowers the layers of the least important tracks one step at
-// a time, and when every track is at its lowest layer it pauses them, least
-// important first, all but the most important. Screen shares are the most
-// important, then the most recent speakers.
+// a time, the most important one not below stageLayer; when no more can be
+// lowered it pauses tracks, least important first; with every other track
+// paused it lowers the most important one further, to its lowest layer,
+// which it keeps. Screen shares are the most important, then the most
+// recent speakers.
 func allocate(tracks []allocTrack, budget int) []int {
+	choice, total := wanted(tracks)
+	if budget <= 0 || total <= budget {
+		return choice
+	}
+	order := importance(tracks)
+	keep := -1
+	for _, i := range order {
+		if choice[i] != layerOff {
+			keep = i
+		}
+	}
+	// lower moves track i one layer down; floor is the lowest it may go.
+	lower := func(i, floor int) bool {
+		c := choice[i]
+		l := lowerLayer(tracks[i].layers, c)
+		if c == layerOff || l == layerOff || l < floor {
+			return false
+		}
+		total += tracks[i].layers[l].bps - tracks[i].layers[c].bps
+		choice[i] = l
+		return true
+	}
+	for total > budget {
+		changed := false
+		for _, i := range order {
+			floor := 0
+			if i == keep {
+				floor = min(stageLayer, choice[i])
+			}
+			if changed = lower(i, floor); changed {
+				break
+			}
+		}
+		if changed {
+			continue
+		}
+		for _, i := range order {
+			if c := choice[i]; c != layerOff && i != keep {
+				total -= tracks[i].layers[c].bps
+				choice[i], changed = layerOff, true
+				break
+			}
+		}
+		if !changed && keep >= 0 {
+			changed = lower(keep, 0)
+		}
+		if !changed {
+			break
+		}
+	}
+	return choice
+}
+
+// wanted returns the layer that covers each track's tile (layerOff off
+// screen) and their bitrates' sum.
+func wanted(tracks []allocTrack) ([]int, int) {
 	choice := make([]int, len(tracks))
 	total := 0
 	for i, t := range tracks {
@@ -80,9 +145,11 @@ func allocate(tracks []allocTrack, budget int) []int {
 			total += t.layers[choice[i]].bps
 		}
 	}
-	if budget <= 0 || total <= budget {
-		return choice
-	}
+	return choice, total
+}
+
+// importance returns the tracks' indexes, least important first.
+func importance(tracks []allocTrack) []int {
 	order := make([]int, len(tracks))
 	for i := range order {
 		order[i] = i
@@ -103,41 +170,48 @@ func allocate(tracks []allocTrack, budget int) []int {
 		}
 		return 0
 	})
-	// The most important track on screen keeps its lowest layer: an
-	// estimate that collapses on a burst of loss must not leave a thin line
-	// without any video when its smallest layer fits.
-	keep := -1
-	for _, i := range order {
-		if choice[i] != layerOff {
-			keep = i
+	return order
+}
+
+// allocated is the bit/s of the layers chosen.
+func allocated(tracks []allocTrack, choice []int) int {
+	total := 0
+	for i, l := range choice {
+		if l != layerOff {
+			total += tracks[i].layers[l].bps
 		}
 	}
-	for total > budget {
-		changed := false
-		for _, i := range order {
-			if c := choice[i]; c != layerOff {
-				if l := lowerLayer(tracks[i].layers, c); l != layerOff {
-					total += tracks[i].layers[l].bps - tracks[i].layers[c].bps
-					choice[i], changed = l, true
-					break
-				}
-			}
-		}
-		if changed {
+	return total
+}
+
+// nextStep returns the smallest budget above ceiling with which allocate
+// sends more than it does under ceiling: room for one more layer of one
+// track, or for one paused track's lowest layer. 0 if no budget sends more.
+func nextStep(tracks []allocTrack, ceiling int) int {
+	choice := allocate(tracks, ceiling)
+	cur := allocated(tracks, choice)
+	var candidates []int
+	for i, t := range tracks {
+		if !t.shown {
 			continue
 		}
-		for _, i := range order {
-			if c := choice[i]; c != layerOff && i != keep {
-				total -= tracks[i].layers[c].bps
-				choice[i], changed = layerOff, true
-				break
+		have := 0
+		if choice[i] != layerOff {
+			have = t.layers[choice[i]].bps
+		}
+		for _, s := range t.layers {
+			if s.usable() && s.bps > have {
+				candidates = append(candidates, cur+s.bps-have)
 			}
 		}
-		if !changed {
-			break
+	}
+	slices.Sort(candidates)
+	for _, c := range slices.Compact(candidates) {
+		if c > ceiling && allocated(tracks, allocate(tracks, c)) > cur {
+			return c
 		}
 	}
-	return choice
+	return 0
 }
 
 // allocLoop chooses this subscriber's layers every allocInterval and when
@@ -182,10 +256,12 @@ func (p *Peer) allocate(now time.Time) {
 	audio := len(p.senders) - len(p.downs)
 	r.mu.Unlock()
 	tracks := make([]allocTrack, len(downs))
+	ids := make([]string, len(downs))
 	for i, d := range downs {
 		owner := d.out.owner.id
 		tile, shown := p.tileOf(owner)
-		tracks[i] = allocTrack{layers: d.out.state(now), tile: tile, shown: shown,
+		ids[i] = d.out.id
+		tracks[i] = allocTrack{layers: p.bwe.rates.trusted(d.out.id, d.out.state(now), now), tile: tile, shown: shown,
 			screen: sharing[i], lastSpoke: r.speakers.lastSpoke(owner)}
 		if sharing[i] { // a screen share is sent as its full layer only
 			for l := range numLayers - 1 {
@@ -193,22 +269,30 @@ func (p *Peer) allocate(now time.Time) {
 			}
 		}
 	}
-	want := 0
-	for _, t := range tracks {
-		if t.shown {
-			want += t.layers[pickLayer(t.layers, coverLayer(t.layers, t.tile))].bps
-		}
-	}
-	p.bwe.lastWant = want + audioStreams(audio, r.m.audioLastN)*audioRate
-	budget := p.bwe.budget(now)
+	_, want := wanted(tracks)
+	audioBps := audioStreams(audio, r.m.audioLastN) * audioRate
+	budget := p.bwe.budget(now, allocation{sent: p.bwe.lastTotal, want: want,
+		step: func(c int) int { return nextStep(tracks, c) }}, audioBps)
 	if r.m.ignoreBandwidth {
 		budget = 0
 	}
-	if budget > 0 {
-		budget = max(budget-audioStreams(audio, r.m.audioLastN)*audioRate, 1)
+	if budget != p.bwe.lastBudget {
+		s := p.bwe.signals
+		var tot [5]int
+		if m := p.bwe.meter(); m != nil {
+			tot = m.totals()
+		}
+		p.log.Debug("video ceiling", "bps", budget, "was", p.bwe.lastBudget, "sent", p.bwe.lastTotal,
+			"lost", s.lost, "reported", s.reported, "queue", s.queue, "acked", s.acked, "acked_span", s.ackedSpan,
+			"acked_n", s.ackedCount, "measured_sent", s.sent, "totals", tot)
 	}
+	choice := allocate(tracks, budget)
+	if budget > 0 && p.bwe.lastBudget > 0 && budget <= p.bwe.lastBudget {
+		holdLayers(choice, downs, tracks)
+	}
+	p.bwe.lastBudget = budget
 	total := 0
-	for i, l := range allocate(tracks, budget) {
+	for i, l := range choice {
 		d := downs[i]
 		if l != layerOff {
 			total += tracks[i].layers[l].bps
@@ -216,6 +300,10 @@ func (p *Peer) allocate(now time.Time) {
 		_, prevTgt := d.layers()
 		if d.setTarget(l) {
 			d.out.keyframe(l)
+		}
+		if l != prevTgt {
+			p.log.Debug("video layer", "track", d.out.id, "layer", l, "was", prevTgt, "budget", budget,
+				"want", want, "layers", layerSummary(tracks[i].layers))
 		}
 		// The publisher's layers follow what subscribers receive or wait
 		// for: recompute when the target changed or a switch happened.
@@ -225,7 +313,119 @@ func (p *Peer) allocate(now time.Time) {
 		}
 	}
 	p.bwe.lastTotal = total
+	p.bwe.rates.prune(ids)
+	p.settleSwitches(downs, now)
 	p.reportLayers(downs, tracks)
+}
+
+// holdLayers keeps each track at most at the layer it is switching to or
+// receives: under a ceiling that did not rise, a layer goes up only with
+// a step of the controller (a probe). Otherwise a layer whose measured
+// rate wavers around the ceiling (a busy publisher's encoder) would be
+// switched up and down every interval, each switch a keyframe.
+func holdLayers(choice []int, downs []*downTrack, tracks []allocTrack) {
+	for i, d := range downs {
+		_, tgt := d.layers()
+		if tgt != layerOff && choice[i] > tgt && tracks[i].layers[tgt].usable() {
+			choice[i] = tgt
+		}
+	}
+}
+
+// maxSwitchWait bounds how long after a decrease the feedback waits for
+// the lower layers to take over.
+const maxSwitchWait = 4 * time.Second
+
+// settleSwitches keeps the congestion feedback on hold after a decrease
+// while a track still waits for the keyframe of its lower layer: until
+// then the old layer keeps flowing at the old rate, and judging the line
+// by it would cut again and again (a loaded publisher can take seconds).
+func (p *Peer) settleSwitches(downs []*downTrack, now time.Time) {
+	m := p.bwe.meter()
+	if m == nil || now.Sub(p.bwe.ctl.decreased) > maxSwitchWait {
+		return
+	}
+	for _, d := range downs {
+		if cur, tgt := d.layers(); tgt != layerOff && cur > tgt {
+			m.setMark(now)
+			return
+		}
+	}
+}
+
+// layerTrust is how long a layer must have been sent before its measured
+// bitrate counts: the measurement starts low (an average over time the
+// layer was not sent), and a layer that has just started sends its
+// keyframe and ramps up. Until then the allocator counts the nominal rate
+// or, higher, what the layer was measured at before.
+const layerTrust = 3 * time.Second
+
+// layerRates remembers, per track, what each layer was measured at and
+// since when it has been sent. Allocator goroutine only.
+type layerRates map[string]*[numLayers]layerRate
+
+type layerRate struct {
+	liveSince time.Time // zero while not sent
+	measured  int       // bit/s, the last trusted measurement; 0 if none
+}
+
+// trusted returns st with each layer's bitrate as the allocator should
+// count it: the measurement once the layer has been sent for layerTrust,
+// else the larger of the nominal rate and the last trusted measurement.
+func (lr *layerRates) trusted(id string, st [numLayers]layerState, now time.Time) [numLayers]layerState {
+	if *lr == nil {
+		*lr = layerRates{}
+	}
+	m := (*lr)[id]
+	if m == nil {
+		m = &[numLayers]layerRate{}
+		(*lr)[id] = m
+	}
+	for i := range st {
+		r := &m[i]
+		if !st[i].live {
+			r.liveSince = time.Time{}
+		} else if r.liveSince.IsZero() {
+			r.liveSince = now
+		}
+		if st[i].live && now.Sub(r.liveSince) >= layerTrust {
+			r.measured = st[i].bps
+			continue
+		}
+		st[i].bps = max(nominalRate[i], r.measured)
+	}
+	return st
+}
+
+// prune forgets the tracks not in ids.
+func (lr layerRates) prune(ids []string) {
+	if len(lr) <= len(ids) {
+		return
+	}
+	for id := range lr {
+		if !slices.Contains(ids, id) {
+			delete(lr, id)
+		}
+	}
+}
+
+// layerSummary describes a track's layers for the debug log: per layer
+// "+" sent, "p" paused, "-" absent, and the bit/s counted for it.
+func layerSummary(st [numLayers]layerState) string {
+	var b strings.Builder
+	for i, s := range st {
+		c := "-"
+		switch {
+		case s.present && s.live:
+			c = "+"
+		case s.present && s.paused:
+			c = "p"
+		case s.present:
+			c = "?"
+		}
+		fmt.Fprintf(&b, "%s%s%d ", layerRIDs[i], c, s.bps/1000)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // reportLayers tells the subscriber which layer it now receives of each

@@ -14,30 +14,20 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Bandwidth estimation per subscriber. Each PeerConnection gets a
-// send-side estimator (Google Congestion Control from pion/interceptor,
-// fed by the browser's transport-wide congestion control feedback); a REMB
-// from the browser, when it sends one, caps it too.
-//
-// The estimate only grows to 1.5 times what is actually sent, so it cannot
-// say whether a larger layer would fit. The allocator therefore treats it
-// as a limit only while it is clearly below the rate being sent, or while
-// the subscriber reports loss (congestion). Then it keeps video under a
-// ceiling: the estimate at the congestion, for congestionHold; after that
-// the ceiling doubles, one step at a time, each step a probe of at most
-// probeTime. A probe fails when the subscriber reports loss: the ceiling
-// falls back and the next hold is twice as long (up to maxHold); it
-// succeeds once the estimate has caught up with what is sent. A ceiling
-// far above what the tiles ask for is dropped.
+// Bandwidth estimation per subscriber. Each PeerConnection gets pion's
+// send-side estimator (Google Congestion Control, fed by the browser's
+// transport-wide congestion control feedback) wrapped in a feedbackMeter
+// that reads the same feedback (congestion.go). The allocator does not
+// act on GCC's estimate: it only grows to 1.5 times what is sent, so it
+// cannot say whether a larger layer fits, and it lags behind a cap. It
+// keeps video under the ceiling of a controller (congestion_control.go)
+// that acts on the feedback directly: loss, queuing delay and the
+// acknowledged bitrate. A REMB from the browser caps the video too; GCC's
+// estimate is only reported (Room.BandwidthEstimate).
 const (
 	initialBitrate = 2_000_000  // bit/s, the estimator's start
 	minBitrate     = 100_000    // bit/s
 	maxBitrate     = 50_000_000 // bit/s
-	congestionHold = 10 * time.Second
-	maxHold        = 60 * time.Second
-	probeTime      = 15 * time.Second
-	stepPause      = 3 * time.Second // between a successful probe and the next step
-	lossCongested  = 26              // fraction lost (of 256) in a receiver report that counts as congestion (~10 %)
 )
 
 // bandwidthEstimate is one subscriber's downlink estimate.
@@ -49,12 +39,11 @@ type bandwidthEstimate struct {
 	loss atomic.Int32
 
 	// Allocator goroutine only.
-	ceiling    int       // bit/s video is kept under; 0: no limit
-	holdUntil  time.Time // no step up before this
-	hold       time.Duration
-	probeUntil time.Time // a step up is being tried until then
-	lastTotal  int       // bit/s of video chosen at the last allocation
-	lastWant   int       // bit/s the tiles asked for at the last allocation
+	ctl        controller
+	signals    congestionSignals // the last interval's, for tests and debugging
+	lastTotal  int               // bit/s of video chosen at the last allocation
+	lastBudget int               // the last allocation's budget, to log changes
+	rates      layerRates        // the layers' bitrates as the allocator counts them
 }
 
 // reportLoss records the fraction lost (of 256) of one receiver report block.
@@ -67,7 +56,7 @@ func (b *bandwidthEstimate) reportLoss(fraction uint8) {
 	}
 }
 
-// estimate returns the current estimate in bit/s, 0 if unknown.
+// estimate returns GCC's current estimate capped by REMB, in bit/s; 0 if unknown.
 func (b *bandwidthEstimate) estimate() int {
 	est := 0
 	if b.gcc != nil {
@@ -79,57 +68,36 @@ func (b *bandwidthEstimate) estimate() int {
 	return est
 }
 
-// budget returns the bit/s the allocator must keep video under, 0 for no limit.
-func (b *bandwidthEstimate) budget(now time.Time) int {
-	lossy := b.loss.Swap(0) >= lossCongested
-	est := b.estimate()
-	if est <= 0 && !lossy {
-		return 0
+// meter returns the subscriber's TWCC feedback meter, nil if it has none.
+func (b *bandwidthEstimate) meter() *feedbackMeter {
+	if m, ok := b.gcc.(*meteredEstimator); ok {
+		return m.meter
 	}
-	probing := now.Before(b.probeUntil)
-	caughtUp := est >= b.lastTotal*85/100
-	if b.lastTotal > 0 && (lossy || !caughtUp && !probing) {
-		// Congestion: keep under what the estimator says the line takes,
-		// and under what was sent (the estimator may lag behind the loss).
-		c := est
-		if lossy && (c <= 0 || c > b.lastTotal*85/100) {
-			c = b.lastTotal * 85 / 100
+	return nil
+}
+
+// budget returns the bit/s the allocator must keep video under, 0 for no
+// limit. audio is the bit/s kept for audio, which a REMB includes.
+func (b *bandwidthEstimate) budget(now time.Time, a allocation, audio int) int {
+	rrLoss := int(b.loss.Swap(0))
+	var s congestionSignals
+	s.queue = -1
+	m := b.meter()
+	if m != nil {
+		s = m.take(now)
+	}
+	b.signals = s
+	ceiling, decreased := b.ctl.update(now, s, rrLoss, a)
+	if decreased && m != nil {
+		m.setMark(now.Add(decreaseSettle))
+	}
+	if r := int(b.remb.Load()); r > 0 {
+		r = max(r-audio, 1)
+		if ceiling == 0 || r < ceiling {
+			ceiling = r
 		}
-		switch {
-		case probing:
-			b.hold = min(2*b.hold, maxHold)
-		case b.hold == 0:
-			b.hold = congestionHold
-		}
-		// At most halve what is sent per congestion: the estimator can fall
-		// to its floor on a burst of loss, which would pause all video on a
-		// line that still takes the lowest layer.
-		b.ceiling = max(c, b.lastTotal/2, minBitrate)
-		b.holdUntil, b.probeUntil = now.Add(b.hold), time.Time{}
-		return b.ceiling
 	}
-	if b.ceiling == 0 {
-		return 0
-	}
-	if probing {
-		if !caughtUp {
-			return b.ceiling
-		}
-		// The step held: the estimator has caught up without loss.
-		b.probeUntil, b.hold = time.Time{}, congestionHold
-		b.holdUntil = now.Add(stepPause)
-	}
-	if now.Before(b.holdUntil) {
-		return b.ceiling
-	}
-	if b.ceiling >= b.lastWant {
-		// The tiles ask for less than the ceiling allows: no limit.
-		b.ceiling, b.hold = 0, 0
-		return 0
-	}
-	b.ceiling = min(2*b.ceiling, maxBitrate)
-	b.probeUntil = now.Add(probeTime)
-	return b.ceiling
+	return ceiling
 }
 
 // offerSimulcast adds to an SDP offer from the SFU the request to receive
@@ -193,9 +161,13 @@ func (c *estimatorCatcher) take() cc.BandwidthEstimator {
 // extension on outgoing video packets to reg.
 func registerEstimator(me *webrtc.MediaEngine, reg *interceptor.Registry) (*estimatorCatcher, error) {
 	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initialBitrate),
+		e, err := gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initialBitrate),
 			gcc.SendSideBWEMinBitrate(minBitrate), gcc.SendSideBWEMaxBitrate(maxBitrate),
 			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+		if err != nil {
+			return nil, err
+		}
+		return &meteredEstimator{BandwidthEstimator: e, meter: newFeedbackMeter(time.Now())}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -212,5 +184,6 @@ func registerEstimator(me *webrtc.MediaEngine, reg *interceptor.Registry) (*esti
 		return nil, err
 	}
 	reg.Add(videoOnly{ext})
+	reg.Add(stripAudioTWCC{})
 	return c, nil
 }

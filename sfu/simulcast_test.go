@@ -11,7 +11,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -480,56 +479,6 @@ func waitLayerInfo(t *testing.T, sig *fakeSignaller, id, layer string) {
 		case <-deadline:
 			t.Fatalf("no layers message with %s at %q", id, layer)
 		}
-	}
-}
-
-// fakeEstimator is a cc.BandwidthEstimator with a fixed estimate.
-type fakeEstimator struct {
-	cc.BandwidthEstimator
-	bps int
-}
-
-func (f *fakeEstimator) GetTargetBitrate() int { return f.bps }
-
-func TestBudget(t *testing.T) {
-	est := &fakeEstimator{bps: 3_000_000}
-	b := &bandwidthEstimate{gcc: est}
-	at := func(d time.Duration) time.Time { return time.Unix(1000, 0).Add(d) }
-	check := func(when time.Duration, what string, want int) {
-		t.Helper()
-		if got := b.budget(at(when)); got != want {
-			t.Errorf("%s: budget %d, want %d", what, got, want)
-		}
-	}
-	b.lastTotal, b.lastWant = 2_000_000, 2_100_000
-	check(0, "estimate above what is sent", 0)
-	est.bps = 1_000_000 // the estimate fell below what is sent
-	check(0, "congestion", 1_000_000)
-	b.lastTotal, est.bps = 800_000, 1_100_000
-	check(5*time.Second, "during the hold: the ceiling from the congestion", 1_000_000)
-	check(congestionHold+time.Second, "after the hold: one step up, a probe", 2_000_000)
-	b.lastTotal, est.bps = 1_500_000, 1_200_000
-	check(congestionHold+2*time.Second, "probe, the estimator still catching up", 2_000_000)
-	b.reportLoss(10)
-	b.reportLoss(40) // ~16 % lost: the step did not fit
-	check(congestionHold+3*time.Second, "loss during the probe", 1_200_000)
-	if b.hold != 2*congestionHold {
-		t.Errorf("hold after a failed probe: %v, want %v", b.hold, 2*congestionHold)
-	}
-	b.lastTotal = 1_000_000 // the allocator keeps under the ceiling
-	check(congestionHold+3*time.Second+2*congestionHold-time.Second, "the longer hold", 1_200_000)
-	check(congestionHold+3*time.Second+2*congestionHold, "after the longer hold: a probe", 2_400_000)
-	b.lastTotal, est.bps = 2_000_000, 2_200_000
-	check(congestionHold+4*time.Second+2*congestionHold, "probe held: the estimator caught up", 2_400_000)
-	check(congestionHold+4*time.Second+2*congestionHold+stepPause, "ceiling above what the tiles want", 0)
-	b.remb.Store(500_000)
-	b.lastTotal = 1_000_000
-	check(2*time.Minute, "REMB below what is sent", 500_000)
-
-	// Everything paused (nothing sent): the ceiling still steps up.
-	p := &bandwidthEstimate{gcc: &fakeEstimator{bps: minBitrate}, ceiling: minBitrate, lastWant: 600_000}
-	if got := p.budget(at(0)); got != 2*minBitrate {
-		t.Errorf("paused: budget %d, want the doubled ceiling %d", got, 2*minBitrate)
 	}
 }
 

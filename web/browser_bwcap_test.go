@@ -1,9 +1,9 @@
 //go:build netns
 
-// This test is not part of `make test` yet: it passed in two runs alone but
-// failed in a full `make test` run, where the machine's load makes the
-// bandwidth estimate swing (the allocator is not robust enough yet). Run it
-// with `make test-bwcap` (root, iproute2, Chromium).
+// This test needs root (it creates a network namespace and shapes a veth
+// link with tc), iproute2 and Chromium, so it has its own build tag: run it
+// with `make test-bwcap`. It prints the SFU's decisions for the capped
+// browser (its video ceiling and layer switches) at the end.
 
 package web
 
@@ -326,6 +326,27 @@ func (r *rxLog) layers(from time.Time) string {
 	return strings.Join(out, " ")
 }
 
+// logDecisions logs the SFU's bandwidth decisions for participant id from
+// its debug log: when its video ceiling changed and which layers it chose.
+func logDecisions(t *testing.T, log, id string) {
+	var lines []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "participant="+id) &&
+			(strings.Contains(l, `msg="video ceiling"`) || strings.Contains(l, `msg="video layer"`)) {
+			if i := strings.Index(l, "T"); i >= 0 {
+				l = l[i+1:] // the time of day
+			}
+			l = strings.Replace(l, " level=DEBUG", "", 1)
+			l = strings.Replace(l, " pkg=sfu room=demo participant="+id, "", 1)
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 200 {
+		lines = append(lines[:100], append([]string{"..."}, lines[len(lines)-100:]...)...)
+	}
+	t.Logf("the SFU's decisions for Bob:\n%s", strings.Join(lines, "\n"))
+}
+
 // TestBrowserBandwidthCap: Bob watches Ann's camera (noise, so every layer
 // comes at its maximum bitrate) in a large tile over a line that the test
 // then caps: at 500 kbit/s, or at half of what Bob received uncapped if
@@ -336,7 +357,11 @@ func (r *rxLog) layers(from time.Time) string {
 // comes back.
 func TestBrowserBandwidthCap(t *testing.T) {
 	lab := newNetLab(t)
-	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1", lab.hostIP}}, slog.New(slog.DiscardHandler))
+	// The SFU's decisions for Bob (its video ceiling and layer switches,
+	// logged at debug level) are printed at the end.
+	sfuLog := &lockedWriter{}
+	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1", lab.hostIP}},
+		slog.New(slog.NewTextHandler(sfuLog, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,6 +404,7 @@ func TestBrowserBandwidthCap(t *testing.T) {
 		}
 		ids[i] = id
 	}
+	t.Cleanup(func() { logDecisions(t, sfuLog.String(), ids[1]) })
 	ann := fmt.Sprintf(`document.querySelector('.tile[data-participant="%s"]')`, ids[0])
 	if err := waitIn(ctx, bobTab, ann+` !== null`); err != nil {
 		t.Fatalf("Ann's tile in Bob's page: %v", err)
