@@ -227,6 +227,10 @@ func (o *videoOut) checkStartLocked(i int, s *layerState, now time.Time) {
 }
 
 // keyframe asks the publisher for a keyframe of layer i (rate-limited).
+// A layer that is not arriving is not asked: it cannot answer, and an
+// encoder that (re)starts a layer starts it with a keyframe anyway, so
+// repeated requests would only make the other layers' keyframes (the
+// costliest frames) come more often.
 func (o *videoOut) keyframe(i int) {
 	if i < 0 || i >= numLayers {
 		return
@@ -234,9 +238,10 @@ func (o *videoOut) keyframe(i int) {
 	o.mu.Lock()
 	l := o.layers[i]
 	o.mu.Unlock()
-	if l != nil && l.keyframe != nil {
-		l.keyframe()
+	if l == nil || l.keyframe == nil || time.Now().UnixNano()-l.lastAt.Load() >= int64(layerLive) {
+		return
 	}
+	l.keyframe()
 }
 
 // updateDemand recomputes which layers any subscriber receives or switches

@@ -605,3 +605,25 @@ func TestAudioStreamsReserved(t *testing.T) {
 		}
 	}
 }
+
+// A keyframe is asked of a layer only while it arrives: a paused or not yet
+// started layer cannot answer (and starts with a keyframe when it resumes).
+func TestKeyframeOnlyOfArrivingLayer(t *testing.T) {
+	o := newVideoOut(nil, "cam", webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}})
+	asked := 0
+	l, i := o.addLayer("f", 3, func() { asked++ })
+	o.keyframe(i)
+	if asked != 0 {
+		t.Errorf("keyframe asked of a layer that never arrived")
+	}
+	o.receive(i, l, &rtp.Packet{Header: rtp.Header{SSRC: 3, SequenceNumber: 1}, Payload: []byte{0x10, 0, 0}}, time.Now())
+	o.keyframe(i)
+	if asked != 1 {
+		t.Errorf("keyframe of an arriving layer: asked %d times, want 1", asked)
+	}
+	l.lastAt.Store(time.Now().Add(-2 * layerLive).UnixNano()) // the publisher paused it
+	o.keyframe(i)
+	if asked != 1 {
+		t.Errorf("keyframe asked of a layer that stopped arriving")
+	}
+}
