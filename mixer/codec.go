@@ -111,11 +111,11 @@ func (s *browserSource) insert(pkt *rtp.Packet, levelID uint8, now time.Time) {
 }
 
 // take moves this tick's packet out of the jitter buffer (room.mu held).
-func (s *browserSource) take(ts *tickStats) {
+func (s *browserSource) take(ts *tickStats, now time.Time) {
 	ts.observeDepth(s.jb.depth())
-	idx, res := s.jb.pop()
+	idx, res := s.jb.pop(now)
 	if res == popDrop {
-		idx, res = s.jb.pop()
+		idx, res = s.jb.pop(now)
 	}
 	s.res, s.hasFEC = res, false
 	switch res {

@@ -31,9 +31,10 @@ func play(t *testing.T, sched []arrival, ticks int) ([]int, *counters) {
 			}
 			k++
 		}
-		idx, res := j.pop()
+		at := base.Add(time.Duration(now) * time.Millisecond)
+		idx, res := j.pop(at)
 		if res == popDrop {
-			idx, res = j.pop()
+			idx, res = j.pop(at)
 		}
 		switch res {
 		case popFrame:
@@ -122,7 +123,7 @@ func TestJitterTargetAdapts(t *testing.T) {
 			for i := 1; i <= 200; i++ {
 				at := base.Add(time.Duration(i*20+tc.jitter(i)) * time.Millisecond)
 				j.insert(uint16(i), at)
-				j.pop()
+				j.pop(at)
 			}
 			if j.target != tc.want {
 				t.Errorf("target: got %d frames, want %d", j.target, tc.want)
@@ -176,8 +177,9 @@ func TestJitterShedsBacklog(t *testing.T) {
 		if !pop {
 			return
 		}
-		if _, res := j.pop(); res == popDrop {
-			j.pop()
+		at := base.Add(time.Duration(seq) * FrameDuration)
+		if _, res := j.pop(at); res == popDrop {
+			j.pop(at)
 		}
 	}
 	for range 100 {
@@ -196,3 +198,49 @@ func TestJitterShedsBacklog(t *testing.T) {
 		t.Errorf("depth 500 ms after the stall: got %d frames, want <= %d", d, j.target+jbSlack+jbBacklog+1)
 	}
 }
+
+// TestJitterShedsIdleFrame: packets that arrive a few ms before each tick on
+// a clean line wait one frame plus that phase at first (the target counts
+// whole frames plus one); within a couple of seconds the buffer plays them
+// a frame earlier, without a concealed frame. With real jitter it keeps the
+// frame.
+func TestJitterShedsIdleFrame(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		jitterMS func(i int) int
+		shed     bool
+	}{
+		{"clean, 5 ms before the tick", func(int) int { return 0 }, true},
+		{"jitter up to 12 ms", func(i int) int { return (i * 7) % 13 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sched []arrival
+			for i := 0; i < 400; i++ {
+				sched = append(sched, arrival{seq: uint16(i), at: i*20 - 5 + tc.jitterMS(i)})
+			}
+			got, c := play(t, sched, 380)
+			waits := func(from, to int) (lo, hi int) {
+				lo, hi = 1<<30, -1
+				for k := from; k < to; k++ {
+					if got[k] < 0 {
+						t.Fatalf("tick %d: %d (concealed or silent), want a frame", k, got[k])
+					}
+					w := k*20 - sched[got[k]].at
+					lo, hi = min(lo, w), max(hi, w)
+				}
+				return lo, hi
+			}
+			lo0, hi0 := waits(10, 40)
+			lo1, hi1 := waits(300, 380)
+			t.Logf("frames waited %d-%d ms at first, %d-%d ms after 6 s; %d dropped", lo0, hi0, lo1, hi1, c.dropped.Load())
+			if tc.shed && (hi1 > 5+jbWaitGuardMS || c.dropped.Load() != 1) {
+				t.Errorf("clean line: frames still wait up to %d ms (%d dropped), want about 5 ms after one drop", hi1, c.dropped.Load())
+			}
+			if !tc.shed && c.dropped.Load() != 0 {
+				t.Errorf("jittery line: %d frames dropped, want 0", c.dropped.Load())
+			}
+		})
+	}
+}
+
+const jbWaitGuardMS = int(jbWaitGuard / time.Millisecond)

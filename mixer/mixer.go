@@ -260,14 +260,15 @@ func (mem *Member) PushSeq(seq uint16, pcm []int16) {
 
 // pop takes this tick's frame from the jitter buffer into mem.frame, with
 // concealment for a lost frame; it reports whether mem.frame holds audio.
-func (mem *Member) pop(ts *tickStats) bool {
+func (mem *Member) pop(ts *tickStats, now time.Time) bool {
 	mem.mu.Lock()
 	ts.observeDepth(mem.jb.depth())
-	idx, res := mem.jb.pop()
+	idx, res := mem.jb.pop(now)
 	if res == popDrop {
-		// Drift: the sender runs fast and the buffer has stayed too deep
-		// for jbPatient ticks; skip one frame to bring the delay back.
-		idx, res = mem.jb.pop()
+		// Drift (the sender runs fast and the buffer has stayed too deep
+		// for jbPatient ticks) or a frame more than the jitter needs: skip
+		// one frame to bring the delay back.
+		idx, res = mem.jb.pop(now)
 	}
 	if res == popFrame {
 		mem.n = int(mem.slotN[idx])

@@ -128,7 +128,7 @@ func (r *room) mixOnce(now time.Time) {
 	r.tickN++
 	r.snapshot(now)
 	for _, m := range r.legs {
-		m.talk.has = m.pop(&r.tick)
+		m.talk.has = m.pop(&r.tick, now)
 		lvl := levelFloor
 		if m.talk.has {
 			lvl = energyLevel(level(m.frame[:m.n]))
@@ -173,7 +173,7 @@ func (r *room) snapshot(now time.Time) {
 			r.talk.forget(&s.talk)
 			continue
 		}
-		s.take(&r.tick)
+		s.take(&r.tick, now)
 		r.srcs = append(r.srcs, s)
 	}
 }

@@ -168,7 +168,7 @@ func FuzzJitter(f *testing.F) {
 			if ops[i+1]%2 == 0 {
 				continue
 			}
-			idx, res := j.pop()
+			idx, res := j.pop(now)
 			if res != popFrame && res != popDrop {
 				continue
 			}
