@@ -23,7 +23,7 @@ type Media struct {
 	// RTCP is where the offer's a=rtcp attribute (RFC 3605) asks for RTCP,
 	// when the caller's RTCP port is not the RTP port + 1 (NATs, SBCs);
 	// the zero value means RTP port + 1.
-	RTCP    netip.AddrPort
+	RTCP netip.AddrPort
 	// RTCPMux: the offer asked for RTCP on the RTP port (a=rtcp-mux, RFC
 	// 5761); the answer accepts, and RTCP then shares the RTP socket.
 	RTCPMux bool
