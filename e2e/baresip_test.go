@@ -117,15 +117,22 @@ func (b *baresip) stop() {
 	}
 }
 
-// heard returns what baresip decoded from the call, as samples in [-1, 1].
+// heard returns what baresip decoded from the call, as 8 kHz samples in [-1, 1].
 func (b *baresip) heard(t *testing.T) []float64 {
+	t.Helper()
+	return b.heardAt(t, 8000)
+}
+
+// heardAt returns what baresip decoded, converted by sox to rate Hz, as
+// samples in [-1, 1].
+func (b *baresip) heardAt(t *testing.T, rate int) []float64 {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(b.dumps, "dump-*-dec.wav"))
 	if len(files) != 1 {
 		t.Fatalf("baresip dumps: got %v, want one dump-*-dec.wav\n%s", files, tail(b.out.String(), 2000))
 	}
-	raw := filepath.Join(b.dumps, "dec.raw")
-	cmd := exec.CommandContext(deadlineCtx(t, 30*time.Second), "sox", files[0], "-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r", "8000", raw)
+	raw := filepath.Join(b.dumps, "dec"+itoa(rate)+".raw")
+	cmd := exec.CommandContext(deadlineCtx(t, 30*time.Second), "sox", files[0], "-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r", itoa(rate), raw)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sox: %v\n%s", err, out)
 	}

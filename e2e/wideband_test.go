@@ -134,29 +134,8 @@ func answerMedia(trace string) (mline string, rtpmaps []string) {
 	return mline, rtpmaps
 }
 
-// heardWide returns what baresip decoded, as 16 kHz samples in [-1, 1]
-// (sox converts the dump from the codec's rate).
-func (b *baresip) heardWide(t *testing.T) []float64 {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(b.dumps, "dump-*-dec.wav"))
-	if len(files) != 1 {
-		t.Fatalf("baresip dumps: got %v, want one dump-*-dec.wav\n%s", files, tail(b.out.String(), 2000))
-	}
-	raw := filepath.Join(b.dumps, "dec16k.raw")
-	cmd := exec.CommandContext(deadlineCtx(t, 30*time.Second), "sox", files[0], "-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r", "16000", raw)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sox: %v\n%s", err, out)
-	}
-	pcm, err := os.ReadFile(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float64, len(pcm)/2)
-	for i := range out {
-		out[i] = float64(int16(binary.LittleEndian.Uint16(pcm[2*i:]))) / math.MaxInt16
-	}
-	return out
-}
+// heardWide returns what baresip decoded, as 16 kHz samples in [-1, 1].
+func (b *baresip) heardWide(t *testing.T) []float64 { return b.heardAt(t, 16000) }
 
 // wideTone is 6 kHz: above the 4 kHz a G.711 leg can carry, well inside
 // the 7 kHz of G.722 and wideband Opus. narrowTone goes with it, so that

@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/pion/rtp"
 
 	"dialroom/internal/browsertest"
-	"dialroom/sfu"
 )
 
 // rtpCoverage records the browser audio packets a room receives and tells
@@ -73,16 +70,7 @@ func TestBrowserOpusDTX(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tab, _ := browsertest.Start(t, writeWAV(t, 5, 440, tc.amp))
-			log := slog.New(slog.DiscardHandler)
-			mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}}, log)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(New(Config{}, testRooms, mgr, log))
-			defer func() {
-				srv.Close()
-				_ = mgr.Close()
-			}()
+			srv, mgr := newTestServer(t)
 			ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 			defer cancel()
 			room := mgr.Room("demo")
