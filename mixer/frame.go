@@ -25,7 +25,7 @@ type Encoder interface {
 }
 
 // StateCopier is an Encoder whose state can be copied (G.722's ADPCM state is
-// a small plain struct; libopus offers no such copy). A leg that starts
+// a small plain struct, libopus's encoder one block without pointers). A leg that starts
 // talking moves from the room's stream to its own Frame's; with a
 // StateCopier its own encoder starts in the state the room's encoder had
 // before this tick, so the caller's decoder never sees the switch.

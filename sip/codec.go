@@ -6,6 +6,7 @@ import (
 	"gopkg.in/hraban/opus.v2"
 
 	"dialroom/internal/g722"
+	"dialroom/internal/opusenc"
 	"dialroom/mixer"
 )
 
@@ -133,11 +134,14 @@ func (e *g722Encoder) Close() error {
 	return nil
 }
 
-// opusEncoder adapts a libopus encoder (Go memory) to mixer.Encoder.
-type opusEncoder struct{ enc *opus.Encoder }
+// opusEncoder adapts opusenc.Encoder to mixer.Encoder. Its state is C
+// memory that can be copied, so, as with G.722, a talker's own encoder
+// starts where the room's stream stands and its phone hears no seam. It is
+// an io.Closer like g722Encoder.
+type opusEncoder struct{ enc *opusenc.Encoder }
 
 func newOpusEncoder() (mixer.Encoder, error) {
-	enc, err := opus.NewEncoder(opusPhoneRate, 1, opus.AppVoIP)
+	enc, err := opusenc.New(opusPhoneRate, 1, opusenc.AppVoIP)
 	if err != nil {
 		return nil, err
 	}
@@ -146,16 +150,40 @@ func newOpusEncoder() (mixer.Encoder, error) {
 		enc.SetInBandFEC(true),
 		enc.SetPacketLossPerc(opusPhoneLoss),
 		enc.SetComplexity(opusPhoneComplexity),
-		enc.SetMaxBandwidth(opus.Wideband),
+		enc.SetMaxBandwidth(opusenc.Wideband),
 	} {
 		if err != nil {
+			enc.Free()
 			return nil, err
 		}
 	}
 	return &opusEncoder{enc: enc}, nil
 }
 
-func (e *opusEncoder) Encode(dst []byte, pcm []int16) (int, error) { return e.enc.Encode(pcm, dst) }
+func (e *opusEncoder) Encode(dst []byte, pcm []int16) (int, error) { return e.enc.Encode(dst, pcm) }
+
+// NewCopy implements mixer.StateCopier: a new encoder in e's state, its
+// settings included.
+func (e *opusEncoder) NewCopy() (mixer.Encoder, error) {
+	c, err := e.enc.NewCopy()
+	if err != nil {
+		return nil, err
+	}
+	return &opusEncoder{enc: c}, nil
+}
+
+// CopyStateFrom implements mixer.StateCopier for another Opus encoder of
+// the phone legs' rate and channels.
+func (e *opusEncoder) CopyStateFrom(src mixer.Encoder) bool {
+	s, ok := src.(*opusEncoder)
+	return ok && e.enc.CopyStateFrom(s.enc) == nil
+}
+
+// Close frees the C state; Encode then fails. Idempotent.
+func (e *opusEncoder) Close() error {
+	e.enc.Free()
+	return nil
+}
 
 // newEncoderFor returns a fresh encoder of 16 kHz audio for a wideband
 // codec (a leg's own, for prompts and silence).
