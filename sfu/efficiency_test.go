@@ -212,22 +212,25 @@ func joinReplaying(t *testing.T, room *Room, name string) *browser {
 }
 
 // talkAt sends Opus packets from a browser's microphone carrying the RFC 6464
-// level dBov (0 loudest, 127 silence) under AudioLevelID, every 20 ms.
-func talkAt(mic *webrtc.TrackLocalStaticRTP, level *atomic.Int32, stop <-chan struct{}) {
+// level dBov (0 loudest, 127 silence) under AudioLevelID, every 20 ms. The
+// payload is Opus silence followed by mark, so a receiver can tell whose
+// packet it got.
+func talkAt(mic *webrtc.TrackLocalStaticRTP, level *atomic.Int32, mark byte, stop <-chan struct{}) {
 	var seq uint16
 	var ts uint32
+	payload := append(slices.Clone(silence), mark)
 	pace(stop, func() {
 		seq++
 		ts += 960
 		h := rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts}
 		_ = h.SetExtension(AudioLevelID, []byte{0x80 | byte(level.Load())})
-		_ = mic.WriteRTP(&rtp.Packet{Header: h, Payload: silence})
+		_ = mic.WriteRTP(&rtp.Packet{Header: h, Payload: payload})
 	})
 }
 
 // TestAudioLastN: four browsers talk at different levels; a listener
-// receives the audio of the three loudest only. A louder fifth talker takes
-// the place of the quietest.
+// receives the audio of the three loudest only, on its three audio slots. A
+// louder fifth talker takes the place of the quietest.
 func TestAudioLastN(t *testing.T) {
 	base := runtime.NumGoroutine()
 	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: 3}, slog.New(slog.DiscardHandler))
@@ -251,32 +254,37 @@ func TestAudioLastN(t *testing.T) {
 		}
 		tk := &talker{b: joinBrowser(t, room, name, mic)}
 		tk.level.Store(dBov)
+		mark := byte(len(talkers))
 		talkers = append(talkers, tk)
-		go talkAt(mic, &tk.level, stop)
+		go talkAt(mic, &tk.level, mark, stop)
 		return tk
 	}
 	for i, lvl := range []int32{10, 20, 30, 40} {
 		add(fmt.Sprintf("talker%d", i), lvl)
 	}
-	// Count what the listener receives per talker.
+	// Count what the listener receives per talker: the slots carry
+	// whoever is audible, so the payload's mark tells who sent it.
+	four := slices.Clone(talkers)
 	go func() {
 		for {
 			select {
 			case <-stop:
 				return
 			case tr := <-listener.tracks:
-				for _, tk := range talkers[:4] {
-					if tk.b.peer.ID() == tr.StreamID() {
-						go func() {
-							for {
-								if _, _, err := tr.ReadRTP(); err != nil {
-									return
-								}
-								tk.got.Add(1)
-							}
-						}()
-					}
+				if tr.StreamID() != SlotStreamID {
+					continue
 				}
+				go func() {
+					for {
+						pkt, _, err := tr.ReadRTP()
+						if err != nil {
+							return
+						}
+						if n := len(pkt.Payload); n > 0 && int(pkt.Payload[n-1]) < 4 {
+							four[pkt.Payload[n-1]].got.Add(1)
+						}
+					}
+				}()
 			}
 		}
 	}()

@@ -64,12 +64,19 @@ func (s *streams) missing(want []string) []string {
 }
 
 // A burst of browsers joining a room at once: every one connects and
-// receives the track of every other one, and when some of them leave at
-// once, no goroutine is left behind.
+// receives the track of every other one (with audio slots: slot audio,
+// and no offer but its first), and when some of them leave at once, no
+// goroutine is left behind.
 func TestManyJoinAtOnce(t *testing.T) {
+	for _, lastN := range []int{0, 3} {
+		t.Run(fmt.Sprintf("last-N %d", lastN), func(t *testing.T) { testManyJoinAtOnce(t, lastN) })
+	}
+}
+
+func testManyJoinAtOnce(t *testing.T, lastN int) {
 	const n = 12
 	base := runtime.NumGoroutine()
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
+	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: lastN}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +106,10 @@ func TestManyJoinAtOnce(t *testing.T) {
 				want = append(want, id)
 			}
 		}
+		if lastN > 0 {
+			// Silence without levels: three of them take the slots.
+			want = []string{SlotStreamID}
+		}
 		for {
 			miss := got[i].missing(want)
 			connected := b.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
@@ -110,6 +121,18 @@ func TestManyJoinAtOnce(t *testing.T) {
 					i, connected, len(miss), n-1, miss)
 			}
 			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if lastN > 0 {
+		// Slot audio arrives a second after the joins (once the server
+		// knows the audio carries no level), well after any renegotiation.
+		for i, b := range bs {
+			if slots, total := slotSections(t, b.pc.RemoteDescription().SDP); slots != lastN || total != 2+lastN {
+				t.Errorf("participant %d: %d slot sections of %d, want %d of %d", i, slots, total, lastN, 2+lastN)
+			}
+			if got := b.sig.offered.Load(); got != 1 {
+				t.Errorf("participant %d: %d offers, want only its first", i, got)
+			}
 		}
 	}
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -36,6 +37,10 @@ type Peer struct {
 	running senderSet
 	downs   map[string]*downTrack // video senders by outTrack id; guarded by room.mu
 	tracks  atomic.Int64          // inbound track counter, for track IDs
+	// slotOuts are the peer's audio slot tracks by slot index (nil without
+	// slots). Their senders are in senders too, under the slot track IDs,
+	// so the allocator counts them among the audio it reserves for.
+	slotOuts []*slotOut
 
 	pubMu  sync.Mutex
 	videos map[*webrtc.RTPReceiver]*outTrack // published video, one per receiver (all its RIDs)
@@ -95,6 +100,11 @@ func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 			return nil, fmt.Errorf("sfu: join %s: add %s transceiver: %w", r.id, k, err)
 		}
 	}
+	slotSenders, err := p.addSlots()
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("sfu: join %s: %w", r.id, err)
+	}
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
@@ -110,6 +120,11 @@ func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 		return nil, fmt.Errorf("sfu: join %s: %w", r.id, err)
 	}
 	p.log.Info("participant joined", "kind", KindWeb)
+	for _, s := range slotSenders {
+		if p.running.add(s) {
+			r.m.goroutine(func() { drainRTCP(s, nil, nil, &p.bwe) })
+		}
+	}
 	r.broadcast(ro)
 	if ms, ok := sig.(MediaSignaller); ok {
 		if d := r.speakers.dominantSpeaker(); d != "" {
@@ -126,6 +141,26 @@ func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 
 // ID returns the participant ID; it is the stream ID of the peer's tracks.
 func (p *Peer) ID() string { return p.id }
+
+// addSlots adds the room's audio slots to a new peer's PeerConnection, so
+// that its first offer holds them, and returns their senders (none when
+// the room has no slots). The peer is not in the room yet: nobody else
+// reads its senders.
+func (p *Peer) addSlots() ([]*webrtc.RTPSender, error) {
+	if p.room.slots == nil {
+		return nil, nil
+	}
+	outs, senders, err := p.room.slots.addTransceivers(p.pc)
+	if err != nil {
+		return nil, err
+	}
+	p.slotOuts = outs
+	for i, s := range senders {
+		p.senders[slotTrackID(i)] = s
+	}
+	p.nsenders.Add(int64(len(senders)))
+	return senders, nil
+}
 
 // Answer applies the browser's SDP answer to the last offer and starts a
 // queued offer if the track set changed meanwhile. That offer is made on
@@ -465,9 +500,22 @@ func (p *Peer) publishVideo(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 }
 
 // publish forwards one inbound track to every other participant and reads it
-// until it ends.
+// until it ends. With audio slots, audio goes out on the publisher's slot
+// while it has one: the subscribers' slot tracks exist already, so nobody
+// renegotiates. Otherwise the track is published to the room as its own
+// outTrack.
 func (p *Peer) publish(remote *webrtc.TrackRemote) {
 	kind := remote.Kind()
+	audio := kind == webrtc.RTPCodecTypeAudio
+	r := p.room
+	if audio && r.slots != nil {
+		p.forward(remote, true, func(pkt *rtp.Packet, now time.Time) {
+			if ref, ok := r.speakers.slotOf(p.id); ok {
+				r.slots.forward(ref, p.id, pkt, now)
+			}
+		})
+		return
+	}
 	id := fmt.Sprintf("%s-%s-%d", p.id, kind, p.tracks.Add(1))
 	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, id, p.id)
 	if err != nil {
@@ -478,7 +526,7 @@ func (p *Peer) publish(remote *webrtc.TrackRemote) {
 	if kind == webrtc.RTPCodecTypeVideo {
 		o.keyframe = p.keyframeRequester(uint32(remote.SSRC()))
 	}
-	subs, ok := p.room.addOut(o)
+	subs, ok := r.addOut(o)
 	if !ok {
 		return
 	}
@@ -486,15 +534,23 @@ func (p *Peer) publish(remote *webrtc.TrackRemote) {
 	if o.keyframe != nil && len(subs) > 0 {
 		o.keyframe()
 	}
-	p.forward(remote, local, kind == webrtc.RTPCodecTypeAudio)
+	p.forward(remote, audio, func(pkt *rtp.Packet, _ time.Time) {
+		if audio && !r.speakers.isAudible(p.id) {
+			return // audio last-N: not among the loudest
+		}
+		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			p.log.Debug("forward rtp", "err", err)
+		}
+	})
 }
 
-// forward copies every RTP packet of remote to local (and, for audio, to the
-// room's audio sinks) until remote fails. WriteRTP never blocks on a
-// subscriber. Audio goes to the subscribers only while the participant is
-// in the room's audible set (speaker.go); the sinks get all of it.
-func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStaticRTP, audio bool) {
+// forward reads every RTP packet of remote and hands it to write until
+// remote fails; write must not block on a subscriber. For audio it first
+// hands the packet to the room's audio sinks (all of it, audible or not)
+// and the level to the speaker detection (speaker.go).
+func (p *Peer) forward(remote *webrtc.TrackRemote, audio bool, write func(pkt *rtp.Packet, now time.Time)) {
 	unleveled := 0 // audio packets without a level, until unleveledAfter
+	var now time.Time
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
@@ -504,11 +560,12 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStati
 			return
 		}
 		if audio {
+			now = time.Now()
 			for _, e := range *p.room.sinks.Load() {
 				e.sink.OnAudio(p.id, pkt)
 			}
 			if ext := pkt.GetExtension(AudioLevelID); len(ext) > 0 {
-				if ev, any := p.room.speakers.level(p.id, ext[0]&0x7f, time.Now()); any {
+				if ev, any := p.room.speakers.level(p.id, ext[0]&0x7f, now); any {
 					p.room.announce(ev)
 				}
 			} else if unleveled < unleveledAfter {
@@ -517,12 +574,7 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, local *webrtc.TrackLocalStati
 				}
 			}
 		}
-		if audio && !p.room.speakers.isAudible(p.id) {
-			continue // audio last-N: not among the loudest
-		}
-		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-			p.log.Debug("forward rtp", "err", err)
-		}
+		write(pkt, now)
 	}
 }
 

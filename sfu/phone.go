@@ -12,7 +12,8 @@ import (
 )
 
 // Phone is a phone participant: the mixer writes its Opus audio, and the room
-// sends it to every browser as a track whose stream ID is the phone's ID.
+// sends it to every browser as a track whose stream ID is the phone's ID,
+// also where browsers' audio comes on audio slots (audioslot.go).
 type Phone struct {
 	info  PhoneInfo
 	room  *Room

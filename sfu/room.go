@@ -69,7 +69,8 @@ type member struct {
 	phone *Phone // nil for browsers
 }
 
-// outTrack is a track the room sends to every participant except its owner.
+// outTrack is a track the room sends to every participant except its owner:
+// video, phone audio, and browser audio when there are no audio slots.
 type outTrack struct {
 	owner    string
 	id       string
@@ -105,13 +106,17 @@ type Room struct {
 	rosters  rosterSend                  // roster fan-out to the members (broadcast)
 	sinks    atomic.Pointer[[]sinkEntry] // copy on write; read per packet without a lock
 	speakers *speakers
-	lobby    *lobby // guests waiting to be admitted (lobby.go)
+	slots    *audioSlots // browser audio under last-N (audioslot.go); nil with last-N off
+	lobby    *lobby      // guests waiting to be admitted (lobby.go)
 }
 
 func newRoom(id string, m *Manager) *Room {
 	r := &Room{id: id, m: m, log: m.log.With("room", id),
 		members: map[string]*member{}, outs: map[string]*outTrack{}, speakers: newSpeakers(), lobby: newLobby()}
 	r.sinks.Store(&[]sinkEntry{})
+	if m.audioLastN > 0 {
+		r.slots = newAudioSlots(m.audioLastN)
+	}
 	return r
 }
 
@@ -178,6 +183,9 @@ func (r *Room) addMember(m *member) (Roster, []func(), error) {
 	r.seq++
 	m.seq = r.seq
 	r.members[m.ID] = m
+	if m.peer != nil && r.slots != nil {
+		r.slots.add(m.ID, m.peer.slotOuts)
+	}
 	r.rev++
 	ro := r.rosterLocked()
 	var outs []*outTrack
@@ -249,6 +257,9 @@ func (r *Room) removeMember(id string) (ro Roster, subs []*Peer, ok bool) {
 		return Roster{}, nil, false
 	}
 	delete(r.members, id)
+	if gone.peer != nil && r.slots != nil {
+		r.slots.remove(id)
+	}
 	if gone.peer != nil {
 		for _, d := range gone.peer.downs {
 			d.out.removeDown(d)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ type fakeSignaller struct {
 	layers   chan []LayerInfo
 	publish  chan PublishInfo
 	speaker  chan string
+	offered  atomic.Int64 // offers sent so far
 }
 
 func newFakeSignaller() *fakeSignaller {
@@ -47,7 +49,7 @@ func (f *fakeSignaller) Control(c Control) {
 	}
 }
 
-func (f *fakeSignaller) Offer(sdp string) { f.offers <- sdp }
+func (f *fakeSignaller) Offer(sdp string) { f.offered.Add(1); f.offers <- sdp }
 
 func (f *fakeSignaller) Layers(l []LayerInfo) {
 	select {
@@ -96,6 +98,10 @@ func loopbackAPI(t *testing.T) *webrtc.API {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	// Browsers accept the audio level extension the server offers.
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		t.Fatal(err)
 	}
 	var se webrtc.SettingEngine

@@ -27,9 +27,10 @@ const (
 // Audio last-N: with a limit of n, browsers receive the audio of at most n
 // browser participants, the loudest lately (the room's audible set); the
 // audio of everyone else is not forwarded at all, so silence costs nothing.
+// The set's audio reaches each browser on n audio slots (audioslot.go).
 // Phone callers reach browsers as one track already mixed by the mixer,
 // which is always forwarded; so is the audio of a client that sends no
-// level (see unleveled). Ranking uses loudness, an exponential average
+// level (see unleveled), as long as a slot is free for it. Ranking uses loudness, an exponential average
 // (time constant voiceAlpha) of how far each packet's level is above
 // voicedLevel. A member of the set keeps its place, even when quiet, until
 // someone louder by lastNDelta needs it, so a pause does not cut anyone off.
@@ -66,6 +67,14 @@ type speakers struct {
 	lastN   int                             // the audio last-N limit; 0 = everyone is audible
 	top     []string                        // the audible set, lastN > 0 only
 	audible atomic.Pointer[map[string]bool] // the audible set, read per packet; nil = everyone
+
+	// Audio slots (audioslot.go), lastN > 0 only: the occupant of each
+	// slot ("" = free), the generation of each occupancy, and the slot
+	// of each occupant, read per packet.
+	slots    []string
+	slotGens []uint64
+	gen      uint64
+	slotMap  atomic.Pointer[map[string]slotRef]
 }
 
 func newSpeakers() *speakers { return &speakers{voices: map[string]*voice{}} }
@@ -77,9 +86,79 @@ func (s *speakers) setLastN(n int) {
 	s.lastN, s.top = n, nil
 	if n <= 0 {
 		s.audible.Store(nil)
+		s.slots, s.slotGens = nil, nil
+		s.slotMap.Store(nil)
 		return
 	}
 	s.audible.Store(&map[string]bool{})
+	s.slots, s.slotGens = make([]string, n), make([]uint64, n)
+	s.slotMap.Store(&map[string]slotRef{})
+}
+
+// slotOf returns the audio slot browser participant id occupies; ok is
+// false when it occupies none (or last-N is off). It takes no lock: it runs
+// for every audio packet.
+func (s *speakers) slotOf(id string) (ref slotRef, ok bool) {
+	m := s.slotMap.Load()
+	if m == nil {
+		return slotRef{}, false
+	}
+	ref, ok = (*m)[id]
+	return ref, ok
+}
+
+// assignSlotsLocked maps the audible set onto the audio slots. A member
+// keeps its slot while it stays audible; a newcomer takes a slot that was
+// freed, the lowest free one. The ranked set (top) comes first; clients
+// without levels, which the audible set always holds, get the slots left
+// over, so with slots they are heard only while a slot is free.
+func (s *speakers) assignSlotsLocked() {
+	if len(s.slots) == 0 {
+		return
+	}
+	want := slices.Clone(s.top)
+	var unranked []string
+	for id, v := range s.voices {
+		if v.unleveled && !slices.Contains(want, id) {
+			unranked = append(unranked, id)
+		}
+	}
+	slices.Sort(unranked)
+	want = append(want, unranked...)
+	want = want[:min(len(want), len(s.slots))]
+	changed := false
+	for i, id := range s.slots {
+		if id != "" && !slices.Contains(want, id) {
+			s.slots[i] = ""
+			changed = true
+		}
+	}
+	for _, id := range want {
+		if slices.Contains(s.slots, id) {
+			continue
+		}
+		i := slices.Index(s.slots, "") // one is free: len(want) <= len(s.slots)
+		s.gen++
+		s.slots[i], s.slotGens[i] = id, s.gen
+		changed = true
+	}
+	if !changed {
+		return
+	}
+	m := make(map[string]slotRef, len(s.slots))
+	for i, id := range s.slots {
+		if id != "" {
+			m[id] = slotRef{index: i, gen: s.slotGens[i]}
+		}
+	}
+	s.slotMap.Store(&m)
+}
+
+// slotOccupants returns the occupant of each audio slot ("" = free), for tests.
+func (s *speakers) slotOccupants() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.slots)
 }
 
 // isAudible reports whether browser participant id's audio is forwarded.
@@ -155,6 +234,7 @@ func (s *speakers) storeAudibleLocked() {
 		}
 	}
 	s.audible.Store(&set)
+	s.assignSlotsLocked()
 }
 
 // unleveled records that browser participant id sends audio without the

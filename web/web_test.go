@@ -30,9 +30,19 @@ var testRooms = fakeRooms{"demo": {ID: 1, Slug: "demo", Name: "Demo Room"}}
 
 // newTestServer starts the web handler with an SFU on loopback.
 func newTestServer(t *testing.T) (*httptest.Server, *sfu.Manager) {
+	return newTestServerLastN(t, testAudioLastN)
+}
+
+// testAudioLastN is the server's default webrtc.audio_last_n: the browser
+// tests run with audio slots, as a default server does.
+const testAudioLastN = 3
+
+// newTestServerLastN is newTestServer with audio last-N at lastN (0 = every
+// browser's audio on a track of its own).
+func newTestServerLastN(t *testing.T, lastN int) (*httptest.Server, *sfu.Manager) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}}, log)
+	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: lastN}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

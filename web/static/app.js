@@ -2,7 +2,7 @@
 // app.js runs the join screen and the room: tiles.js arranges the tiles,
 // sidebar.js shows participants and chat, devices.js picks devices, and
 // protocol.js does the talking.
-import { Session } from './protocol.js';
+import { Session, SLOT_STREAM } from './protocol.js';
 import { Audio } from './audio.js';
 import { t, currentLang, setLang } from './i18n.js';
 import { icons } from './icons.js';
@@ -169,6 +169,7 @@ async function join() {
     if (id !== s.id) tiles.setSpeaking(id, speaking);
   };
   s.onstream = attachStream;
+  s.onslot = attachSlot;
   s.onspeaker = (id) => tiles.setActive(id);
   s.onlayers = (layers) => {
     for (const tile of tiles.all()) {
@@ -210,6 +211,7 @@ function onClosed(s) {
     audio.unwatch(tile.dataset.participant || '');
     tile.remove();
   }
+  slotAudio().replaceChildren();
   const delay = Math.min(10000, 1000 * 2 ** retries++);
   setTimeout(() => join().catch(() => onClosed(/** @type {Session} */ (session))), delay);
 }
@@ -237,6 +239,7 @@ function showEnd(text) {
   quality.stop();
   for (const tr of local ? local.getTracks() : []) tr.stop();
   session?.pc.close();
+  slotAudio().replaceChildren();
   $('banner').hidden = true;
   $('room-screen').hidden = true;
   $('end-screen').hidden = false;
@@ -330,6 +333,43 @@ function attachStream(id, stream) {
   };
   stream.onaddtrack = update;
   update();
+}
+
+/**
+ * slotAudio returns the hidden element that holds the audio slots' players.
+ * @returns {HTMLElement}
+ */
+function slotAudio() {
+  let box = document.getElementById('slot-audio');
+  if (!box) {
+    box = document.createElement('div');
+    box.id = 'slot-audio';
+    box.hidden = true;
+    document.body.append(box);
+  }
+  return box;
+}
+
+/**
+ * attachSlot plays one of the server's audio slots in a hidden audio element
+ * (on the chosen output device, like the tiles' audio). A slot carries
+ * whoever the server finds audible, so it gets no tile: the speaking
+ * indicators come from the server's speaking and speaker messages.
+ * @param {string} slot the slot's track ID
+ * @param {MediaStream} stream
+ */
+function attachSlot(slot, stream) {
+  const box = slotAudio();
+  let el = /** @type {HTMLAudioElement|null} */ (box.querySelector(`audio[data-slot="${CSS.escape(slot)}"]`));
+  if (!el) {
+    el = document.createElement('audio');
+    el.dataset.slot = slot;
+    el.autoplay = true;
+    devices.applySpeaker(el);
+    box.append(el);
+  }
+  if (el.srcObject !== stream) el.srcObject = stream;
+  el.play().catch(() => {});
 }
 
 /**
@@ -489,6 +529,7 @@ function setupControls() {
     session?.leave();
     for (const tr of local ? local.getTracks() : []) tr.stop();
     tiles.grid.replaceChildren();
+    slotAudio().replaceChildren();
     $('status').textContent = t('left');
   });
 }
@@ -496,12 +537,19 @@ function setupControls() {
 /**
  * The hook the end-to-end tests use: dominant frequency and level of a
  * participant's received audio (or of the local microphone for oneself).
+ * With audio slots, a browser participant's audio is that of all slots
+ * together, as is the audio of the ID SLOT_STREAM.
  * @param {string} participantId
  */
 async function audioPeak(participantId) {
   const stream = session && participantId === session.id ? local : session?.streams.get(participantId);
-  if (!stream) throw new Error(`no stream for ${participantId}`);
-  return audio.peak(stream);
+  if (stream && stream.getAudioTracks().length > 0) return audio.peak([stream]);
+  // Browser participants' audio arrives on the audio slots, which cannot be
+  // told apart by speaker: measure all of them together.
+  const slots = [...(session?.slots.values() || [])];
+  const web = session?.participants.get(participantId)?.kind === 'web';
+  if (slots.length > 0 && (participantId === SLOT_STREAM || web)) return audio.peak(slots);
+  throw new Error(`no audio for ${participantId}`);
 }
 
 /** @type {any} */ (window).dialroom = { audioPeak, session: () => session };

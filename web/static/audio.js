@@ -92,17 +92,19 @@ export class Audio {
 
   /**
    * peak returns the dominant frequency (Hz) and the level (peak RMS, 0..1)
-   * of stream over about 300 ms, from an AnalyserNode with fftSize 8192.
-   * @param {MediaStream} stream
+   * of the audio of streams, mixed, over about 300 ms, from an AnalyserNode
+   * with fftSize 8192. Every audio track counts: a MediaStreamSource alone
+   * would use only one track of a stream.
+   * @param {MediaStream[]} streams
    * @returns {Promise<{freq: number, level: number}>}
    */
-  async peak(stream) {
+  async peak(streams) {
     const ctx = this.context();
-    const src = ctx.createMediaStreamSource(stream);
     const an = ctx.createAnalyser();
     an.fftSize = 8192;
     an.smoothingTimeConstant = 0;
-    src.connect(an);
+    const srcs = streams.flatMap((s) => s.getAudioTracks()).map((tr) => ctx.createMediaStreamSource(new MediaStream([tr])));
+    for (const src of srcs) src.connect(an);
     const spectrum = new Float32Array(an.frequencyBinCount);
     const wave = new Float32Array(an.fftSize);
     const sums = new Float64Array(an.frequencyBinCount);
@@ -116,7 +118,7 @@ export class Audio {
       for (const v of wave) sum += v * v;
       level = Math.max(level, Math.sqrt(sum / wave.length));
     }
-    src.disconnect();
+    for (const src of srcs) src.disconnect();
     let best = 1;
     for (let b = 2; b < sums.length; b++) if (sums[b] > sums[best]) best = b;
     return { freq: (best * ctx.sampleRate) / an.fftSize, level };

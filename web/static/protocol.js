@@ -17,6 +17,13 @@ const LAYERS = [
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
+/**
+ * SLOT_STREAM is the stream ID of the server's audio slots: a fixed number of
+ * audio tracks that carry whoever the server finds audible (the loudest few),
+ * not one participant each. They are played, never shown as tiles.
+ */
+export const SLOT_STREAM = 'audio-slots';
+
 /** Session is one browser's membership in one room. */
 export class Session {
   /**
@@ -32,6 +39,8 @@ export class Session {
     this.onspeaking = () => {};
     /** @type {(participantId: string, stream: MediaStream) => void} */
     this.onstream = () => {};
+    /** @type {(slot: string, stream: MediaStream) => void} an audio slot's track arrived (see SLOT_STREAM) */
+    this.onslot = () => {};
     /** @type {(code: string, message: string) => void} */
     this.onerror = () => {};
     /** @type {() => void} */
@@ -72,6 +81,8 @@ export class Session {
     this.participants = new Map();
     /** @type {Map<string, MediaStream>} remote streams by participant ID */
     this.streams = new Map();
+    /** @type {Map<string, MediaStream>} audio slots by track ID, one track each */
+    this.slots = new Map();
     this.rev = -1;
     /** @type {Promise<void>} serialises offer handling */
     this.chain = Promise.resolve();
@@ -83,6 +94,13 @@ export class Session {
     this.pc.ontrack = (e) => {
       const stream = e.streams[0];
       if (!stream) return;
+      if (stream.id === SLOT_STREAM) {
+        // Audio of whoever the server put in this slot: not a participant.
+        const slot = new MediaStream([e.track]);
+        this.slots.set(e.track.id, slot);
+        this.onslot(e.track.id, slot);
+        return;
+      }
       this.streams.set(stream.id, stream);
       this.onstream(stream.id, stream);
     };

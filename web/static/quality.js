@@ -43,6 +43,9 @@ export class Quality {
 
   /** @param {import('./protocol.js').Session} s */
   async sample(s) {
+    // Audio slots are not among s.streams: whose audio a slot carries is
+    // the server's choice, so audio quality is graded only per-participant
+    // tracks (video, phone callers, browsers' audio with last-N off).
     const owner = new Map();
     for (const [id, stream] of s.streams) for (const tr of stream.getTracks()) owner.set(tr.id, id);
     /** @type {Map<string, {recv: number, lost: number, jitter: number}>} */
