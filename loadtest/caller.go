@@ -47,6 +47,7 @@ type caller struct {
 	pcm     [frameSamples]int16
 	buf     [12 + frameSamples]byte
 
+	mk        *Markers     // the run's marker clock
 	joinedAt  atomic.Int64 // unix ns when the last key went out; 0 before
 	serverBye atomic.Bool
 
@@ -56,8 +57,8 @@ type caller struct {
 	mu       sync.Mutex
 	measure  bool
 	rx       rxStats
-	det      onsetDetector
-	onsets   []time.Time
+	det      [numMouths]onsetDetector // 1 kHz (phone mouth) and 2 kHz (browser mouth)
+	ear      *earLog                  // nil for the mouth
 	lastRecv time.Time
 	done     chan struct{}
 }
@@ -229,7 +230,7 @@ func (c *caller) next(bursts bool) ([]byte, bool) {
 	h[1] = c.pt
 	binary.BigEndian.PutUint32(h[4:], c.ts)
 	c.ts += frameSamples // G.722 too: its RTP clock is 8000 (RFC 3551 section 4.5.2)
-	start := c.src.frame(c.pcm[:], bursts)
+	start := c.src.frame(c.pcm[:], bursts, c.src.mouth && bursts && c.mk.due(mouthPhone, time.Now()))
 	if c.enc != nil {
 		// The signal is made at 8 kHz; G.722 codes 16 kHz into as many bytes.
 		if _, err := c.enc.Encode(c.buf[12:], c.up.Process(c.wide[:], c.pcm[:])); err != nil {
@@ -279,17 +280,34 @@ func (c *caller) read() {
 		c.lastRecv = now
 		if c.measure {
 			c.rx.add(seq, ts, now)
-			if off := c.det.feed(pcm[:k]); off >= 0 {
-				c.onsets = append(c.onsets, now.Add(time.Duration(off)*time.Second/rate))
+			for m := range c.det {
+				if off := c.det[m].feed(pcm[:k]); off >= 0 && c.ear != nil {
+					c.ear.heard(m, now.Add(time.Duration(off)*time.Second/rate))
+				}
 			}
 		}
 		c.mu.Unlock()
 	}
 }
 
-// startMeasuring resets the receive statistics at the start of the window.
+// startMeasuring resets the receive statistics at the start of the window;
+// every caller but the mouth starts listening for both mouths' bursts.
 func (c *caller) startMeasuring() {
 	c.mu.Lock()
-	c.measure, c.rx, c.det, c.onsets = true, rxStats{}, newOnsetDetector(), nil
+	c.measure, c.rx = true, rxStats{}
+	c.det = [numMouths]onsetDetector{newOnsetDetector(burstFreq, rate), newOnsetDetector(browserFreq, rate)}
+	if !c.src.mouth {
+		c.ear = c.mk.ear(false)
+	}
+	c.mu.Unlock()
+}
+
+// stopMeasuring ends the ear's listening at the end of the window.
+func (c *caller) stopMeasuring(t time.Time) {
+	c.mu.Lock()
+	c.measure = false
+	if c.ear != nil {
+		c.ear.stop(t)
+	}
 	c.mu.Unlock()
 }

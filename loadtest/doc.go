@@ -21,7 +21,16 @@
 // PeerConnections that join over the server's WebSocket signalling, publish
 // Opus and a synthetic VP8 camera (vp8.go; simulcast when the server asks),
 // ask for everyone's video as tiles, and count what they receive.
+// Participant 0 is the browser mouth: real Opus (libopus) with 2 kHz bursts
+// half a period after the phone mouth's, and the real level of each frame
+// in its RFC 6464 header; participants 1..10 are ears that decode every
+// audio track (webrtc_audio.go). The phone callers hear for 2 kHz too. A
+// Markers shared by both runs (markers.go) schedules the bursts on one
+// clock and reports the delay phone->phone, phone->browser, browser->phone
+// and browser->browser. 1 and 2 kHz make whole cycles in the detectors'
+// 5 ms blocks at 8 and 48 kHz, so an ear tells the two mouths apart.
 //
 // The package talks only to the address it is given; the command restricts
-// that to loopback. It owns no server code and imports no server package.
+// that to loopback. It runs no server code: of dialroom it uses only the
+// mixer's resamplers and internal/g722, for wideband callers.
 package loadtest

@@ -14,13 +14,13 @@ type pacer struct {
 	bursts bool
 	jitter time.Duration // extra random delay per packet, 0..jitter
 	rnd    *rand.Rand
-	starts []time.Time // send time of each burst's first packet
+	mk     *Markers // where the mouth's burst starts go
 	quit   chan struct{}
 	done   chan struct{}
 }
 
-func newPacer(jitter time.Duration) *pacer {
-	p := &pacer{quit: make(chan struct{}), done: make(chan struct{}), jitter: jitter,
+func newPacer(jitter time.Duration, mk *Markers) *pacer {
+	p := &pacer{quit: make(chan struct{}), done: make(chan struct{}), jitter: jitter, mk: mk,
 		rnd: rand.New(rand.NewPCG(1, 2))}
 	go p.run()
 	return p
@@ -36,12 +36,6 @@ func (p *pacer) setBursts(on bool) {
 	p.mu.Lock()
 	p.bursts = on
 	p.mu.Unlock()
-}
-
-func (p *pacer) burstStarts() []time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]time.Time(nil), p.starts...)
 }
 
 func (p *pacer) run() {
@@ -75,7 +69,7 @@ func (p *pacer) tick() {
 		pkt, start := c.next(p.bursts)
 		sent := time.Now()
 		if start {
-			p.starts = append(p.starts, sent)
+			p.mk.burst(mouthPhone, sent) // the burst starts at offset 0 of the packet
 		}
 		if p.jitter > 0 {
 			p.sendLate(c, pkt)

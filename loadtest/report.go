@@ -3,7 +3,6 @@ package loadtest
 import (
 	"fmt"
 	"io"
-	"slices"
 	"time"
 )
 
@@ -22,15 +21,14 @@ type Report struct {
 	Answered, Dropped, Silent int
 	Expected, Received        uint64
 	Jitters                   []time.Duration // final RFC 3550 jitter per caller
-	Delays                    []time.Duration // mouth-to-ear, per burst and ear
-	Bursts, Missed            int             // bursts sent; burst-ear pairs not heard
+	Delays                    []time.Duration // phone->phone mouth-to-ear, per burst and ear
+	Bursts, Missed            int             // bursts the phone mouth sent; burst-ear pairs not heard
 }
 
-// collect gathers the callers' receive statistics and matches each ear's
-// burst onsets to the mouth's burst starts.
-func (r *Report) collect(calls []*caller, starts []time.Time) {
+// collect gathers the callers' receive statistics and the phone->phone
+// delays from the marker clock.
+func (r *Report) collect(calls []*caller) {
 	r.Answered = len(calls)
-	r.Bursts = len(starts)
 	for _, c := range calls {
 		c.mu.Lock()
 		if c.serverBye.Load() {
@@ -42,35 +40,10 @@ func (r *Report) collect(calls []*caller, starts []time.Time) {
 		r.Expected += c.rx.expected()
 		r.Received += c.rx.received
 		r.Jitters = append(r.Jitters, c.rx.jitterDur())
-		if c.id != 0 {
-			r.matchOnsets(c.onsets, starts)
-		}
 		c.mu.Unlock()
 	}
-}
-
-// matchOnsets pairs each onset with the latest burst start before it (within
-// one burst period); bursts an ear never heard count as missed. The last
-// burst is not counted as missed: it may still be in flight at the end.
-func (r *Report) matchOnsets(onsets, starts []time.Time) {
-	heard := make([]bool, len(starts))
-	for _, o := range onsets {
-		i, _ := slices.BinarySearchFunc(starts, o, func(s, t time.Time) int { return s.Compare(t) })
-		if i == 0 {
-			continue
-		}
-		d := o.Sub(starts[i-1])
-		if d >= burstPeriod*frameDur || heard[i-1] {
-			continue
-		}
-		heard[i-1] = true
-		r.Delays = append(r.Delays, d)
-	}
-	for i, h := range heard {
-		if !h && i < len(heard)-1 {
-			r.Missed++
-		}
-	}
+	d := r.Config.Markers.Direction(false, false)
+	r.Delays, r.Bursts, r.Missed = d.Delays, d.Bursts, d.Missed
 }
 
 // Loss is the share of packets the callers did not receive (0..1).
@@ -109,9 +82,10 @@ func (r *Report) Write(w io.Writer) {
 	}
 	j50, j95 := quantiles(r.Jitters)
 	fmt.Fprintf(w, "jitter:       median %v, p95 %v (RFC 3550, per caller)\n", j50.Round(10*time.Microsecond), j95.Round(10*time.Microsecond))
-	d50, d95 := quantiles(r.Delays)
-	fmt.Fprintf(w, "phone->phone: mouth-to-ear median %v, p95 %v (%d onsets; %d bursts, %d burst-ear pairs missed)\n",
-		d50.Round(100*time.Microsecond), d95.Round(100*time.Microsecond), len(r.Delays), r.Bursts, r.Missed)
+	if c.ownMarkers {
+		// With a shared marker clock the caller prints every direction.
+		c.Markers.Direction(false, false).write(w)
+	}
 	if c.ServerPID > 0 {
 		n := max(r.Answered, 1)
 		fmt.Fprintf(w, "server:       %.1f %% of one core; RSS %.1f MB (%.1f MB before the calls, peak %.1f MB), %.0f KB per call; %d threads\n",

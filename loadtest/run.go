@@ -30,7 +30,13 @@ type Config struct {
 	Codec     string        // what the callers offer: pcmu (default) or g722 (wideband)
 	ServerPID int           // for CPU and memory from /proc; 0 = none
 	Jitter    time.Duration // emulated network jitter: each packet to the server waits 0..Jitter
-	Log       *slog.Logger
+	// Markers is the marker clock shared with a WebRTC run (NewMarkers),
+	// which then reports every delay direction; nil = the run's own, and
+	// its report gives phone->phone.
+	Markers *Markers
+	Log     *slog.Logger
+
+	ownMarkers bool
 }
 
 func (c *Config) check() error {
@@ -72,6 +78,9 @@ func (c *Config) check() error {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.Markers == nil {
+		c.Markers, c.ownMarkers = NewMarkers(), true
+	}
 	return nil
 }
 
@@ -94,7 +103,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.procIdle = s
 	}
-	p := newPacer(cfg.Jitter)
+	p := newPacer(cfg.Jitter, cfg.Markers)
 	defer p.stop()
 	calls := dialAll(ctx, cfg, ep, p, rep)
 	defer hangUpAll(calls)
@@ -129,7 +138,7 @@ func dialOne(ctx context.Context, cfg Config, ep *endpoint, i int) (*caller, err
 	if err != nil {
 		return nil, err
 	}
-	c := &caller{id: i, conn: conn, rtcp: rtcp, ssrc: 0x10AD0000 + uint32(i), done: make(chan struct{}),
+	c := &caller{id: i, conn: conn, rtcp: rtcp, ssrc: 0x10AD0000 + uint32(i), done: make(chan struct{}), mk: cfg.Markers,
 		src: source{kind: cfg.Signal, mouth: i == 0, rnd: uint32(i)*2654435761 + 1}}
 	if err := c.setCodec(cfg.Codec); err != nil {
 		conn.Close()
@@ -211,11 +220,14 @@ func measure(ctx context.Context, cfg Config, calls []*caller, p *pacer, rep *Re
 	}
 	p.setBursts(false)
 	rep.end = time.Now()
+	for _, c := range calls {
+		c.stopMeasuring(rep.end)
+	}
 	rep.selfEnd, _ = readProc(os.Getpid())
 	if cfg.ServerPID > 0 {
 		rep.procEnd, _ = readProc(cfg.ServerPID)
 	}
-	rep.collect(calls, p.burstStarts())
+	rep.collect(calls)
 }
 
 // hangUpAll ends every call with BYE and closes the sockets.

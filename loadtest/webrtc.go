@@ -49,7 +49,15 @@ type WebRTCConfig struct {
 	Settle    time.Duration // after the last join, at most this long for every track to arrive (default 30 s)
 	Duration  time.Duration // measured window (default 30 s)
 	ServerPID int           // for CPU and memory from /proc; 0 = none
-	Log       *slog.Logger
+	// Markers is the marker clock shared with a phone run (NewMarkers),
+	// which then reports every delay direction; nil = the run's own, and
+	// its report gives browser->browser. Participant 0 is the browser
+	// mouth (2 kHz Opus bursts during the measured window), participants
+	// 1..10 are ears: they decode every audio track they receive.
+	Markers *Markers
+	Log     *slog.Logger
+
+	ownMarkers bool
 }
 
 func (c *WebRTCConfig) check() error {
@@ -108,6 +116,9 @@ func (c *WebRTCConfig) check() error {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Markers == nil {
+		c.Markers, c.ownMarkers = NewMarkers(), true
 	}
 	return nil
 }
@@ -179,11 +190,13 @@ func RunWebRTC(ctx context.Context, cfg WebRTCConfig) (*WebRTCReport, error) {
 	rep.selfStart, _ = readProc(os.Getpid())
 	rep.sentStart = sentVideo(peers)
 	rep.start = time.Now()
+	listen(cfg, peers, true)
 	select {
 	case <-ctx.Done():
 	case <-time.After(cfg.Duration):
 	}
 	rep.end = time.Now()
+	listen(cfg, peers, false)
 	rep.sentEnd = sentVideo(peers)
 	rep.selfEnd, _ = readProc(os.Getpid())
 	if cfg.ServerPID > 0 {
@@ -196,6 +209,37 @@ func RunWebRTC(ctx context.Context, cfg WebRTCConfig) (*WebRTCReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// listen starts (on) or ends the marker measurement: the ears' onset
+// detection, then the mouth's bursts, and the other way round at the end.
+func listen(cfg WebRTCConfig, peers []*rtcPeer, on bool) {
+	if !on {
+		setBursts(peers, false)
+	}
+	now := time.Now()
+	for _, p := range peers {
+		if !isEar(p.n) {
+			continue
+		}
+		if on {
+			p.ear.Store(cfg.Markers.ear(true))
+		} else if e := p.ear.Swap(nil); e != nil {
+			e.stop(now)
+		}
+	}
+	if on {
+		setBursts(peers, true)
+	}
+}
+
+// setBursts switches the browser mouth's bursts on or off.
+func setBursts(peers []*rtcPeer, on bool) {
+	for _, p := range peers {
+		if p.n == 0 {
+			p.bursts.Store(on)
+		}
+	}
 }
 
 // sentVideo sums the VP8 bytes sent per layer over all participants.
@@ -336,6 +380,10 @@ func (r *WebRTCReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "packet loss:  %.3f %% overall (%d of %d packets: audio %d of %d, video %d of %d); per subscriber median %.3f %%, p95 %.3f %%\n",
 		loss, expected-received, expected, (expected-vExpected)-(received-vReceived), expected-vExpected,
 		vExpected-vReceived, vExpected, l50, l95)
+	if c.ownMarkers {
+		// With a shared marker clock the caller prints every direction.
+		c.Markers.Direction(true, true).write(w)
+	}
 	fmt.Fprintf(w, "streams:      %d audio + %d video forwarded to the subscribers (a stream counts when any packet of it arrived)\n", audioStreams, videoStreams)
 	if len(r.sentEnd) > 0 && len(r.sentStart) == len(r.sentEnd) {
 		fmt.Fprintf(w, "published:    VP8 per publisher and layer, kbit/s (smallest first):")

@@ -84,8 +84,10 @@ type rtcPeer struct {
 	wanted    atomic.Pointer[[]string]   // layers the server wants; nil = all
 	view      []string                   // participant IDs in the last view message (signalling goroutine only)
 
-	cam atomic.Pointer[camera] // nil without video
-	sc  *shapedConn            // the downlink's shaper; nil when not capped
+	cam    atomic.Pointer[camera] // nil without video
+	bursts atomic.Bool            // the mouth (participant 0) sends marker bursts
+	ear    atomic.Pointer[earLog] // an ear's onsets go here while measuring; nil otherwise
+	sc     *shapedConn            // the downlink's shaper; nil when not capped
 
 	mu      sync.Mutex
 	streams map[uint32]*rtcStream // by SSRC
@@ -301,10 +303,12 @@ func (p *rtcPeer) addTracks() (*microphone, *camera, error) {
 		return nil, nil, err
 	}
 	p.drainRTCP(as, nil)
-	audio := &microphone{track: track, sender: as, level: 127,
+	audio := &microphone{track: track, sender: as, level: 127, mk: p.cfg.Markers,
 		pk: rtp.NewPacketizer(1200, 111, 0, &codecs.OpusPayloader{}, rtp.NewRandomSequencer(), 48000)}
-	if p.cfg.Speaker && p.n == 0 {
-		audio.level = speakerLevel
+	if p.n == 0 {
+		if audio.mouth, err = newOpusMouth(p.cfg.Markers, &p.bursts, p.cfg.Speaker); err != nil {
+			return nil, nil, err
+		}
 	}
 	if !p.cfg.Video {
 		return audio, nil, nil
@@ -572,19 +576,19 @@ func (p *rtcPeer) publish(audio *microphone, cam *camera) {
 }
 
 // speakerName is the display name of the participant that speaks with
-// Config.Speaker (participant 0).
+// Config.Speaker (participant 0, the mouth, which then hums between its
+// bursts).
 const speakerName = "load 0"
 
-// speakerLevel is the audio level the speaker's packets carry: -25 dBov,
-// a voice close to the microphone. Everyone else sends 127 (silence).
-const speakerLevel = 25
-
 // microphone sends Opus frames with the RFC 6464 audio level header, from
-// which the server finds the speakers.
+// which the server finds the speakers: the mouth's real frames with their
+// real level, everyone else's silence frames at 127 (silence).
 type microphone struct {
 	track   *webrtc.TrackLocalStaticRTP
 	sender  *webrtc.RTPSender
 	pk      rtp.Packetizer
+	mouth   *opusMouth // participant 0 only
+	mk      *Markers
 	level   uint8 // -dBov, 0..127
 	levelID uint8 // negotiated extension ID; 0 until known or if not negotiated
 	looked  bool
@@ -600,13 +604,23 @@ func (m *microphone) send() {
 		}
 		m.looked = m.levelID != 0
 	}
-	for _, pkt := range m.pk.Packetize(opusSilence, 960) {
+	payload, level, start := opusSilence, m.level, false
+	if m.mouth != nil {
+		payload, level, start = m.mouth.next(time.Now())
+	}
+	for _, pkt := range m.pk.Packetize(payload, 960) {
 		if m.levelID != 0 {
-			v := m.level
+			v := level
 			if v < 127 {
 				v |= 0x80 // voice activity
 			}
 			_ = pkt.SetExtension(m.levelID, []byte{v})
+		}
+		if start {
+			// The burst starts at the frame's start, which the encoder's
+			// lookahead puts this far into the decoded packet.
+			m.mk.burst(mouthBrowser, time.Now().Add(opusLookahead))
+			start = false
 		}
 		_ = m.track.WriteRTP(pkt)
 	}
@@ -734,6 +748,13 @@ func (p *rtcPeer) onTrack(tr *webrtc.TrackRemote, rc *webrtc.RTPReceiver) {
 			}
 		}
 	}()
+	var ear *opusEar
+	if !video && isEar(p.n) {
+		var err error
+		if ear, err = newOpusEar(); err != nil {
+			p.cfg.Log.Warn("ear", "participant", p.n, "err", err)
+		}
+	}
 	go func() {
 		defer p.wg.Done()
 		buf := make([]byte, 1500)
@@ -744,6 +765,11 @@ func (p *rtcPeer) onTrack(tr *webrtc.TrackRemote, rc *webrtc.RTPReceiver) {
 			}
 			if n < 12 {
 				continue
+			}
+			if el := p.ear.Load(); ear != nil && el != nil {
+				// Any audio track: per participant or a slot the server
+				// fills with whoever talks; only what it carries counts.
+				ear.packet(buf[:n], time.Now(), el)
 			}
 			seq := uint16(buf[2])<<8 | uint16(buf[3])
 			ts := uint32(buf[4])<<24 | uint32(buf[5])<<16 | uint32(buf[6])<<8 | uint32(buf[7])

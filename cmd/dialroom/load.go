@@ -23,8 +23,22 @@ RTP from this process, G.711 µ-law or with -codec g722 wideband G.722, the PIN
 typed as RFC 4733 events), measures for
 -duration once everyone is in, hangs up and prints: call setup time, packet
 loss and jitter of what the callers receive, the mouth-to-ear delay through
-the bridge (caller 0 sends a 1 kHz burst every second; every other caller
-times its arrival), and, with -pid, the server's CPU and memory from /proc.
+the bridge, and, with -pid, the server's CPU and memory from /proc.
+
+Delay: caller 0 (the phone mouth) sends a 200 ms 1 kHz burst every second;
+with -webrtc, participant 0 (the browser mouth) sends 2 kHz bursts in real
+Opus half a second later, its audio level header giving each frame's real
+level. Every other caller, and WebRTC participants 1 to 10 (they decode
+every audio track they receive, about 25 µs of CPU per track and 20 ms
+frame), time the onsets of both. The report ends with median and p95 per
+direction, phone->phone, phone->browser, browser->phone and
+browser->browser, from the send time of the packet with the burst's start
+to the arrival of the packet with its onset (plus the offsets in them): the
+network and the bridge, including the Opus encoders' lookahead, not the
+callers' own jitter buffers. A direction without a mouth or ears says "no
+onsets". A mouth reaches the others only while the server counts it among
+the loudest talkers, so the first burst may come late or not at all.
+
 -jitter D delays each packet to the server by a random 0..D, like a jittery
 network (loopback has none). Only loopback addresses are accepted. At most 5000 calls and one hour.
 The server needs 2 RTP ports per call (sip.rtp_port_min/max).
@@ -55,10 +69,15 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	if *number == "" && rtc.n == 0 {
 		return usagef("load: -number is required, or -webrtc N (see dialroom load -h)")
 	}
+	// One marker clock for both runs: the phone and the browser mouth, and
+	// the delay in every direction at the end.
+	marks := loadtest.NewMarkers()
 	if *number == "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		return runWebRTCLoad(ctx, rtc, *dur, *pid, stdout, stderr)
+		err := runWebRTCLoad(ctx, rtc, *dur, *pid, marks, stdout, stderr)
+		writeDelays(stdout, marks)
+		return err
 	}
 	addr, err := net.ResolveUDPAddr("udp", *sipAddr)
 	if err != nil || !addr.IP.IsLoopback() {
@@ -73,20 +92,29 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 			rtcDone <- nil
 			return
 		}
-		rtcDone <- runWebRTCLoad(ctx, rtc, *dur, *pid, &rtcOut, stderr)
+		rtcDone <- runWebRTCLoad(ctx, rtc, *dur, *pid, marks, &rtcOut, stderr)
 	}()
 	rep, err := loadtest.Run(ctx, loadtest.Config{
 		Server: addr, Number: *number, PIN: *pin, Calls: *calls, Rate: *rate,
 		Duration: *dur, Signal: *sig, Codec: *codec, ServerPID: *pid, JoinWait: *joinWait, Jitter: *jitter,
-		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Markers: marks,
+		Log:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if rep != nil {
 		rep.Write(stdout)
 	}
 	rtcErr := <-rtcDone
 	_, _ = rtcOut.WriteTo(stdout)
+	writeDelays(stdout, marks)
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	return rtcErr
+}
+
+// writeDelays prints the mouth-to-ear delay of every direction, measured
+// by the phone and WebRTC runs together.
+func writeDelays(w io.Writer, marks *loadtest.Markers) {
+	fmt.Fprintln(w, "mouth-to-ear delay (marker bursts: phone caller 0 at 1 kHz, WebRTC participant 0 at 2 kHz, half a second apart):")
+	marks.Write(w)
 }

@@ -14,14 +14,14 @@ import (
 const loadWebRTCUsage = `
 WebRTC participants (-webrtc N, with or without phone callers): each joins
 -room over the server's WebSocket signalling (-ws), publishes Opus (20 ms
-silence frames) and with -video a synthetic VP8 camera at 30 frames/s
-(keyframe every 3 s; -video-kbps sets the mean rate, 1050 = 20-60 KB
+silence frames; participant 0 is the browser mouth, see Delay above) and
+with -video a synthetic VP8 camera at 30 frames/s (keyframe every 3 s; -video-kbps sets the mean rate, 1050 = 20-60 KB
 keyframes and 2-6 KB deltas; three layers q/h/f when the server asks for
 simulcast), asks for the video of -tiles others at -tile-size, and reports the bitrate each subscriber receives
 (median/p95), packet loss, and with -pid the server's CPU per forwarded
 stream. At most 200 participants and 10 minutes. -speaker makes participant 0
-speak and puts it first in every view (at -main-size when given). -bw-cap
-KBPS sends what the server sends the last -capped participants through a
+also hum between its bursts (440 Hz, about -28 dBov) and puts it first in
+every view (at -main-size when given). -bw-cap KBPS sends what the server sends the last -capped participants through a
 line of that rate (250 ms buffer, overflow dropped) and reports what each
 of them receives: bitrate, loss, the speaker's layer over time.
 `
@@ -59,7 +59,7 @@ func (f *webrtcLoadFlags) register(fs *flag.FlagSet) {
 }
 
 // runWebRTCLoad runs the WebRTC participants and prints their report.
-func runWebRTCLoad(ctx context.Context, f webrtcLoadFlags, dur time.Duration, pid int, stdout, stderr io.Writer) error {
+func runWebRTCLoad(ctx context.Context, f webrtcLoadFlags, dur time.Duration, pid int, marks *loadtest.Markers, stdout, stderr io.Writer) error {
 	var w, h int
 	if _, err := fmt.Sscanf(f.tileSize, "%dx%d", &w, &h); err != nil || w <= 0 || h <= 0 {
 		return usagef("load: -tile-size %q: want WxH, e.g. 640x360", f.tileSize)
@@ -80,7 +80,7 @@ func runWebRTCLoad(ctx context.Context, f webrtcLoadFlags, dur time.Duration, pi
 	rep, err := loadtest.RunWebRTC(ctx, loadtest.WebRTCConfig{
 		URL: f.ws, Room: f.room, Participants: f.n, Video: f.video, VideoKbps: f.kbps,
 		Tiles: f.tiles, TileWidth: w, TileHeight: h, Rate: f.rate, Settle: f.settle, Duration: dur, ServerPID: pid,
-		Speaker: f.speaker, MainWidth: mw, MainHeight: mh, BWCapKbps: f.bwCap, Capped: capped,
+		Speaker: f.speaker, MainWidth: mw, MainHeight: mh, BWCapKbps: f.bwCap, Capped: capped, Markers: marks,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if rep != nil {
