@@ -28,6 +28,7 @@ type jitterCore struct {
 	baseSeq  uint16
 	transits [jbWindow]time.Duration
 	nTransit int
+	newest   uint16 // newest sequence number measured; valid once nTransit > 0
 	target   int // frames buffered before playout starts, and kept
 
 	concealed int // frames concealed in a row
@@ -98,7 +99,13 @@ func (j *jitterCore) insert(seq uint16, now time.Time) (idx int, ok bool) {
 	} else if int(d) >= jbSlots {
 		j.restart(seq, now)
 	}
-	j.measure(seq, now)
+	// A frame older than one already measured (reordered, or recovered
+	// from the next packet's redundancy and handed on after it, as RED is)
+	// would count its wait for the newer one as jitter: not measured.
+	if j.nTransit == 0 || int16(seq-j.newest) > 0 {
+		j.newest = seq
+		j.measure(seq, now)
+	}
 	idx = int(seq % jbSlots)
 	s := &j.slots[idx]
 	if s.full && s.seq == seq {
