@@ -11,7 +11,7 @@ TEST_PKGS := $(RUN_PKGS) sip-tester baresip-core chromium chromium-driver tshark
 
 BIN := bin/dialroom
 
-.PHONY: run build test test-bwcap deps-run deps-test fuzz fuzz-sip bench clean
+.PHONY: run build test test-bwcap deps-run deps-test fuzz fuzz-sip fuzz-sfu bench clean
 
 run: build
 	./$(BIN) serve
@@ -25,11 +25,18 @@ test: deps-test
 	# bind UDP ports in overlapping ranges; in parallel they raced for them.
 	go test -race -count=1 -p 1 -timeout 30m ./...
 	$(MAKE) fuzz-sip
+	$(MAKE) fuzz-sfu
 
 # Each sip fuzz target (parsers of what carriers send) for 5 s; part of `make test`.
 fuzz-sip:
 	@for f in $$(go test -list 'Fuzz.*' ./sip | grep ^Fuzz); do \
 	  go test -run XXX -fuzz "^$$f$$" -fuzztime 5s ./sip || exit 1; \
+	done
+
+# Each sfu fuzz target (parsers of what browsers send) for 5 s; part of `make test`.
+fuzz-sfu:
+	@for f in $$(go test -list 'Fuzz.*' ./sfu | grep ^Fuzz); do \
+	  go test -run XXX -fuzz "^$$f$$" -fuzztime 5s ./sfu || exit 1; \
 	done
 
 # The headless-Chromium bandwidth-cap test in a network namespace (root; not

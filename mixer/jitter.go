@@ -29,7 +29,7 @@ type jitterCore struct {
 	transits [jbWindow]time.Duration
 	nTransit int
 	newest   uint16 // newest sequence number measured; valid once nTransit > 0
-	target   int // frames buffered before playout starts, and kept
+	target   int    // frames buffered before playout starts, and kept
 
 	concealed int // frames concealed in a row
 	excess    int // ticks in a row with more than target+jbSlack frames

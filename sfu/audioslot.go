@@ -59,8 +59,9 @@ type audioSlot struct {
 	// subscribers' rewriters for this slot. Only the occupant's reader
 	// takes it for more than a moment, so it is rarely contended.
 	mu  sync.Mutex
-	gen uint64     // newest occupancy forwarded; older ones are dropped
-	pkt rtp.Packet // the packet being written, reused
+	gen uint64       // newest occupancy forwarded; older ones are dropped
+	hdr rtp.Header   // the header being written, reused
+	pl  slotPayloads // the packet's Opus and RED forms (red.go)
 }
 
 // slotSub is one browser's end of every slot.
@@ -69,9 +70,10 @@ type slotSub struct {
 	outs []*slotOut // by slot index
 }
 
-// slotOut is one subscriber's track for one slot.
+// slotOut is one subscriber's track for one slot. The track binds to RED
+// when the subscriber's answer kept it and to Opus otherwise (red.go).
 type slotOut struct {
-	local *webrtc.TrackLocalStaticRTP
+	local *slotTrack
 	rw    slotRewriter // guarded by the slot's mu
 }
 
@@ -90,10 +92,7 @@ func (s *audioSlots) addTransceivers(pc *webrtc.PeerConnection) ([]*slotOut, []*
 	outs := make([]*slotOut, len(s.slots))
 	senders := make([]*webrtc.RTPSender, len(s.slots))
 	for i := range s.slots {
-		local, err := webrtc.NewTrackLocalStaticRTP(opusCapability, slotTrackID(i), SlotStreamID)
-		if err != nil {
-			return nil, nil, fmt.Errorf("audio slot %d: %w", i, err)
-		}
+		local := newSlotTrack(slotTrackID(i))
 		tr, err := pc.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		if err != nil {
 			return nil, nil, fmt.Errorf("audio slot %d: %w", i, err)
@@ -129,7 +128,11 @@ func (s *audioSlots) remove(id string) {
 // forward sends publisher from's packet on slot ref to every subscriber but
 // the publisher. A packet of an earlier occupancy of the slot (read before
 // the occupant changed) is dropped, so the new occupant's stream is not
-// interrupted. WriteRTP never blocks on a subscriber.
+// interrupted. A subscriber that negotiated RED gets RED (the publisher's,
+// or built from its last two frames when it sends plain Opus), the others
+// the primary Opus frame, preceded by any lost packet the RED recovers; a
+// RED packet that does not parse goes to nobody.
+// Writing never blocks on a subscriber.
 func (s *audioSlots) forward(ref slotRef, from string, pkt *rtp.Packet, now time.Time) {
 	if ref.index < 0 || ref.index >= len(s.slots) {
 		return
@@ -142,14 +145,31 @@ func (s *audioSlots) forward(ref slotRef, from string, pkt *rtp.Packet, now time
 		return
 	}
 	sl.gen = ref.gen
+	if !sl.pl.prepare(pkt, ref.gen) {
+		return
+	}
 	for _, sub := range subs {
 		if sub.id == from {
 			continue // a publisher never hears itself
 		}
 		o := sub.outs[ref.index]
-		sl.pkt.Header = o.rw.rewrite(&pkt.Header, ref.gen, now)
-		sl.pkt.Payload = pkt.Payload
-		_ = o.local.WriteRTP(&sl.pkt) // fails only without a binding (not negotiated yet, or closed)
+		b := o.local.binding()
+		if b != nil && !b.red {
+			for i := range sl.pl.recovered {
+				r := &sl.pl.recovered[i]
+				sl.hdr = o.rw.rewrite(&r.hdr, ref.gen, now)
+				b.write(&sl.hdr, r.data, nil)
+			}
+		}
+		sl.hdr = o.rw.rewrite(&pkt.Header, ref.gen, now)
+		if b == nil {
+			continue // not negotiated yet, or closed
+		}
+		var red []byte
+		if b.red {
+			red = sl.pl.redFrom(o.rw.start)
+		}
+		b.write(&sl.hdr, sl.pl.opus, red)
 	}
 }
 
@@ -161,8 +181,14 @@ func (s *audioSlots) forward(ref slotRef, from string, pkt *rtp.Packet, now time
 // time since the last packet in whole 20 ms frames (at least one), and the
 // marker bit set, as after a silence (RFC 7587 section 4.2), so the
 // receiver's jitter buffer resynchronises instead of counting a loss.
+//
+// RED blocks carry timestamp offsets relative to their packet's timestamp,
+// so a fixed timestamp offset keeps them valid; only redundancy older than
+// the occupancy's first packet (start) would land on the previous
+// occupant's time, and the slot leaves it out (slotPayloads.redFrom).
 type slotRewriter struct {
 	gen     uint64    // occupancy the offsets belong to; 0 = nothing sent yet
+	start   uint32    // the publisher's timestamp of the occupancy's first packet
 	seqOff  uint16    // added to the publisher's sequence numbers
 	tsOff   uint32    // added to the publisher's timestamps
 	lastSeq uint16    // newest sequence number sent
@@ -179,7 +205,7 @@ func (w *slotRewriter) rewrite(h *rtp.Header, gen uint64, now time.Time) rtp.Hea
 			seq = w.lastSeq + 1
 			ts = w.lastTS + slotTimestampGap(now.Sub(w.lastAt))
 		}
-		w.gen, w.seqOff, w.tsOff = gen, seq-h.SequenceNumber, ts-h.Timestamp
+		w.gen, w.seqOff, w.tsOff, w.start = gen, seq-h.SequenceNumber, ts-h.Timestamp, h.Timestamp
 		w.lastSeq = seq - 1 // the packet below is the newest
 		out.Marker = true
 	}

@@ -41,8 +41,10 @@ type MuteLocker interface {
 	SetMuteLocked(locked bool)
 }
 
-// AudioSink receives every RTP packet of every browser audio track in a room.
-// OnAudio is called from the track's reader goroutine: it must not block and must
+// AudioSink receives every RTP packet of every browser audio track in a room
+// as plain Opus: of a RED packet (RFC 2198, red.go) the primary block, and
+// before it any frame lost on the way in that its redundancy recovers, with
+// that frame's own sequence number and timestamp. OnAudio is called from the track's reader goroutine: it must not block and must
 // not keep pkt after it returns.
 type AudioSink interface {
 	OnAudio(participantID string, pkt *rtp.Packet)

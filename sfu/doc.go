@@ -7,7 +7,10 @@
 // gets one layer per camera, chosen by its allocator (allocate.go) from the
 // tile sizes its browser reports (media.go), its bandwidth estimate
 // (bwe.go) and who spoke last (speaker.go), and nothing for video off its
-// screen. Layer switches wait for a keyframe (keyframe.go).
+// screen. Layer switches wait for a keyframe (keyframe.go). A subscriber
+// gets a transceiver only for the cameras its view has listed (or, without
+// a view, the first 25) and for screen shares (media.go), so a camera
+// joining a big room renegotiates only the peers that show it.
 //
 // How media reaches the server (transport.go, turn.go): optionally one UDP
 // port shared by every participant, ICE over TCP, an embedded TURN server

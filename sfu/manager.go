@@ -53,6 +53,7 @@ type Manager struct {
 	bwe             *estimatorCatcher
 	ignoreBandwidth bool // from Config
 	audioLastN      int  // from Config
+	red             redCounters
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -82,7 +83,7 @@ func NewManager(cfg Config, log *slog.Logger) (*Manager, error) {
 // send-side bandwidth estimator per PeerConnection (TWCC sequence numbers
 // on the video the SFU sends, GCC on the browser's feedback).
 func newAPI(cfg Config) (*webrtc.API, *estimatorCatcher, error) {
-	me, err := newMediaEngine()
+	me, err := newMediaEngine(cfg.AudioLastN > 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,19 +115,27 @@ func (m *Manager) newPeerConnection() (*webrtc.PeerConnection, cc.BandwidthEstim
 	return pc, m.bwe.take(), nil
 }
 
-func newMediaEngine() (*webrtc.MediaEngine, error) {
+// newMediaEngine registers the codecs; with red, Opus in RED (red.go)
+// before Opus itself, for the audio slots. Chrome sends RED only when red
+// comes first in the answer, which keeps the offer's order.
+func newMediaEngine(red bool) (*webrtc.MediaEngine, error) {
 	me := &webrtc.MediaEngine{}
-	codecs := []struct {
+	type codec struct {
 		c webrtc.RTPCodecParameters
 		k webrtc.RTPCodecType
-	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+	}
+	var codecs []codec
+	if red {
+		codecs = append(codecs, codec{webrtc.RTPCodecParameters{RTPCodecCapability: redCapability, PayloadType: redPayloadType}, webrtc.RTPCodecTypeAudio})
+	}
+	codecs = append(codecs, []codec{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability, PayloadType: opusPayloadType}, webrtc.RTPCodecTypeAudio},
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFeedback,
 			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, PayloadType: 102}, webrtc.RTPCodecTypeVideo},
-	}
+	}...)
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c.c, c.k); err != nil {
 			return nil, fmt.Errorf("register codec %s: %w", c.c.MimeType, err)

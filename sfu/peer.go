@@ -1,11 +1,14 @@
 package sfu
 
 import (
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,12 +51,20 @@ type Peer struct {
 	viewMu sync.Mutex
 	view   map[string]TileView // by participant ID; nil until the first SetView
 
+	// Which cameras the peer gets a transceiver for (media.go, wantsLocked);
+	// both guarded by room.mu. viewed holds every participant any view
+	// listed, nil until the first SetView; defaults is set when the view
+	// did not come within viewGrace of the first answer.
+	viewed   map[string]bool
+	defaults bool
+
 	kicks    chan struct{}     // wakes the allocator
 	reported map[string]int    // layer last reported per participant; allocator goroutine only
 	bwe      bandwidthEstimate // the subscriber's downlink estimate
 
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, no answer yet
+	answered    bool // the browser answered at least once
 	pending     bool // the track set changed while an offer was out
 	scheduled   bool // negotiate will send an offer at the end of its window
 	closed      bool
@@ -180,9 +191,14 @@ func (p *Peer) Answer(sdp string) error {
 	again := p.pending && !p.closed
 	p.pending = false
 	p.negotiating = again
+	first := !p.answered
+	p.answered = true
 	p.negMu.Unlock()
 	if again {
 		p.room.m.goroutine(p.sendOffer)
+	}
+	if first {
+		p.room.m.goroutine(p.awaitView)
 	}
 	return nil
 }
@@ -320,19 +336,77 @@ func (p *Peer) sendOffer() {
 	}
 }
 
-// subscribe adds o to this peer's PeerConnection and reports whether the
-// peer must renegotiate. room.mu must not be held: the PeerConnection work
-// (which waits for the connection's own lock, held while it makes an offer
-// or applies an answer) runs outside it, so a join or a new track in a big
-// room never waits for every other peer in turn. subMu keeps one peer's
-// subscriptions in order.
+// subscribe adds o to this peer's PeerConnection if the peer wants it
+// (wantsLocked) and reports whether the peer must renegotiate. room.mu must
+// not be held: the PeerConnection work (which waits for the connection's
+// own lock, held while it makes an offer or applies an answer) runs outside
+// it, so a join or a new track in a big room never waits for every other
+// peer in turn. subMu keeps one peer's subscriptions in order.
 func (p *Peer) subscribe(o *outTrack) bool {
+	p.subMu.Lock()
+	defer p.subMu.Unlock()
+	return p.subscribeLocked(o)
+}
+
+// subscribeWanted subscribes the peer to every published track it wants
+// and lacks, in its publishers' join order (which decides the cameras a
+// peer without a view gets), and returns the keyframe requests to send
+// once the peer has renegotiated (empty when nothing was added).
+func (p *Peer) subscribeWanted() (added bool, keyframes []func()) {
 	p.subMu.Lock()
 	defer p.subMu.Unlock()
 	r := p.room
 	r.mu.Lock()
+	type cand struct {
+		o   *outTrack
+		seq uint64
+	}
+	var cands []cand
+	for _, o := range r.outs {
+		if _, have := p.senders[o.id]; have || o.owner == p.id || !r.wantsLocked(p, o) {
+			continue
+		}
+		var seq uint64
+		if m := r.members[o.owner]; m != nil {
+			seq = m.seq
+		}
+		cands = append(cands, cand{o, seq})
+	}
+	r.mu.Unlock()
+	slices.SortFunc(cands, func(a, b cand) int {
+		if a.seq != b.seq {
+			return cmp.Compare(a.seq, b.seq)
+		}
+		return strings.Compare(a.o.id, b.o.id)
+	})
+	for _, c := range cands {
+		if p.subscribeLocked(c.o) {
+			added = true
+			if c.o.keyframe != nil {
+				keyframes = append(keyframes, c.o.keyframe)
+			}
+		}
+	}
+	return added, keyframes
+}
+
+// syncVideo subscribes the peer to the tracks it wants and lacks and
+// renegotiates it if any was added.
+func (p *Peer) syncVideo() {
+	if added, keyframes := p.subscribeWanted(); added {
+		p.negotiate()
+		for _, k := range keyframes {
+			k()
+		}
+	}
+}
+
+// subscribeLocked is subscribe with subMu held.
+func (p *Peer) subscribeLocked(o *outTrack) bool {
+	r := p.room
+	r.mu.Lock()
 	_, have := p.senders[o.id]
-	live := r.subscribableLocked(p, o)
+	live := r.subscribableLocked(p, o) && r.wantsLocked(p, o)
 	r.mu.Unlock()
 	if have || !live {
 		return false
@@ -546,11 +620,13 @@ func (p *Peer) publish(remote *webrtc.TrackRemote) {
 
 // forward reads every RTP packet of remote and hands it to write until
 // remote fails; write must not block on a subscriber. For audio it first
-// hands the packet to the room's audio sinks (all of it, audible or not)
-// and the level to the speaker detection (speaker.go).
+// hands the packet to the room's audio sinks (all of it, audible or not;
+// RED as plain Opus, red.go) and the level to the speaker detection
+// (speaker.go).
 func (p *Peer) forward(remote *webrtc.TrackRemote, audio bool, write func(pkt *rtp.Packet, now time.Time)) {
 	unleveled := 0 // audio packets without a level, until unleveledAfter
 	var now time.Time
+	var red redSplitter // the sinks get plain Opus from RED (red.go)
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
@@ -561,9 +637,7 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, audio bool, write func(pkt *r
 		}
 		if audio {
 			now = time.Now()
-			for _, e := range *p.room.sinks.Load() {
-				e.sink.OnAudio(p.id, pkt)
-			}
+			red.toSinks(p.room, p.id, pkt)
 			if ext := pkt.GetExtension(AudioLevelID); len(ext) > 0 {
 				if ev, any := p.room.speakers.level(p.id, ext[0]&0x7f, now); any {
 					p.room.announce(ev)

@@ -160,8 +160,9 @@ func (r *Room) AddAudioSink(s AudioSink) (remove func()) {
 	}
 }
 
-// addMember adds a participant and subscribes a new browser peer to every
-// existing track. It returns the roster to broadcast and the keyframe
+// addMember adds a participant and subscribes a new browser peer to the
+// existing tracks it wants (wantsLocked: audio and screen shares; cameras
+// follow its view). It returns the roster to broadcast and the keyframe
 // requests to send for the video the new peer now receives.
 func (r *Room) addMember(m *member) (Roster, []func(), error) {
 	r.mu.Lock()
@@ -188,23 +189,12 @@ func (r *Room) addMember(m *member) (Roster, []func(), error) {
 	}
 	r.rev++
 	ro := r.rosterLocked()
-	var outs []*outTrack
-	if m.peer != nil {
-		outs = make([]*outTrack, 0, len(r.outs))
-		for _, o := range r.outs {
-			if o.owner != m.ID {
-				outs = append(outs, o)
-			}
-		}
-	}
 	r.mu.Unlock()
 	// Tracks published from now on reach the new peer through addOut,
 	// which finds it among the members.
 	var keyframes []func()
-	for _, o := range outs {
-		if m.peer.subscribe(o) && o.keyframe != nil {
-			keyframes = append(keyframes, o.keyframe)
-		}
+	if m.peer != nil {
+		_, keyframes = m.peer.subscribeWanted()
 	}
 	return ro, keyframes, nil
 }
@@ -216,8 +206,10 @@ func (r *Room) subscribableLocked(p *Peer, o *outTrack) bool {
 	return r.outs[o.id] == o && m != nil && m.peer == p && o.owner != p.id
 }
 
-// addOut publishes o to every browser participant except its owner and
-// returns the peers that must renegotiate. ok is false when the owner left.
+// addOut publishes o to every browser participant except its owner,
+// subscribes those that want it (for a camera: those whose view lists
+// its owner) and returns the peers that must renegotiate. ok is false
+// when the owner left.
 func (r *Room) addOut(o *outTrack) (subs []*Peer, ok bool) {
 	r.mu.Lock()
 	if _, present := r.members[o.owner]; !present || r.closed {
@@ -260,6 +252,12 @@ func (r *Room) removeMember(id string) (ro Roster, subs []*Peer, ok bool) {
 	if gone.peer != nil && r.slots != nil {
 		r.slots.remove(id)
 	}
+	var backfill []*Peer // peers without a view that lose one of their default cameras
+	for _, m := range r.members {
+		if m.peer != nil {
+			delete(m.peer.viewed, id)
+		}
+	}
 	if gone.peer != nil {
 		for _, d := range gone.peer.downs {
 			d.out.removeDown(d)
@@ -277,6 +275,9 @@ func (r *Room) removeMember(id string) (ro Roster, subs []*Peer, ok bool) {
 			}
 			if s := m.peer.dropSenderLocked(tid); s != nil {
 				drops = append(drops, drop{m.peer, s})
+				if o.video != nil && m.peer.viewed == nil && m.peer.defaults && !slices.Contains(backfill, m.peer) {
+					backfill = append(backfill, m.peer)
+				}
 			}
 		}
 	}
@@ -290,6 +291,13 @@ func (r *Room) removeMember(id string) (ro Roster, subs []*Peer, ok bool) {
 	}
 	for _, o := range outs {
 		o.updateDemand()
+	}
+	if len(backfill) > 0 {
+		r.m.goroutine(func() {
+			for _, p := range backfill {
+				p.syncVideo()
+			}
+		})
 	}
 	if ev, any := r.speakers.remove(id, time.Now()); any {
 		r.announce(ev)
@@ -378,18 +386,39 @@ func (r *Room) flushRoster() {
 }
 
 // update changes one participant's roster entry with f and broadcasts the
-// roster if f reports a change.
+// roster if f reports a change. A participant that starts sharing its
+// screen is subscribed by every browser (a share is always sent).
 func (r *Room) update(id string, f func(p *Participant) bool) {
 	r.mu.Lock()
 	m, ok := r.members[id]
-	if !ok || !f(&m.Participant) {
+	if !ok {
 		r.mu.Unlock()
 		return
+	}
+	was := m.Sharing
+	if !f(&m.Participant) {
+		r.mu.Unlock()
+		return
+	}
+	var peers []*Peer
+	if m.Sharing && !was {
+		for pid, other := range r.members {
+			if pid != id && other.peer != nil {
+				peers = append(peers, other.peer)
+			}
+		}
 	}
 	r.rev++
 	ro := r.rosterLocked()
 	r.mu.Unlock()
 	r.broadcast(ro)
+	if len(peers) > 0 {
+		r.m.goroutine(func() {
+			for _, p := range peers {
+				p.syncVideo()
+			}
+		})
+	}
 }
 
 // close closes every participant without renegotiating anyone.

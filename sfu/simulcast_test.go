@@ -305,7 +305,8 @@ func simulcastAPI(t *testing.T) *webrtc.API {
 }
 
 // TestSimulcastLayers: a pion publisher sends three layers; the subscriber
-// gets the middle one without a view, the small one for a small tile, the
+// gets the middle one without a view (a subscriber that sends none gets
+// the camera once viewGrace passed), the small one for a small tile, the
 // full one for a large tile and nothing off screen. Every switch starts with
 // a keyframe and the subscriber's sequence numbers run on.
 func TestSimulcastLayers(t *testing.T) {

@@ -157,7 +157,8 @@ async function join() {
     sidebar.attach(s);
     addSelfTile(id);
     quality.start(s);
-    reportView();
+    // The roster that follows joined makes the tiles and lays them out,
+    // which reports the first view: sent now, it would list no tiles.
   };
   s.onroster = () => {
     render(s);
