@@ -134,6 +134,23 @@ type slotLog struct {
 }
 
 func (l *slotLog) collect(b *browser) {
+	onSlotPackets(b, func(tr *webrtc.TrackRemote, pkt *rtp.Packet) {
+		p := slotPacket{track: tr.ID(), from: -1, seq: pkt.SequenceNumber, ts: pkt.Timestamp, marker: pkt.Marker, level: -1}
+		if n := len(pkt.Payload); n > len(silence) {
+			p.from = int(pkt.Payload[n-1])
+		}
+		if ext := pkt.GetExtension(AudioLevelID); len(ext) > 0 {
+			p.level = int(ext[0] & 0x7f)
+		}
+		l.mu.Lock()
+		l.pkts = append(l.pkts, p)
+		l.mu.Unlock()
+	})
+}
+
+// onSlotPackets calls f, on a goroutine per track, with every packet b
+// receives on its slot tracks until b closes.
+func onSlotPackets(b *browser, f func(tr *webrtc.TrackRemote, pkt *rtp.Packet)) {
 	go func() {
 		for {
 			select {
@@ -149,16 +166,7 @@ func (l *slotLog) collect(b *browser) {
 						if err != nil {
 							return
 						}
-						p := slotPacket{track: tr.ID(), from: -1, seq: pkt.SequenceNumber, ts: pkt.Timestamp, marker: pkt.Marker, level: -1}
-						if n := len(pkt.Payload); n > len(silence) {
-							p.from = int(pkt.Payload[n-1])
-						}
-						if ext := pkt.GetExtension(AudioLevelID); len(ext) > 0 {
-							p.level = int(ext[0] & 0x7f)
-						}
-						l.mu.Lock()
-						l.pkts = append(l.pkts, p)
-						l.mu.Unlock()
+						f(tr, pkt)
 					}
 				}()
 			}

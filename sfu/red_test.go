@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
-	"net"
 	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -275,47 +273,10 @@ func TestSlotRED(t *testing.T) {
 	}
 }
 
-// redAPI is loopbackAPI for a browser that negotiates RED, as Chrome does.
-func redAPI(t *testing.T) *webrtc.API {
-	t.Helper()
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: redCapability, PayloadType: redPayloadType}, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	var se webrtc.SettingEngine
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
-}
-
 // joinREDBrowser is joinBrowser for a browser that negotiates RED.
 func joinREDBrowser(t *testing.T, room *Room, name string, publish webrtc.TrackLocal) *browser {
 	t.Helper()
-	pc, err := redAPI(t).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &browser{t: t, pc: pc, sig: newFakeSignaller(), tracks: make(chan *webrtc.TrackRemote, 8), done: make(chan struct{})}
-	if publish != nil {
-		if _, err := pc.AddTrack(publish); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { b.tracks <- tr })
-	b.peer, err = room.Join(name, b.sig)
-	if err != nil {
-		t.Fatalf("join %s: %v", name, err)
-	}
-	go b.answerLoop()
-	t.Cleanup(b.close)
-	return b
+	return joinBrowserWith(t, newLoopbackAPI(t, true), room, name, publish)
 }
 
 // slotReceived collects the packets a browser receives on its slot tracks.
@@ -325,29 +286,11 @@ type slotReceived struct {
 }
 
 func (r *slotReceived) collect(b *browser) {
-	go func() {
-		for {
-			select {
-			case <-b.done:
-				return
-			case tr := <-b.tracks:
-				if tr.StreamID() != SlotStreamID {
-					continue
-				}
-				go func() {
-					for {
-						pkt, _, err := tr.ReadRTP()
-						if err != nil {
-							return
-						}
-						r.mu.Lock()
-						r.pkts = append(r.pkts, rtp.Packet{Header: pkt.Header, Payload: slices.Clone(pkt.Payload)})
-						r.mu.Unlock()
-					}
-				}()
-			}
-		}
-	}()
+	onSlotPackets(b, func(_ *webrtc.TrackRemote, pkt *rtp.Packet) {
+		r.mu.Lock()
+		r.pkts = append(r.pkts, rtp.Packet{Header: pkt.Header, Payload: slices.Clone(pkt.Payload)})
+		r.mu.Unlock()
+	})
 }
 
 func (r *slotReceived) all() []rtp.Packet {

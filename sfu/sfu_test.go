@@ -94,9 +94,18 @@ type browser struct {
 	done   chan struct{}
 }
 
-func loopbackAPI(t *testing.T) *webrtc.API {
+func loopbackAPI(t *testing.T) *webrtc.API { return newLoopbackAPI(t, false) }
+
+// newLoopbackAPI is a browser's API on loopback; with red it also
+// negotiates Opus RED, preferred as Chrome does.
+func newLoopbackAPI(t *testing.T, red bool) *webrtc.API {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
+	if red {
+		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: redCapability, PayloadType: redPayloadType}, webrtc.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +123,13 @@ func loopbackAPI(t *testing.T) *webrtc.API {
 // joinBrowser joins room as name; publish, if set, is added before the first answer.
 func joinBrowser(t *testing.T, room *Room, name string, publish webrtc.TrackLocal) *browser {
 	t.Helper()
-	pc, err := loopbackAPI(t).NewPeerConnection(webrtc.Configuration{})
+	return joinBrowserWith(t, loopbackAPI(t), room, name, publish)
+}
+
+// joinBrowserWith is joinBrowser for a browser made with api.
+func joinBrowserWith(t *testing.T, api *webrtc.API, room *Room, name string, publish webrtc.TrackLocal) *browser {
+	t.Helper()
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
