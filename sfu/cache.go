@@ -7,8 +7,8 @@ import (
 	"github.com/pion/rtp"
 )
 
-// Retransmission. Each published video layer keeps its last cacheSize
-// packets once, however many subscribers receive it; a subscriber's NACK
+// Retransmission. Each published video layer keeps its last packets
+// (cacheSizes) once, however many subscribers receive it; a subscriber's NACK
 // is answered from there. The subscriber NACKs sequence numbers of its own
 // stream, which the downTrack rewrote (layer switches shift them), so each
 // downTrack remembers where its recent switches happened and maps a NACKed
@@ -16,9 +16,14 @@ import (
 // negotiates no RTX, so a retransmission goes out on the media SSRC
 // (RFC 4585) with the subscriber's sequence number and timestamp.
 
-// cacheSize is the number of packets kept per layer, a power of two: about
-// 5 s of a 720p layer, more of the smaller ones.
-const cacheSize = 512
+// cacheSizes is the number of packets kept per layer (q, h, f; a camera
+// without simulcast counts as f), each a power of two so that sequence
+// numbers wrap onto the same slots: about 3 s of each at the bitrates the
+// client sends (150 kbit/s, 500 kbit/s, 1.5 Mbit/s; more with smaller
+// packets), and a whole keyframe of any. A NACK comes within a round
+// trip or two, so older packets are never asked for; a slot keeps its
+// payload array, so the cache's memory is its slots times the packet size.
+var cacheSizes = [numLayers]int{128, 256, 512}
 
 // cachedPacket is one slot of a packetCache; payload's array is reused.
 type cachedPacket struct {
@@ -32,17 +37,21 @@ type cachedPacket struct {
 // packetCache holds the latest packets of one inbound layer by sequence number.
 type packetCache struct {
 	mu   sync.Mutex
-	pkts []cachedPacket // cacheSize slots, allocated with the first packet
+	size int            // slots, a power of two; 0 means the largest of cacheSizes
+	pkts []cachedPacket // size slots, allocated with the first packet
 }
 
-// add stores a copy of the packet, replacing the one cacheSize numbers older.
+// add stores a copy of the packet, replacing the one size numbers older.
 func (c *packetCache) add(h *rtp.Header, payload []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pkts == nil {
-		c.pkts = make([]cachedPacket, cacheSize)
+		if c.size == 0 {
+			c.size = cacheSizes[numLayers-1]
+		}
+		c.pkts = make([]cachedPacket, c.size)
 	}
-	s := &c.pkts[h.SequenceNumber%cacheSize]
+	s := &c.pkts[int(h.SequenceNumber)%len(c.pkts)]
 	s.valid, s.seq, s.ts, s.marker = true, h.SequenceNumber, h.Timestamp, h.Marker
 	s.payload = append(s.payload[:0], payload...)
 }
@@ -54,7 +63,7 @@ func (c *packetCache) get(seq uint16) (ts uint32, marker bool, payload []byte, o
 	if c.pkts == nil {
 		return 0, false, nil, false
 	}
-	s := &c.pkts[seq%cacheSize]
+	s := &c.pkts[int(seq)%len(c.pkts)]
 	if !s.valid || s.seq != seq {
 		return 0, false, nil, false
 	}

@@ -27,6 +27,7 @@ func TestRetransmitMapsSequenceNumbers(t *testing.T) {
 	out := &videoOut{clock: 90000}
 	for i := range numLayers {
 		out.layers[i] = &layerIn{}
+		out.layers[i].cache.size = cacheSizes[i]
 	}
 	d := newDownTrack(out, nil, nil)
 	now := time.Unix(1000, 0)
@@ -81,10 +82,19 @@ func TestRetransmitMapsSequenceNumbers(t *testing.T) {
 	if _, _, _, ok := d.source(last + 1); ok {
 		t.Error("a sequence number not sent yet was mapped")
 	}
-	// A layer packet cacheSize numbers later replaces the old one.
+	// A layer packet its cache's size numbers later replaces the old one;
+	// one less does not.
 	l0 := out.layers[0]
 	first := got[0].h.SequenceNumber
-	l0.cache.add(&rtp.Header{SequenceNumber: first + cacheSize}, []byte("newer"))
+	size := uint16(cacheSizes[0])
+	if _, _, _, ok := l0.cache.get(first); !ok {
+		t.Fatal("first packet not in the cache")
+	}
+	l0.cache.add(&rtp.Header{SequenceNumber: first + size - 1}, []byte("newer"))
+	if _, _, _, ok := l0.cache.get(first); !ok {
+		t.Error("packet lost from the cache before its slot was reused")
+	}
+	l0.cache.add(&rtp.Header{SequenceNumber: first + size}, []byte("newer"))
 	if _, _, _, ok := l0.cache.get(first); ok {
 		t.Error("packet overwritten in the cache still returned")
 	}

@@ -107,6 +107,7 @@ func (o *videoOut) addLayer(rid string, ssrc uint32, keyframe func()) (*layerIn,
 		o.simulcast = true
 	}
 	l := &layerIn{ssrc: ssrc, keyframe: keyframe}
+	l.cache.size = cacheSizes[i]
 	o.layers[i] = l
 	return l, i
 }
