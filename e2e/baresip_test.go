@@ -62,15 +62,23 @@ module_app menu.so
 cons_listen 127.0.0.1:%d
 snd_path %s
 `, freeUDPPort(t), mic, rtp, rtp+99, consPort, dumps)
+	return runBaresip(t, dir, cfg, "<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU\n", target, consPort, dumps)
+}
+
+// runBaresip starts baresip from config cfg and account line acct in dir
+// (extra command-line flags after them), dialling target, and connects to
+// its UDP console on consPort; dumps is where its decoder dumps go. The
+// process is stopped when the test ends.
+func runBaresip(t *testing.T, dir, cfg, acct, target string, consPort int, dumps string, flags ...string) *baresip {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	acct := "<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU\n"
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	b := &baresip{out: &syncBuffer{}, dumps: dumps, exited: make(chan struct{})}
-	b.cmd = exec.Command("baresip", "-f", dir, "-e", "/dial "+target)
+	b.cmd = exec.Command("baresip", append(flags, "-f", dir, "-e", "/dial "+target)...)
 	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
 	if err := b.cmd.Start(); err != nil {
 		t.Fatalf("start baresip: %v", err)

@@ -96,28 +96,7 @@ module_app menu.so
 cons_listen 127.0.0.1:%d
 snd_path %s
 `, freeTCPPort(t), caFile, mic, rtp, rtp+99, consPort, dumps)
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	acct := "<sip:caller@127.0.0.1;transport=tls>;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand\n"
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b := &baresip{out: &syncBuffer{}, dumps: dumps, exited: make(chan struct{})}
-	b.cmd = exec.Command("baresip", "-f", dir, "-e", "/dial "+target)
-	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
-	if err := b.cmd.Start(); err != nil {
-		t.Fatalf("start baresip: %v", err)
-	}
-	go func() { _ = b.cmd.Wait(); close(b.exited) }()
-	t.Cleanup(func() { b.stop() })
-	conn, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: consPort})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	b.cons = conn
-	return b
+	return runBaresip(t, dir, cfg, "<sip:caller@127.0.0.1;transport=tls>;regint=0;audio_codecs=PCMU;mediaenc=srtp-mand\n", target, consPort, dumps)
 }
 
 // TestBaresipOverTLSWithSRTP: baresip dials in over SIP/TLS with

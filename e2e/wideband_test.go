@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,28 +62,7 @@ module_app menu.so
 cons_listen 127.0.0.1:%d
 snd_path %s
 `, freeUDPPort(t), mic, rtp, rtp+99, baresipCodecs[codec], consPort, dumps)
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	acct := "<sip:caller@127.0.0.1>;regint=0;audio_codecs=" + codec + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b := &baresip{out: &syncBuffer{}, dumps: dumps, exited: make(chan struct{})}
-	b.cmd = exec.Command("baresip", "-s", "-f", dir, "-e", "/dial "+target)
-	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
-	if err := b.cmd.Start(); err != nil {
-		t.Fatalf("start baresip: %v", err)
-	}
-	go func() { _ = b.cmd.Wait(); close(b.exited) }()
-	t.Cleanup(func() { b.stop() })
-	conn, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: consPort})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	b.cons = conn
-	return b
+	return runBaresip(t, dir, cfg, "<sip:caller@127.0.0.1>;regint=0;audio_codecs="+codec+"\n", target, consPort, dumps, "-s")
 }
 
 // writeWAV16k writes pcm as a 16 kHz mono 16-bit WAV file.

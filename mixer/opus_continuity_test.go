@@ -129,15 +129,7 @@ func opusSpells(t *testing.T, newEnc func() (Encoder, error)) spellDiff {
 	c.Join("r", PhoneInfo{ID: "l"}, l)
 	a.shared = &c.rooms["r"].shared
 	const ticks, start, stop = 260, 30, 70
-	for i := range ticks {
-		pa := make([]int16, FrameSamples)
-		if i >= start && i < stop {
-			pa = tone(600, SampleRate, FrameSamples, 8000, i*FrameSamples)
-		}
-		ma.Push(pa)
-		mb.Push(tone(1000, SampleRate, FrameSamples, 6000, i*FrameSamples))
-		c.tick("r")
-	}
+	talkSpell(c, ma, mb, ticks, start, stop)
 	if len(a.in) != ticks*FrameSamples {
 		t.Fatalf("a was sent %d samples, want %d", len(a.in), ticks*FrameSamples)
 	}

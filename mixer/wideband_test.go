@@ -359,6 +359,20 @@ func TestNarrowMixJoinsAfterSkippedTicks(t *testing.T) {
 	}
 }
 
+// talkSpell runs ticks ticks of room "r": ma talks (600 Hz) from tick start
+// until stop and is silent otherwise, mb talks (1 kHz) throughout.
+func talkSpell(c *clockMixer, ma, mb *Member, ticks, start, stop int) {
+	for i := range ticks {
+		pa := make([]int16, FrameSamples)
+		if i >= start && i < stop {
+			pa = tone(600, SampleRate, FrameSamples, 8000, i*FrameSamples)
+		}
+		ma.Push(pa)
+		mb.Push(tone(1000, SampleRate, FrameSamples, 6000, i*FrameSamples))
+		c.tick("r")
+	}
+}
+
 // TestStatefulStreamContinuousThroughTalkSpells: a G.722 caller that listens,
 // talks, and listens again is sent one stream its phone decodes exactly as
 // if a single encoder had coded all the audio it was sent: at the start of a
@@ -370,15 +384,7 @@ func TestStatefulStreamContinuousThroughTalkSpells(t *testing.T) {
 	ma, _ := c.Join("r", PhoneInfo{ID: "a"}, a)
 	mb, _ := c.Join("r", PhoneInfo{ID: "b"}, b)
 	const ticks, start, stop = 140, 30, 70
-	for i := range ticks {
-		pa := make([]int16, FrameSamples)
-		if i >= start && i < stop {
-			pa = tone(600, SampleRate, FrameSamples, 8000, i*FrameSamples)
-		}
-		ma.Push(pa)
-		mb.Push(tone(1000, SampleRate, FrameSamples, 6000, i*FrameSamples))
-		c.tick("r")
-	}
+	talkSpell(c, ma, mb, ticks, start, stop)
 	// The reference: one encoder and one decoder over everything a was sent.
 	enc, err := g722.NewEncoder()
 	if err != nil {

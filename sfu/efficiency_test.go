@@ -275,29 +275,11 @@ func TestAudioLastN(t *testing.T) {
 	// Count what the listener receives per talker: the slots carry
 	// whoever is audible, so the payload's mark tells who sent it.
 	four := slices.Clone(talkers)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case tr := <-listener.tracks:
-				if tr.StreamID() != SlotStreamID {
-					continue
-				}
-				go func() {
-					for {
-						pkt, _, err := tr.ReadRTP()
-						if err != nil {
-							return
-						}
-						if n := len(pkt.Payload); n > 0 && int(pkt.Payload[n-1]) < 4 {
-							four[pkt.Payload[n-1]].got.Add(1)
-						}
-					}
-				}()
-			}
+	onSlotPackets(listener, func(_ *webrtc.TrackRemote, pkt *rtp.Packet) {
+		if n := len(pkt.Payload); n > 0 && int(pkt.Payload[n-1]) < 4 {
+			four[pkt.Payload[n-1]].got.Add(1)
 		}
-	}()
+	})
 	// receiving reports which talkers' packets arrive within a second.
 	receiving := func() []int {
 		var before [4]int64

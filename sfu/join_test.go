@@ -164,21 +164,8 @@ func testManyJoinAtOnce(t *testing.T, lastN int) {
 // answers them with answerNext.
 func joinManual(t *testing.T, room *Room, name string) *browser {
 	t.Helper()
-	pc, err := loopbackAPI(t).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &browser{t: t, pc: pc, sig: newFakeSignaller(), tracks: make(chan *webrtc.TrackRemote, 8), done: make(chan struct{})}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		select {
-		case b.tracks <- tr:
-		case <-b.done:
-		}
-	})
-	if b.peer, err = room.Join(name, b.sig); err != nil {
-		t.Fatalf("join %s: %v", name, err)
-	}
-	t.Cleanup(b.close)
+	b := newBrowser(t, loopbackAPI(t), nil, 8)
+	b.join(room, name)
 	return b
 }
 

@@ -192,30 +192,12 @@ func (c camera) write(n int, key bool, mark byte) {
 // viewsNothing it sends an empty view before it answers.
 func joinWatcher(t *testing.T, room *Room, name string, publish webrtc.TrackLocal, viewsNothing bool) *browser {
 	t.Helper()
-	pc, err := loopbackAPI(t).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &browser{t: t, pc: pc, sig: newFakeSignaller(), tracks: make(chan *webrtc.TrackRemote, 64), done: make(chan struct{})}
-	if publish != nil {
-		if _, err := pc.AddTrack(publish); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		select {
-		case b.tracks <- tr:
-		case <-b.done:
-		}
-	})
-	if b.peer, err = room.Join(name, b.sig); err != nil {
-		t.Fatalf("join %s: %v", name, err)
-	}
+	b := newBrowser(t, loopbackAPI(t), publish, 64)
+	b.join(room, name)
 	if viewsNothing {
 		b.peer.SetView(nil)
 	}
 	go b.answerLoop()
-	t.Cleanup(b.close)
 	return b
 }
 

@@ -129,24 +129,44 @@ func joinBrowser(t *testing.T, room *Room, name string, publish webrtc.TrackLoca
 // joinBrowserWith is joinBrowser for a browser made with api.
 func joinBrowserWith(t *testing.T, api *webrtc.API, room *Room, name string, publish webrtc.TrackLocal) *browser {
 	t.Helper()
+	b := newBrowser(t, api, publish, 8)
+	b.join(room, name)
+	go b.answerLoop()
+	return b
+}
+
+// newBrowser makes a browser's PeerConnection with api, publishing publish
+// if it is set; remote tracks queue on b.tracks (room for queue of them)
+// until b closes. It joins nothing yet.
+func newBrowser(t *testing.T, api *webrtc.API, publish webrtc.TrackLocal, queue int) *browser {
+	t.Helper()
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &browser{t: t, pc: pc, sig: newFakeSignaller(), tracks: make(chan *webrtc.TrackRemote, 8), done: make(chan struct{})}
+	b := &browser{t: t, pc: pc, sig: newFakeSignaller(), tracks: make(chan *webrtc.TrackRemote, queue), done: make(chan struct{})}
 	if publish != nil {
 		if _, err := pc.AddTrack(publish); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { b.tracks <- tr })
-	b.peer, err = room.Join(name, b.sig)
-	if err != nil {
-		t.Fatalf("join %s: %v", name, err)
-	}
-	go b.answerLoop()
-	t.Cleanup(b.close)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		select {
+		case b.tracks <- tr:
+		case <-b.done:
+		}
+	})
 	return b
+}
+
+// join joins room as name; the browser closes when the test ends.
+func (b *browser) join(room *Room, name string) {
+	b.t.Helper()
+	var err error
+	if b.peer, err = room.Join(name, b.sig); err != nil {
+		b.t.Fatalf("join %s: %v", name, err)
+	}
+	b.t.Cleanup(b.close)
 }
 
 // answerLoop answers every offer until the browser closes.

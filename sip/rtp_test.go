@@ -182,45 +182,14 @@ func TestWriteFrameMatchesWriteAudio(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			peer, conn := loopbackUDP(t), loopbackUDP(t)
 			m := Media{Codec: tc.codec, PT: tc.pt, EventPT: -1, Remote: addrPort(peer)}
-			var ours *sdesKey
-			if tc.srtp {
-				suite, _ := suiteByName("AES_CM_128_HMAC_SHA1_80")
-				ours = newSDESKey(suite)
-				m.remoteKey, m.localKey, m.cryptoTag = newSDESKey(suite), ours, 1
-			}
+			ours, _ := withTestKeys(&m, tc.srtp)
 			s := newRTPSession(conn, m, testLogger())
 			defer s.Close()
 			shared := mixer.NewFrame(pcm)
 			s.WriteAudio(pcm)
 			s.WriteFrame(shared)
 			s.WriteFrame(shared) // a second leg's view: the encoding is reused
-			var pkts []rtp.Packet
-			buf := make([]byte, 1500)
-			for len(pkts) < 3 {
-				_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
-				n, err := peer.Read(buf)
-				if err != nil {
-					t.Fatalf("packet %d: %v", len(pkts), err)
-				}
-				b := buf[:n]
-				if tc.srtp {
-					dec, err := ours.context()
-					if err != nil {
-						t.Fatal(err)
-					}
-					// A fresh context per packet: each decrypts on its own
-					// (the replay window is per context).
-					if b, err = dec.DecryptRTP(nil, b, nil); err != nil {
-						t.Fatalf("packet %d does not decrypt: %v", len(pkts), err)
-					}
-				}
-				var p rtp.Packet
-				if err := p.Unmarshal(b); err != nil {
-					t.Fatal(err)
-				}
-				p.Payload = append([]byte(nil), p.Payload...)
-				pkts = append(pkts, p)
-			}
+			pkts := readPackets(t, peer, 3, ours)
 			want := make([]byte, mixer.NarrowSamples)
 			if tc.codec == PCMA {
 				EncodeALaw(want, pcm)

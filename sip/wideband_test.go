@@ -90,6 +90,19 @@ func newPeerEncoder(t *testing.T, c Codec) peerEncoder {
 	return e
 }
 
+// withTestKeys gives m SDES keys of AES_CM_128_HMAC_SHA1_80 when srtp is
+// set and returns them: ours encrypts what the session sends, theirs what
+// it receives (nil, nil without srtp).
+func withTestKeys(m *Media, srtp bool) (ours, theirs *sdesKey) {
+	if !srtp {
+		return nil, nil
+	}
+	suite, _ := suiteByName("AES_CM_128_HMAC_SHA1_80")
+	ours, theirs = newSDESKey(suite), newSDESKey(suite)
+	m.localKey, m.remoteKey, m.cryptoTag = ours, theirs, 1
+	return ours, theirs
+}
+
 // readPackets reads n RTP packets at peer, decrypting with key when not nil.
 func readPackets(t *testing.T, peer *net.UDPConn, n int, key *sdesKey) []rtp.Packet {
 	t.Helper()
@@ -163,12 +176,7 @@ func TestWidebandSend(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			peer, conn := loopbackUDP(t), loopbackUDP(t)
 			m := Media{Codec: tc.codec, PT: tc.pt, EventPT: -1, Remote: addrPort(peer)}
-			var ours *sdesKey
-			if tc.srtp {
-				suite, _ := suiteByName("AES_CM_128_HMAC_SHA1_80")
-				ours = newSDESKey(suite)
-				m.remoteKey, m.localKey, m.cryptoTag = newSDESKey(suite), ours, 1
-			}
+			ours, _ := withTestKeys(&m, tc.srtp)
 			s := newRTPSession(conn, m, testLogger())
 			defer s.Close()
 			s.sendFrame(tone(440, mixer.NarrowSamples)) // a prompt
@@ -257,12 +265,7 @@ func TestWidebandReceive(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			peer, conn := loopbackUDP(t), loopbackUDP(t)
 			m := Media{Codec: tc.codec, PT: tc.pt, EventPT: 101, Remote: addrPort(peer)}
-			var theirs *sdesKey
-			if tc.srtp {
-				suite, _ := suiteByName("AES_CM_128_HMAC_SHA1_80")
-				theirs = newSDESKey(suite)
-				m.remoteKey, m.localKey, m.cryptoTag = theirs, newSDESKey(suite), 1
-			}
+			_, theirs := withTestKeys(&m, tc.srtp)
 			s := newRTPSession(conn, m, testLogger())
 			defer s.Close()
 			member := newSeqRecorder()
