@@ -30,6 +30,12 @@
 // and browser->browser. 1 and 2 kHz make whole cycles in the detectors'
 // 5 ms blocks at 8 and 48 kHz, so an ear tells the two mouths apart.
 //
+// Capped participants receive through a thin line emulated in this process
+// (webrtc_shape.go: rate, buffer, tail drop, from the kernel's arrival
+// stamps). A capped-only run (WebRTCConfig.CappedOnly) holds only such
+// participants and joins a room another run fills, so that a process of
+// its own, scheduled ahead of the crowd, emulates their lines.
+//
 // The package talks only to the address it is given; the command restricts
 // that to loopback. It runs no server code: of dialroom it uses only the
 // mixer's resamplers and internal/g722, for wideband callers.

@@ -8,7 +8,9 @@ import (
 
 // Synthetic VP8: frames with a valid VP8 frame header (RFC 6386 section
 // 9.1) so that an SFU can tell keyframes from delta frames and read the
-// picture size, and random bytes after it. Nothing decodes them.
+// picture size, and random bytes after it. Nothing decodes them, and SRTP
+// encrypts them, so the random bytes are made once per source: only the
+// frames' sizes and headers change.
 const (
 	videoFPS           = 30
 	keyframeEvery      = 3 * videoFPS // frames: one keyframe every 3 s
@@ -38,7 +40,29 @@ func newVP8Source(seed uint64, kbps int, width, height uint16) *vp8Source {
 // next returns the next frame (valid until the following call) and whether
 // it is a keyframe. The first frame is a keyframe.
 func (s *vp8Source) next() ([]byte, bool) {
-	key := s.n%keyframeEvery == 0
+	key, size := s.step()
+	if cap(s.buf) < size {
+		s.buf = make([]byte, max(size, keyMaxBytes))
+		for i := 0; i+8 <= len(s.buf); i += 8 {
+			binary.LittleEndian.PutUint64(s.buf[i:], s.rnd.Uint64())
+		}
+	}
+	b := s.buf[:size]
+	vp8Header(b, key, s.width, s.height)
+	return b, key
+}
+
+// skip passes over the next frame without making it (a paused simulcast
+// layer keeps its keyframe schedule) and reports whether it was a keyframe.
+func (s *vp8Source) skip() bool {
+	key, _ := s.step()
+	return key
+}
+
+// step advances to the next frame and returns whether it is a keyframe and
+// its size.
+func (s *vp8Source) step() (key bool, size int) {
+	key = s.n%keyframeEvery == 0
 	if s.keyNow.Swap(false) {
 		key, s.n = true, 0 // the regular keyframes follow from here
 	}
@@ -47,16 +71,7 @@ func (s *vp8Source) next() ([]byte, bool) {
 	if key {
 		lo, hi = keyMinBytes, keyMaxBytes
 	}
-	size := max(int(float64(lo+s.rnd.IntN(hi-lo+1))*s.scale), 16)
-	if cap(s.buf) < size {
-		s.buf = make([]byte, size, max(size, keyMaxBytes))
-	}
-	b := s.buf[:size]
-	for i := 0; i+8 <= len(b); i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], s.rnd.Uint64())
-	}
-	vp8Header(b, key, s.width, s.height)
-	return b, key
+	return key, max(int(float64(lo+s.rnd.IntN(hi-lo+1))*s.scale), 16)
 }
 
 // vp8Header writes the 3-byte frame tag (and for keyframes the start code and

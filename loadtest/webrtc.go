@@ -45,10 +45,18 @@ type WebRTCConfig struct {
 	// this rate with a 250 ms buffer that drops what overflows. 0 = no cap.
 	BWCapKbps int
 	Capped    int
-	Rate      float64       // joins per second (default 5)
-	Settle    time.Duration // after the last join, at most this long for every track to arrive (default 30 s)
-	Duration  time.Duration // measured window (default 30 s)
-	ServerPID int           // for CPU and memory from /proc; 0 = none
+	// CappedOnly makes every participant of this run capped (Capped is
+	// then Participants): a run that only adds thin-line subscribers to a
+	// room another run (another process, which the operating system can
+	// schedule apart) fills. Its participants are named "capped N", not
+	// "load N", publish like the others, and none of them is the mouth,
+	// an ear or the speaker; with Speaker they still put the other run's
+	// speaker ("load 0") first in their view.
+	CappedOnly bool
+	Rate       float64       // joins per second (default 5)
+	Settle     time.Duration // after the last join, at most this long for every track to arrive (default 30 s)
+	Duration   time.Duration // measured window (default 30 s)
+	ServerPID  int           // for CPU and memory from /proc; 0 = none
 	// Markers is the marker clock shared with a phone run (NewMarkers),
 	// which then reports every delay direction; nil = the run's own, and
 	// its report gives browser->browser. Participant 0 is the browser
@@ -95,12 +103,24 @@ func (c *WebRTCConfig) check() error {
 	}
 	if c.Tiles <= 0 || c.Tiles > 256 {
 		c.Tiles = min(c.Participants-1, 256)
+		if c.CappedOnly {
+			c.Tiles = 256 // everyone the other run brings
+		}
 	}
 	if c.TileWidth <= 0 || c.TileHeight <= 0 {
 		c.TileWidth, c.TileHeight = 640, 360
 	}
 	if c.BWCapKbps < 0 || c.BWCapKbps > 1_000_000 {
 		return fmt.Errorf("loadtest: bandwidth cap %d kbit/s: want 0..1000000", c.BWCapKbps)
+	}
+	if c.CappedOnly {
+		if c.BWCapKbps == 0 {
+			return errors.New("loadtest: a capped-only run needs a bandwidth cap")
+		}
+		if c.ServerPID > 0 {
+			return errors.New("loadtest: a capped-only run does not measure the server: give its PID to the run that fills the room")
+		}
+		c.Capped = c.Participants
 	}
 	if c.BWCapKbps > 0 && c.Capped <= 0 {
 		c.Capped = 1
@@ -127,6 +147,34 @@ func (c *WebRTCConfig) check() error {
 // Capped participants are.
 func (c *WebRTCConfig) capped(n int) bool {
 	return c.BWCapKbps > 0 && n >= c.Participants-c.Capped
+}
+
+// mouth reports whether participant n is the browser mouth (and with
+// Speaker the speaker): participant 0 of a run that is not capped-only.
+func (c *WebRTCConfig) mouth(n int) bool { return n == 0 && !c.CappedOnly }
+
+// ear reports whether participant n decodes what it receives and times the
+// mouths' onsets: the marker clock is this process's, so a capped-only run,
+// which has no mouth, has no ears either.
+func (c *WebRTCConfig) ear(n int) bool { return isEar(n) && !c.CappedOnly }
+
+// name is participant n's display name; the two kinds of run use different
+// names so that they can share a room.
+func (c *WebRTCConfig) name(n int) string {
+	if c.CappedOnly {
+		return fmt.Sprintf("capped %d", n)
+	}
+	return fmt.Sprintf("load %d", n)
+}
+
+// sourceIndex numbers participant n's source address (wsDialer): a
+// capped-only run takes the next block of 250, so that its participants do
+// not share addresses with those of the run that fills the room.
+func (c *WebRTCConfig) sourceIndex(n int) int {
+	if c.CappedOnly {
+		return 250 + n
+	}
+	return n
 }
 
 // WebRTCReport is what one WebRTC run measured.
@@ -219,7 +267,7 @@ func listen(cfg WebRTCConfig, peers []*rtcPeer, on bool) {
 	}
 	now := time.Now()
 	for _, p := range peers {
-		if !isEar(p.n) {
+		if !cfg.ear(p.n) {
 			continue
 		}
 		if on {
@@ -236,7 +284,7 @@ func listen(cfg WebRTCConfig, peers []*rtcPeer, on bool) {
 // setBursts switches the browser mouth's bursts on or off.
 func setBursts(peers []*rtcPeer, on bool) {
 	for _, p := range peers {
-		if p.n == 0 {
+		if p.cfg.mouth(p.n) {
 			p.bursts.Store(on)
 		}
 	}
@@ -273,9 +321,10 @@ func joinAllRTC(ctx context.Context, cfg *WebRTCConfig, rep *WebRTCReport) []*rt
 	return peers
 }
 
-// settle waits until every participant is connected and no new track has
-// arrived for settleQuiet (the server decides which tracks a subscriber
-// gets), or cfg.Settle passes.
+// settle waits until every participant is connected and for settleQuiet
+// no new track has arrived (the server decides which tracks a subscriber
+// gets) and the room's size has not changed (another run, such as a
+// capped-only one beside this, still joining), or cfg.Settle passes.
 func settle(ctx context.Context, cfg WebRTCConfig, peers []*rtcPeer) bool {
 	const settleQuiet = 3 * time.Second
 	deadline := time.Now().Add(cfg.Settle)
@@ -286,7 +335,7 @@ func settle(ctx context.Context, cfg WebRTCConfig, peers []*rtcPeer) bool {
 		all, tracks := true, 0
 		for _, p := range peers {
 			all = all && p.connected.Load() != 0
-			tracks += p.trackCount()
+			tracks += p.trackCount() + int(p.roomSize.Load())
 		}
 		if tracks != last {
 			last, changed = tracks, time.Now()
@@ -330,9 +379,13 @@ func (r *WebRTCReport) Write(w io.Writer) {
 			c.VideoKbps, c.Tiles, c.TileWidth, c.TileHeight)
 	}
 	secs := r.end.Sub(r.start).Seconds()
-	fmt.Fprintf(w, "dialroom load (webrtc): %d participants in room %s, %s, %v measured\n",
-		c.Participants, c.Room, what, r.end.Sub(r.start).Round(time.Millisecond))
-	fmt.Fprintf(w, "participants: %d joined, %d failed; all connected and no new track for 3 s before measuring: %v\n", r.Joined, r.Failed, r.Settled)
+	who := "participants"
+	if c.CappedOnly {
+		who = fmt.Sprintf("capped-only participants (line %d kbit/s, added to a room another run fills)", c.BWCapKbps)
+	}
+	fmt.Fprintf(w, "dialroom load (webrtc): %d %s in room %s, %s, %v measured\n",
+		c.Participants, who, c.Room, what, r.end.Sub(r.start).Round(time.Millisecond))
+	fmt.Fprintf(w, "participants: %d joined, %d failed; all connected, no new track and no one joining for 3 s before measuring: %v\n", r.Joined, r.Failed, r.Settled)
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "first error:  %s\n", r.FirstError)
 	}
@@ -380,7 +433,7 @@ func (r *WebRTCReport) Write(w io.Writer) {
 	fmt.Fprintf(w, "packet loss:  %.3f %% overall (%d of %d packets: audio %d of %d, video %d of %d); per subscriber median %.3f %%, p95 %.3f %%\n",
 		loss, expected-received, expected, (expected-vExpected)-(received-vReceived), expected-vExpected,
 		vExpected-vReceived, vExpected, l50, l95)
-	if c.ownMarkers {
+	if c.ownMarkers && !c.CappedOnly {
 		// With a shared marker clock the caller prints every direction.
 		c.Markers.Direction(true, true).write(w)
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -18,21 +19,38 @@ import (
 // server sees the queueing delay in its transport-wide congestion control
 // feedback and the drops as loss, as it would from a real thin line.
 // Sending is not shaped.
+//
+// Each packet enters the line when the kernel received it (not when this
+// process got round to reading it), so a busy load tool delays packets but
+// does not make its line drop them; how late it delivered them is counted
+// (lateness), so that the report shows when the tool, not the server, held
+// packets back.
 type shapedConn struct {
 	conn        *net.UDPConn // not embedded: its ReadFromAddrPort would bypass the line
+	rd          *stampedReader
 	bytesPerSec float64
 	maxQueue    time.Duration
 	q           chan shapedPacket
+	bufs        sync.Pool             // *[shapedMTU]byte, from the reader to ReadFrom and back
 	err         atomic.Pointer[error] // why the socket reader stopped
 
 	dropped, droppedBytes atomic.Uint64
 	passed, passedBytes   atomic.Uint64
-	base                  [4]uint64 // the counters at mark
+	late, lateSum         atomic.Uint64 // packets delivered over shapedLate after their due time, and all lateness in ns
+	lateMax               atomic.Int64  // the most late a packet was delivered, ns
+	base                  [6]uint64     // the counters at mark
 }
+
+// shapedLate is how late a delivery counts as late: a few scheduler ticks.
+const shapedLate = 5 * time.Millisecond
+
+// shapedMTU is the largest datagram the line carries.
+const shapedMTU = 1600
 
 // shapedPacket is a datagram in the line and when it leaves it.
 type shapedPacket struct {
-	b    []byte
+	buf  *[shapedMTU]byte
+	n    int
 	from net.Addr
 	due  time.Time
 }
@@ -43,7 +61,7 @@ const shapedQueueLen = 4096
 // newShapedConn shapes what c receives to kbps kilobits per second, with a
 // buffer of maxQueue at that rate.
 func newShapedConn(c *net.UDPConn, kbps int, maxQueue time.Duration) *shapedConn {
-	s := &shapedConn{conn: c, bytesPerSec: float64(kbps) * 1000 / 8, maxQueue: maxQueue,
+	s := &shapedConn{conn: c, rd: newStampedReader(c), bytesPerSec: float64(kbps) * 1000 / 8, maxQueue: maxQueue,
 		q: make(chan shapedPacket, shapedQueueLen)}
 	go s.reader()
 	return s
@@ -53,28 +71,32 @@ func newShapedConn(c *net.UDPConn, kbps int, maxQueue time.Duration) *shapedConn
 const wireOverhead = 28
 
 // reader takes datagrams off the socket and puts them in the line, each
-// due when the line has finished sending the ones before it.
+// due when the line has finished sending the ones before it, counted from
+// the datagram's arrival.
 func (s *shapedConn) reader() {
 	defer close(s.q)
 	var free time.Time // when the line has sent everything queued
 	for {
-		buf := make([]byte, 1600)
-		n, from, err := s.conn.ReadFrom(buf)
+		buf, _ := s.bufs.Get().(*[shapedMTU]byte)
+		if buf == nil {
+			buf = new([shapedMTU]byte)
+		}
+		n, from, now, err := s.rd.read(buf[:])
 		if err != nil {
 			s.err.Store(&err)
 			return
 		}
-		now := time.Now()
 		if free.Before(now) {
 			free = now
 		}
 		if free.Sub(now) > s.maxQueue || len(s.q) == cap(s.q) {
 			s.dropped.Add(1)
 			s.droppedBytes.Add(uint64(n))
+			s.bufs.Put(buf)
 			continue
 		}
 		free = free.Add(time.Duration(float64(n+wireOverhead) / s.bytesPerSec * float64(time.Second)))
-		s.q <- shapedPacket{b: buf[:n], from: from, due: free}
+		s.q <- shapedPacket{buf: buf, n: n, from: from, due: free}
 	}
 }
 
@@ -90,9 +112,23 @@ func (s *shapedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	if d := time.Until(p.due); d > 0 {
 		time.Sleep(d) // the line's serialisation delay, not a stand-in for an event
 	}
+	if late := time.Since(p.due); late > 0 {
+		s.lateSum.Add(uint64(late))
+		if late > shapedLate {
+			s.late.Add(1)
+		}
+		for {
+			m := s.lateMax.Load()
+			if int64(late) <= m || s.lateMax.CompareAndSwap(m, int64(late)) {
+				break
+			}
+		}
+	}
 	s.passed.Add(1)
-	s.passedBytes.Add(uint64(len(p.b)))
-	return copy(b, p.b), p.from, nil
+	s.passedBytes.Add(uint64(p.n))
+	n := copy(b, p.buf[:p.n])
+	s.bufs.Put(p.buf)
+	return n, p.from, nil
 }
 
 // SetReadDeadline is not passed on: the reader goroutine owns the socket's
@@ -112,7 +148,19 @@ func (s *shapedConn) Close() error { return s.conn.Close() }
 
 // mark starts a new measurement window for the line's counters.
 func (s *shapedConn) mark() {
-	s.base = [4]uint64{s.passed.Load(), s.passedBytes.Load(), s.dropped.Load(), s.droppedBytes.Load()}
+	s.base = [6]uint64{s.passed.Load(), s.passedBytes.Load(), s.dropped.Load(), s.droppedBytes.Load(), s.late.Load(), s.lateSum.Load()}
+	s.lateMax.Store(0)
+}
+
+// lateness returns, since mark, how many packets the line delivered more
+// than shapedLate after their due time, their mean lateness over all
+// packets, and the most late one.
+func (s *shapedConn) lateness() (late uint64, mean, most time.Duration) {
+	late = s.late.Load() - s.base[4]
+	if n := s.passed.Load() - s.base[0]; n > 0 {
+		mean = time.Duration((s.lateSum.Load() - s.base[5]) / n)
+	}
+	return late, mean, time.Duration(s.lateMax.Load())
 }
 
 // counts returns the line's packets and bytes passed and dropped since mark.
@@ -125,6 +173,9 @@ type cappedReport struct {
 	n               int
 	t               rtcTotals
 	passed, dropped uint64                   // packets through the line, and dropped by it
+	late            uint64                   // packets the tool delivered over shapedLate late
+	lateMean        time.Duration            // mean lateness of all packets through the line
+	lateMax         time.Duration            // the latest one
 	lineBytes       uint64                   // UDP payload bytes through the line (media, RTCP, ICE, padding)
 	speaker         map[string]time.Duration // time at each layer of the speaker's video ("" none, "?" before any layers message)
 	tiles           map[string]int           // the other tiles' layers at the end
@@ -135,6 +186,7 @@ type cappedReport struct {
 func (p *rtcPeer) cappedReport(start, end time.Time) cappedReport {
 	r := cappedReport{n: p.n, t: p.totals(), speaker: map[string]time.Duration{}, tiles: map[string]int{}}
 	r.passed, r.lineBytes, r.dropped = p.sc.counts()
+	r.late, r.lateMean, r.lateMax = p.sc.lateness()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cur, at := "?", start
@@ -190,6 +242,8 @@ func (r cappedReport) write(w io.Writer, kbps int, secs float64) {
 		}
 		tiles = append(tiles, fmt.Sprintf("%s %d", name, r.tiles[l]))
 	}
+	fmt.Fprintf(w, "              the tool delivered %d packets over %v late (its CPU, not the line: the server sees it as queueing); mean %.1f ms, max %.0f ms\n",
+		r.late, shapedLate, float64(r.lateMean.Microseconds())/1000, float64(r.lateMax.Microseconds())/1000)
 	fmt.Fprintf(w, "              speaker's video layer over the window (from layers messages): %s; other tiles at the end: %s\n",
 		strings.Join(parts, ", "), strings.Join(tiles, ", "))
 }

@@ -164,3 +164,65 @@ func TestJoinStepTimes(t *testing.T) {
 		t.Errorf("report lacks the join steps:\n%s", b.String())
 	}
 }
+
+func TestCappedOnlyConfig(t *testing.T) {
+	c := WebRTCConfig{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 2, BWCapKbps: 1000, CappedOnly: true}
+	if err := c.check(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Capped != 2 || !c.capped(0) || !c.capped(1) {
+		t.Errorf("capped-only: got Capped %d, want every participant capped", c.Capped)
+	}
+	if c.Tiles != 256 {
+		t.Errorf("capped-only: got %d tiles by default, want 256 (everyone the other run brings)", c.Tiles)
+	}
+	for n := range 12 {
+		if c.mouth(n) || c.ear(n) {
+			t.Errorf("capped-only participant %d: mouth %v, ear %v; want neither", n, c.mouth(n), c.ear(n))
+		}
+		if got := c.name(n); got == speakerName || !strings.HasPrefix(got, "capped ") {
+			t.Errorf("capped-only participant %d: named %q, want \"capped N\"", n, got)
+		}
+	}
+	if c.sourceIndex(0) < MaxWebRTC {
+		t.Errorf("capped-only source index %d: want past every address of the run that fills the room", c.sourceIndex(0))
+	}
+	full := WebRTCConfig{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 20}
+	if err := full.check(); err != nil {
+		t.Fatal(err)
+	}
+	if !full.mouth(0) || !full.ear(1) || full.ear(11) || full.name(0) != speakerName || full.sourceIndex(3) != 3 {
+		t.Errorf("a filling run: roles or names changed: mouth(0) %v, ear(1) %v, ear(11) %v, name(0) %q",
+			full.mouth(0), full.ear(1), full.ear(11), full.name(0))
+	}
+	for _, bad := range []WebRTCConfig{
+		{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 1, CappedOnly: true},
+		{URL: "ws://127.0.0.1:8080/ws", Room: "demo", Participants: 1, CappedOnly: true, BWCapKbps: 1000, ServerPID: 1},
+	} {
+		if err := bad.check(); err == nil {
+			t.Errorf("%+v: got no error", bad)
+		}
+	}
+}
+
+// A paused simulcast layer skips its frames but keeps its keyframe
+// schedule, so that it resumes as if it had sent them.
+func TestVP8SourceSkipKeepsSchedule(t *testing.T) {
+	sent, paused := newVP8Source(1, referenceVideoKbps, 640, 360), newVP8Source(1, referenceVideoKbps, 640, 360)
+	for i := 0; i < keyframeEvery+5; i++ {
+		_, want := sent.next()
+		var got bool
+		if i%2 == 0 {
+			got = paused.skip()
+		} else {
+			var f []byte
+			f, got = paused.next()
+			if vp8IsKeyframe(f) != got {
+				t.Fatalf("frame %d: keyframe %v, header says %v", i, got, vp8IsKeyframe(f))
+			}
+		}
+		if got != want {
+			t.Fatalf("frame %d: keyframe %v after skips, want %v", i, got, want)
+		}
+	}
+}

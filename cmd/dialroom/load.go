@@ -10,13 +10,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
 	"dialroom/loadtest"
 )
 
-const loadUsage = `dialroom load -number NUMBER [-pin DIGITS] [-sip ADDR] [-calls N] [-rate N] [-duration D] [-signal noise|speech|tone] [-codec pcmu|g722] [-pid PID] [-join-wait D] [-jitter D]
+const loadUsage = `dialroom load -number NUMBER [-pin DIGITS] [-sip ADDR] [-calls N] [-rate N] [-duration D] [-signal noise|speech|tone] [-codec pcmu|g722] [-pid PID] [-join-wait D] [-jitter D] [-cpuprofile FILE]
 
 Calls a running dialroom server on this machine with N phone callers (SIP and
 RTP from this process, G.711 µ-law or with -codec g722 wideband G.722, the PIN
@@ -42,6 +43,7 @@ the loudest talkers, so the first burst may come late or not at all.
 -jitter D delays each packet to the server by a random 0..D, like a jittery
 network (loopback has none). Only loopback addresses are accepted. At most 5000 calls and one hour.
 The server needs 2 RTP ports per call (sip.rtp_port_min/max).
+-cpuprofile FILE profiles the load tool itself (go tool pprof FILE).
 ` + loadWebRTCUsage
 
 func runLoad(args []string, stdout, stderr io.Writer) error {
@@ -57,6 +59,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	pid := fs.Int("pid", 0, "the server's process ID, for CPU and memory")
 	jitter := fs.Duration("jitter", 0, "emulated network jitter: each packet to the server waits a random 0..D")
 	joinWait := fs.Duration("join-wait", 2*time.Second, "after the PIN (or the answer), before a caller counts as in the room")
+	cpuProfile := fs.String("cpuprofile", "", "write the load tool's own CPU profile to this file (go tool pprof)")
 	var rtc webrtcLoadFlags
 	rtc.register(fs)
 	pos, err := parseArgs(fs, args)
@@ -69,6 +72,16 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	if *number == "" && rtc.n == 0 {
 		return usagef("load: -number is required, or -webrtc N (see dialroom load -h)")
 	}
+	if *number != "" && rtc.onlyCap {
+		return usagef("load: -capped-only joins WebRTC participants only: no -number")
+	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	// One marker clock for both runs: the phone and the browser mouth, and
 	// the delay in every direction at the end.
 	marks := loadtest.NewMarkers()
@@ -76,7 +89,9 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		err := runWebRTCLoad(ctx, rtc, *dur, *pid, marks, stdout, stderr)
-		writeDelays(stdout, marks)
+		if !rtc.onlyCap {
+			writeDelays(stdout, marks) // a capped-only run has no mouth and no ears
+		}
 		return err
 	}
 	addr, err := net.ResolveUDPAddr("udp", *sipAddr)
@@ -110,6 +125,22 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("load: %w", err)
 	}
 	return rtcErr
+}
+
+// startCPUProfile profiles this process into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("load: -cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("load: -cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 // writeDelays prints the mouth-to-ear delay of every direction, measured

@@ -23,7 +23,22 @@ stream. At most 200 participants and 10 minutes. -speaker makes participant 0
 also hum between its bursts (440 Hz, about -28 dBov) and puts it first in
 every view (at -main-size when given). -bw-cap KBPS sends what the server sends the last -capped participants through a
 line of that rate (250 ms buffer, overflow dropped) and reports what each
-of them receives: bitrate, loss, the speaker's layer over time.
+of them receives: bitrate, loss, the speaker's layer over time, and how
+late the tool itself delivered the line's packets; -capped 0 caps nobody.
+
+The line is emulated in this process, so when the machine's CPU is full
+it delivers packets late and the server sees that as queueing delay. To measure
+the server rather than the tool, run the capped subscribers in a process of
+their own with -capped-only: it joins -webrtc K participants, every one
+behind -bw-cap, into the room another dialroom load fills (no -number, no
+-pid). They are named "capped N", publish like the others, are neither the
+mouth, an ear nor the speaker, see -tiles/-tile-size/-main-size like
+everyone and put the other run's participant 0 first with -speaker; the
+report has the same lines per capped subscriber. Both runs measure once
+no one has joined for 3 s; give the filling run the longer -duration and
+start it under nice, e.g. for 100 participants, one at 1 Mbit/s:
+  nice -n 10 dialroom load -webrtc 99 -video -tiles 25 -tile-size 320x180 -speaker -main-size 1280x720 -duration 70s -pid PID ... &
+  dialroom load -webrtc 1 -capped-only -bw-cap 1000 -video -tiles 25 -tile-size 320x180 -speaker -main-size 1280x720 -duration 60s ...
 `
 
 // webrtcLoadFlags are dialroom load's flags for WebRTC participants.
@@ -40,6 +55,7 @@ type webrtcLoadFlags struct {
 	mainSize string
 	bwCap    int
 	capped   int
+	onlyCap  bool
 }
 
 func (f *webrtcLoadFlags) register(fs *flag.FlagSet) {
@@ -54,8 +70,31 @@ func (f *webrtcLoadFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.speaker, "speaker", false, "participant 0 speaks and comes first in every view")
 	fs.StringVar(&f.mainSize, "main-size", "", "size of the speaker's tile, WxH (default -tile-size)")
 	fs.IntVar(&f.bwCap, "bw-cap", 0, "cap the downlink of the last -capped participants at this many kbit/s")
-	fs.IntVar(&f.capped, "capped", 1, "how many participants -bw-cap applies to")
+	fs.IntVar(&f.capped, "capped", 1, "how many participants -bw-cap applies to (0 = none)")
+	fs.BoolVar(&f.onlyCap, "capped-only", false, "join only -webrtc N capped participants (-bw-cap) into a room another dialroom load fills")
 	fs.DurationVar(&f.settle, "settle", 30*time.Second, "after the last join, how long to wait for every track before measuring")
+}
+
+// lines returns how many participants are capped and at what rate (both 0
+// for none): -bw-cap 0 or -capped 0 caps nobody, -capped-only caps all.
+func (f *webrtcLoadFlags) lines(pid int) (capped, kbps int, err error) {
+	if f.bwCap < 0 || f.capped < 0 {
+		return 0, 0, usagef("load: -bw-cap and -capped must not be negative")
+	}
+	capped, kbps = f.capped, f.bwCap
+	if f.onlyCap {
+		if kbps == 0 {
+			return 0, 0, usagef("load: -capped-only needs -bw-cap")
+		}
+		if pid != 0 {
+			return 0, 0, usagef("load: -capped-only does not measure the server: give -pid to the run that fills the room")
+		}
+		capped = f.n
+	}
+	if kbps == 0 || capped == 0 {
+		return 0, 0, nil
+	}
+	return capped, kbps, nil
 }
 
 // runWebRTCLoad runs the WebRTC participants and prints their report.
@@ -70,17 +109,14 @@ func runWebRTCLoad(ctx context.Context, f webrtcLoadFlags, dur time.Duration, pi
 			return usagef("load: -main-size %q: want WxH, e.g. 1280x720", f.mainSize)
 		}
 	}
-	if f.bwCap < 0 || f.capped < 0 {
-		return usagef("load: -bw-cap and -capped must not be negative")
-	}
-	capped := f.capped
-	if f.bwCap == 0 {
-		capped = 0
+	capped, bwCap, err := f.lines(pid)
+	if err != nil {
+		return err
 	}
 	rep, err := loadtest.RunWebRTC(ctx, loadtest.WebRTCConfig{
 		URL: f.ws, Room: f.room, Participants: f.n, Video: f.video, VideoKbps: f.kbps,
 		Tiles: f.tiles, TileWidth: w, TileHeight: h, Rate: f.rate, Settle: f.settle, Duration: dur, ServerPID: pid,
-		Speaker: f.speaker, MainWidth: mw, MainHeight: mh, BWCapKbps: f.bwCap, Capped: capped, Markers: marks,
+		Speaker: f.speaker, MainWidth: mw, MainHeight: mh, BWCapKbps: bwCap, Capped: capped, CappedOnly: f.onlyCap, Markers: marks,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if rep != nil {

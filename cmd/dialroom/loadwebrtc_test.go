@@ -160,3 +160,123 @@ func TestLoadCombinedMeasuresEveryDirection(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadWebRTCLines(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		f               webrtcLoadFlags
+		pid             int
+		capped, kbps    int
+		wantErrContains string
+	}{
+		{"default: no cap", webrtcLoadFlags{n: 10, capped: 1}, 0, 0, 0, ""},
+		{"last one capped", webrtcLoadFlags{n: 10, capped: 1, bwCap: 1000}, 0, 1, 1000, ""},
+		{"-capped 0 caps nobody", webrtcLoadFlags{n: 10, capped: 0, bwCap: 1000}, 0, 0, 0, ""},
+		{"-capped-only caps all", webrtcLoadFlags{n: 3, capped: 1, bwCap: 500, onlyCap: true}, 0, 3, 500, ""},
+		{"-capped-only ignores -capped 0", webrtcLoadFlags{n: 2, capped: 0, bwCap: 500, onlyCap: true}, 0, 2, 500, ""},
+		{"-capped-only without a cap", webrtcLoadFlags{n: 1, capped: 1, onlyCap: true}, 0, 0, 0, "needs -bw-cap"},
+		{"-capped-only with -pid", webrtcLoadFlags{n: 1, capped: 1, bwCap: 1000, onlyCap: true}, 42, 0, 0, "-pid"},
+		{"negative", webrtcLoadFlags{n: 1, capped: -1, bwCap: 1000}, 0, 0, 0, "negative"},
+	} {
+		capped, kbps, err := tc.f.lines(tc.pid)
+		switch {
+		case tc.wantErrContains != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErrContains) {
+				t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.wantErrContains)
+			}
+		case err != nil:
+			t.Errorf("%s: got %v, want no error", tc.name, err)
+		case capped != tc.capped || kbps != tc.kbps:
+			t.Errorf("%s: got %d capped at %d kbit/s, want %d at %d", tc.name, capped, kbps, tc.capped, tc.kbps)
+		}
+	}
+}
+
+func TestLoadCappedOnlyRefusesPhoneCalls(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"load", "-number", "+4930999000", "-webrtc", "1", "-capped-only", "-bw-cap", "1000"}, &out, &errb)
+	if code == exitOK || !strings.Contains(errb.String(), "no -number") {
+		t.Errorf("got exit %d, %q; want an error about -number", code, errb.String())
+	}
+}
+
+// Two load runs in one process share a room on a real SFU: one fills it
+// (with the speaker), the other adds only a capped subscriber, whose
+// report gives what it received through its line and the speaker's layer.
+func TestLoadCappedOnlyBesideAnotherRun(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	tr, err := sfu.NewTransport(sfu.TransportConfig{UDPListen: "127.0.0.1:0"}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	// IgnoreBandwidth: the layers follow the tile sizes only, so that a
+	// busy test machine does not make the figures vanish.
+	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}, Transport: tr, IgnoreBandwidth: true}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(web.New(web.Config{}, oneRoom{}, mgr, log))
+	defer func() {
+		srv.Close()
+		_ = mgr.Close()
+	}()
+	ws := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	type result struct {
+		rep *loadtest.WebRTCReport
+		err error
+	}
+	filled := make(chan result, 1)
+	go func() {
+		rep, err := loadtest.RunWebRTC(ctx, loadtest.WebRTCConfig{URL: ws, Room: "load", Participants: 3, Video: true,
+			VideoKbps: 300, Speaker: true, MainWidth: 1280, MainHeight: 720, TileWidth: 320, TileHeight: 180,
+			Duration: 8 * time.Second, Rate: 20, Settle: 20 * time.Second})
+		filled <- result{rep, err}
+	}()
+	var out, errb bytes.Buffer
+	code := run([]string{"load", "-webrtc", "1", "-capped-only", "-bw-cap", "2000", "-video", "-video-kbps", "300",
+		"-speaker", "-tile-size", "320x180", "-main-size", "1280x720", "-settle", "20s",
+		"-ws", ws, "-room", "load", "-duration", "4s"}, &out, &errb)
+	text := out.String()
+	t.Logf("capped-only run:\n%s", text)
+	if code != exitOK {
+		t.Fatalf("capped-only run: exit %d: %s", code, errb.String())
+	}
+	r := <-filled
+	if r.err != nil {
+		t.Fatalf("the run that fills the room: %v", r.err)
+	}
+	var main bytes.Buffer
+	r.rep.Write(&main)
+	t.Logf("the run that fills the room:\n%s", main.String())
+	if r.rep.Joined != 3 {
+		t.Errorf("the run that fills the room: %d joined, want 3", r.rep.Joined)
+	}
+	if !strings.Contains(text, "1 joined, 0 failed") {
+		t.Errorf("capped-only run: want its one participant joined")
+	}
+	if strings.Contains(text, "mouth-to-ear") {
+		t.Errorf("capped-only run: has no mouth and no ears, want no delay lines")
+	}
+	line := regexp.MustCompile(`(?m)^capped 0: +line 2000 kbit/s: received (\d+) kbit/s \(video (\d+), audio (\d+)\); (\d+) audio \+ (\d+) video streams`)
+	m := line.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("capped-only run: no line for its capped subscriber")
+	}
+	video, _ := strconv.Atoi(m[2])
+	audio, _ := strconv.Atoi(m[3])
+	audioStreams, _ := strconv.Atoi(m[4])
+	videoStreams, _ := strconv.Atoi(m[5])
+	if video == 0 || audio == 0 || audioStreams == 0 || videoStreams != 3 {
+		t.Errorf("capped 0 received video %d and audio %d kbit/s, %d audio and %d video streams; want both, "+
+			"and the video of the 3 others", video, audio, audioStreams, videoStreams)
+	}
+	// The speaker ("load 0" of the other run) was found and shown: its
+	// layer is known for some of the window.
+	sp := regexp.MustCompile(`speaker's video layer over the window \(from layers messages\): ([^;]*);`).FindStringSubmatch(text)
+	if sp == nil || !regexp.MustCompile(`\b[qhf] \d+ %`).MatchString(sp[1]) {
+		t.Errorf("capped-only run: want the speaker's layer over the window, got %q", sp)
+	}
+}
