@@ -124,12 +124,38 @@ func quietLogs() *logging.DefaultLoggerFactory {
 	return f
 }
 
+// newRTCMediaEngine registers Opus and VP8 without RTX (RFC 4588), so
+// retransmissions in both directions travel on the media SSRC. pion does
+// RTX for a simulcast publisher wrong (its NACK responder copies the rid
+// header extension onto the RTX packet where Chrome sends rrid, and the
+// server then takes the RTX SSRC for that layer's media and the layer
+// stops), and a pion subscriber's NACK generator does not see packets
+// repaired over RTX (it asks for them again and again). Chrome does both
+// right; the server's RTX is tested with pion peers in sfu.
+func newRTCMediaEngine() (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	feedback := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		PayloadType:        111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: feedback},
+		PayloadType:        96,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
+	return me, nil
+}
+
 // newRTCAPI builds a pion API like a browser's: Opus and VP8, the default
 // interceptors (NACK, RTCP reports, TWCC), loopback candidates only, all
 // media on one UDP socket with a large buffer.
 func newRTCAPI(mux ice.UDPMux) (*webrtc.API, error) {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	me, err := newRTCMediaEngine()
+	if err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
