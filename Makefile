@@ -20,10 +20,11 @@ build: deps-run
 	go build -o $(BIN) ./cmd/dialroom
 
 test: deps-test
-	go vet ./...
+	go vet -tags netns ./...
 	# -p 1: packages one after another. The e2e servers, sipp and the sip tests all
 	# bind UDP ports in overlapping ranges; in parallel they raced for them.
-	go test -race -count=1 -p 1 -timeout 30m ./...
+	# -tags netns: with the bandwidth-cap test (root, iproute2, Chromium).
+	go test -race -count=1 -p 1 -tags netns -timeout 30m ./...
 	$(MAKE) fuzz-sip
 	$(MAKE) fuzz-sfu
 
@@ -43,8 +44,8 @@ fuzz-sfu:
 	  go test -run XXX -fuzz "^$$f$$" -fuzztime 10000x ./sfu || exit 1; \
 	done
 
-# The headless-Chromium bandwidth-cap test in a network namespace (root; not
-# yet part of `make test`, see web/browser_bwcap_test.go).
+# The headless-Chromium bandwidth-cap test in a network namespace alone (root;
+# also part of `make test`, see web/browser_bwcap_test.go).
 test-bwcap: deps-test
 	go test -tags netns -count=1 -run TestBrowserBandwidthCap -v ./web/
 

@@ -268,11 +268,16 @@ func (p *Peer) allocate(now time.Time) {
 				tracks[i].layers[l].present = false
 			}
 		}
+		p.bwe.rates.backOff(d.out.id, &tracks[i].layers, now)
 	}
-	_, want := wanted(tracks)
+	// The allocator aims at layers as if every layer the publisher can send
+	// were sent (aims); a track whose aim is not sent yet stays on its best
+	// layer below that is (choose).
+	aims := obtainable(tracks)
+	_, want := wanted(aims)
 	audioBps := audioStreams(audio, r.m.audioLastN) * audioRate
 	budget := p.bwe.budget(now, allocation{sent: p.bwe.lastTotal, want: want,
-		step: func(c int) int { return nextStep(tracks, c) }}, audioBps)
+		step: func(c int) int { return nextStep(aims, c) }}, audioBps)
 	if r.m.ignoreBandwidth {
 		budget = 0
 	}
@@ -286,18 +291,28 @@ func (p *Peer) allocate(now time.Time) {
 			"lost", s.lost, "reported", s.reported, "queue", s.queue, "acked", s.acked, "acked_span", s.ackedSpan,
 			"acked_n", s.ackedCount, "measured_sent", s.sent, "totals", tot)
 	}
-	choice := allocate(tracks, budget)
+	aim := allocate(aims, budget)
 	if budget > 0 && p.bwe.lastBudget > 0 && budget <= p.bwe.lastBudget {
-		holdLayers(choice, downs, tracks)
+		holdLayers(aim, downs, aims)
 	}
 	p.bwe.lastBudget = budget
 	total := 0
-	for i, l := range choice {
+	for i, a := range aim {
 		d := downs[i]
+		l, wait := choose(tracks[i].layers, a)
+		if !p.secure.Load() {
+			l = layerOff // no video before SRTP is up (Peer.secure)
+		}
 		if l != layerOff {
 			total += tracks[i].layers[l].bps
 		}
+		p.bwe.rates.wait(ids[i], a, tracks[i].layers, now)
 		_, prevTgt := d.layers()
+		prevWait := d.setWait(wait)
+		if wait != prevWait {
+			p.log.Debug("video layer wait", "track", d.out.id, "layer", wait, "was", prevWait, "target", l,
+				"layers", layerSummary(tracks[i].layers))
+		}
 		if d.setTarget(l) {
 			d.out.keyframe(l)
 		}
@@ -305,9 +320,9 @@ func (p *Peer) allocate(now time.Time) {
 			p.log.Debug("video layer", "track", d.out.id, "layer", l, "was", prevTgt, "budget", budget,
 				"want", want, "layers", layerSummary(tracks[i].layers))
 		}
-		// The publisher's layers follow what subscribers receive or wait
-		// for: recompute when the target changed or a switch happened.
-		if cur, _ := d.layers(); prevTgt != l || cur != d.demandCur {
+		// The publisher's layers follow what subscribers receive, switch
+		// to or wait for: recompute when one of these changed.
+		if cur, _ := d.layers(); prevTgt != l || prevWait != wait || cur != d.demandCur {
 			d.demandCur = cur
 			d.out.updateDemand()
 		}
@@ -323,13 +338,134 @@ func (p *Peer) allocate(now time.Time) {
 // a step of the controller (a probe). Otherwise a layer whose measured
 // rate wavers around the ceiling (a busy publisher's encoder) would be
 // switched up and down every interval, each switch a keyframe.
+//
+// A layer the track waits for (it was chosen, and is resumed but not yet
+// sent) counts as the one it switches to, so that the wait goes on.
 func holdLayers(choice []int, downs []*downTrack, tracks []allocTrack) {
 	for i, d := range downs {
-		_, tgt := d.layers()
-		if tgt != layerOff && choice[i] > tgt && tracks[i].layers[tgt].usable() {
-			choice[i] = tgt
+		_, held := d.layers()
+		if w := d.waiting(); w > held && tracks[i].layers[w].usable() {
+			held = w
+		}
+		if held != layerOff && choice[i] > held && tracks[i].layers[held].usable() {
+			choice[i] = held
 		}
 	}
+}
+
+// Waiting for a layer to start. A browser resumes a paused simulcast
+// layer only after a while (often more than a second: its encoder starts
+// the layer with a keyframe), and may not resume it at all when its own
+// uplink or CPU cannot carry it. A subscriber whose allocation chose a
+// layer that is not being sent keeps it resumed at the publisher (the
+// downTrack's waitFor) and stays on its best layer below that is sent; it
+// switches up on the first allocation that finds the layer sent (at its
+// keyframe, as any switch). If the layer does not start within layerStart,
+// it counts as absent for this subscriber for a back-off, from layerRetry
+// doubling up to layerRetryMax after each wait that failed (reset once the
+// layer has been sent for layerTrust). Without this, the subscriber
+// flipped every allocation interval between choosing the paused layer
+// (which resumed it) and, finding it resumed but not yet sent, the layer
+// below (which paused it again), each switch with a keyframe request.
+const layerRetryMax = 40 * time.Second
+
+// obtainable returns a copy of tracks in which every present layer that
+// is not being sent counts as paused, that is usable: the allocator aims
+// at what the publishers can send (layers in back-off are not present).
+func obtainable(tracks []allocTrack) []allocTrack {
+	out := slices.Clone(tracks)
+	for i := range out {
+		for l := range out[i].layers {
+			if s := &out[i].layers[l]; s.present && !s.live {
+				s.paused = true
+			}
+		}
+	}
+	return out
+}
+
+// choose returns the layer to forward for an aim: the aim if it is being
+// sent, else the best layer below it that is, with the aim to wait for.
+// With no layer at or below the aim being sent, the aim is the target
+// itself (forwarding starts with its first keyframe) and nothing is waited
+// for besides it.
+func choose(st [numLayers]layerState, aim int) (target, waitFor int) {
+	if aim == layerOff || st[aim].live {
+		return aim, layerOff
+	}
+	for l := aim - 1; l >= 0; l-- {
+		if st[l].live {
+			return l, aim
+		}
+	}
+	return aim, layerOff
+}
+
+// backOff marks absent in st the layers of track id this subscriber waited
+// for in vain: still in back-off, or (starting one now) waited for longer
+// than layerStart. It resets the back-off of a layer sent for layerTrust.
+func (lr *layerRates) backOff(id string, st *[numLayers]layerState, now time.Time) {
+	m := (*lr)[id]
+	if m == nil {
+		return
+	}
+	for i := range st {
+		r := &m[i]
+		if st[i].live {
+			if !r.liveSince.IsZero() && now.Sub(r.liveSince) >= layerTrust {
+				r.backoff = 0
+			}
+			continue
+		}
+		if !r.waitSince.IsZero() && now.Sub(r.waitSince) > layerStart {
+			r.backoff = min(max(2*r.backoff, layerRetry), layerRetryMax)
+			r.retryAt, r.waitSince = now.Add(r.backoff), time.Time{}
+		}
+		if now.Before(r.retryAt) {
+			st[i].present = false
+		}
+	}
+}
+
+// wait runs the clock of the layer track id aims at while it is not sent
+// and stops the others'. The clock runs only while the publisher sends
+// some layer of the track: before its first packets (or with its camera
+// stopped) waiting is not the layer's failure.
+func (lr *layerRates) wait(id string, aim int, st [numLayers]layerState, now time.Time) {
+	m := (*lr)[id]
+	if m == nil {
+		return
+	}
+	sending := false
+	for _, s := range st {
+		sending = sending || s.live
+	}
+	for i := range m {
+		r := &m[i]
+		switch {
+		case i != aim || st[i].live || !sending:
+			r.waitSince = time.Time{}
+		case r.waitSince.IsZero():
+			r.waitSince = now
+		}
+	}
+}
+
+// waiting returns the layer above its target that the subscriber waits
+// for, or layerOff.
+func (d *downTrack) waiting() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.waitFor
+}
+
+// setWait sets the layer the subscriber waits for and returns the previous one.
+func (d *downTrack) setWait(l int) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	prev := d.waitFor
+	d.waitFor = l
+	return prev
 }
 
 // maxSwitchWait bounds how long after a decrease the feedback waits for
@@ -367,6 +503,11 @@ type layerRates map[string]*[numLayers]layerRate
 type layerRate struct {
 	liveSince time.Time // zero while not sent
 	measured  int       // bit/s, the last trusted measurement; 0 if none
+
+	// Waiting for the layer to start (see layerRetryMax).
+	waitSince time.Time     // since when the subscriber waits for it; zero if it does not
+	retryAt   time.Time     // until then it counts as absent: it did not start when waited for
+	backoff   time.Duration // the last back-off; 0 once the layer has been sent for layerTrust
 }
 
 // trusted returns st with each layer's bitrate as the allocator should
@@ -410,7 +551,8 @@ func (lr layerRates) prune(ids []string) {
 }
 
 // layerSummary describes a track's layers for the debug log: per layer
-// "+" sent, "p" paused, "-" absent, and the bit/s counted for it.
+// "+" sent, "p" paused, "?" neither (resumed, not sent yet), "-" absent
+// (or in back-off for this subscriber), and the bit/s counted for it.
 func layerSummary(st [numLayers]layerState) string {
 	var b strings.Builder
 	for i, s := range st {

@@ -12,9 +12,10 @@ import (
 // is answered from there. The subscriber NACKs sequence numbers of its own
 // stream, which the downTrack rewrote (layer switches shift them), so each
 // downTrack remembers where its recent switches happened and maps a NACKed
-// number back to a layer and that layer's own sequence number. The SFU
-// negotiates no RTX, so a retransmission goes out on the media SSRC
-// (RFC 4585) with the subscriber's sequence number and timestamp.
+// number back to a layer and that layer's own sequence number. The
+// retransmission is written with the subscriber's sequence number and
+// timestamp on the media SSRC; rtxInterceptor (rtx.go) sends it on the
+// stream's RTX SSRC (RFC 4588) when the subscriber accepted rtx.
 
 // cacheSizes is the number of packets kept per layer (q, h, f; a camera
 // without simulcast counts as f), each a power of two so that sequence
@@ -42,7 +43,9 @@ type packetCache struct {
 }
 
 // add stores a copy of the packet, replacing the one size numbers older.
-func (c *packetCache) add(h *rtp.Header, payload []byte) {
+// It reports false, and stores nothing, if the packet is kept already: a
+// publisher's retransmission of a packet that arrived after all.
+func (c *packetCache) add(h *rtp.Header, payload []byte) (fresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pkts == nil {
@@ -52,8 +55,12 @@ func (c *packetCache) add(h *rtp.Header, payload []byte) {
 		c.pkts = make([]cachedPacket, c.size)
 	}
 	s := &c.pkts[int(h.SequenceNumber)%len(c.pkts)]
+	if s.valid && s.seq == h.SequenceNumber && s.ts == h.Timestamp {
+		return false
+	}
 	s.valid, s.seq, s.ts, s.marker = true, h.SequenceNumber, h.Timestamp, h.Marker
 	s.payload = append(s.payload[:0], payload...)
+	return true
 }
 
 // get returns a copy of the packet with this sequence number, if still kept.

@@ -226,13 +226,22 @@ func (c *controller) decrease(now time.Time, s congestionSignals, a allocation, 
 	// what the line takes.
 	target := a.sent * decreaseFactor / 100
 	c.congestion = a.sent
+	// The rate of the congestion, what the next steps are measured
+	// against, is what arrived when less did than was sent: a queue stood
+	// because the line was full at that rate. A layer counted above what
+	// the line carried (a 500 kbit/s step after congestion at 260 kbit/s
+	// carried, of 460 counted) would otherwise pass for a small step and
+	// be tried after the hold, to fail with seconds of loss.
+	trusted := s.acked > 0 && s.ackedSpan >= minAckedSpan && s.ackedCount >= minAckedCount
+	if trusted && s.acked < a.sent {
+		c.congestion = s.acked
+	}
 	if lossy {
 		// Loss: the line takes what arrived; without a measurement of
 		// that, at most halve what is sent.
 		target = a.sent / 2
-		if s.acked > 0 && s.ackedSpan >= minAckedSpan && s.ackedCount >= minAckedCount {
+		if trusted {
 			target = min(s.acked, a.sent) * decreaseFactor / 100
-			c.congestion = min(s.acked, a.sent)
 		} else if s.sent > 0 {
 			target = max(target, min(s.sent, a.sent)*decreaseFactor/100)
 		}

@@ -440,3 +440,31 @@ func TestControllerSlowStart(t *testing.T) {
 		t.Errorf("tiles ask for %d: ceiling %d, want none", startCeiling, got)
 	}
 }
+
+// TestControllerQueueCongestionRate: after a standing queue while the line
+// carried less than the allocator counted (a layer measured at 460 kbit/s
+// of which 260 arrived), a step to the next layer (500 kbit/s) goes well
+// past what the line carried: it waits beyondHoldMin, not just the hold.
+func TestControllerQueueCongestionRate(t *testing.T) {
+	now := time.Unix(1000, 0)
+	a := allocation{sent: 460_000, want: 1_500_000, step: func(c int) int { return 500_000 }}
+	sig := congestionSignals{feedback: true, reported: 40, queue: 400 * time.Millisecond, acked: 260_000,
+		ackedSpan: 1500 * time.Millisecond, ackedCount: 50, sent: 320_000}
+	c := controller{started: true}
+	c.update(now, sig, 0, a)
+	got, dec := c.update(now.Add(allocInterval), sig, 0, a)
+	if !dec || got != 391_000 {
+		t.Fatalf("standing queue: ceiling %d (decrease %v), want 391000 (85 %% of what was sent)", got, dec)
+	}
+	a.sent = 150_000 // the lowest layer
+	clean := congestionSignals{feedback: true, reported: 20, queue: time.Millisecond, acked: 150_000,
+		ackedSpan: 1500 * time.Millisecond, ackedCount: 20, sent: 150_000}
+	for d := allocInterval; d < beyondHoldMin; d += allocInterval {
+		if got, _ := c.update(now.Add(allocInterval+d), clean, 0, a); got != 391_000 {
+			t.Fatalf("%v after the queue: ceiling %d, want 391000 until %v (the line carried 260 kbit/s)", d, got, beyondHoldMin)
+		}
+	}
+	if got, _ := c.update(now.Add(allocInterval+beyondHoldMin), clean, 0, a); got != 500_000 {
+		t.Errorf("%v after the queue: ceiling %d, want a step to 500000", beyondHoldMin, got)
+	}
+}

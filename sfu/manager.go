@@ -88,6 +88,7 @@ func newAPI(cfg Config) (*webrtc.API, *estimatorCatcher, error) {
 		return nil, nil, err
 	}
 	reg := &interceptor.Registry{}
+	reg.Add(rtxFactory{}) // first: innermost, below the estimator's retransmission allowance (rtx.go)
 	catcher, err := registerEstimator(me, reg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bandwidth estimator: %w", err)
@@ -99,6 +100,7 @@ func newAPI(cfg Config) (*webrtc.API, *estimatorCatcher, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	se.SetSRTPProtectionProfiles(srtpProfiles...) // transport.go
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg),
 		webrtc.WithSettingEngine(se)), catcher, nil
 }
@@ -135,6 +137,11 @@ func newMediaEngine(red bool) (*webrtc.MediaEngine, error) {
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFeedback,
 			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, PayloadType: 102}, webrtc.RTPCodecTypeVideo},
+		// Retransmissions on their own SSRC (RFC 4588, rtx.go), for each video codec.
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=96"}, PayloadType: 97}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=102"}, PayloadType: 103}, webrtc.RTPCodecTypeVideo},
 	}...)
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c.c, c.k); err != nil {

@@ -58,6 +58,12 @@ type Peer struct {
 	viewed   map[string]bool
 	defaults bool
 
+	// secure is set once the connection's DTLS, and with it SRTP, is up:
+	// pion drops what is written before, so the allocator starts no video
+	// until then (a first keyframe sent earlier would be lost, and the
+	// subscriber would start on frames it cannot decode).
+	secure atomic.Bool
+
 	kicks    chan struct{}     // wakes the allocator
 	reported map[string]int    // layer last reported per participant; allocator goroutine only
 	bwe      bandwidthEstimate // the subscriber's downlink estimate
@@ -118,8 +124,17 @@ func (r *Room) JoinAs(opts JoinOptions, sig Signaller) (*Peer, error) {
 	}
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed {
+		switch s {
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			r.m.goroutine(p.Leave)
+		case webrtc.PeerConnectionStateConnected:
+			if !p.secure.Load() {
+				// pion reports the state while it still holds the DTLS
+				// transport's lock to start SRTP; State waits for it.
+				_ = pc.SCTP().Transport().State()
+				p.secure.Store(true)
+				p.kick()
+			}
 		}
 	})
 	if opts.OnID != nil {
@@ -583,11 +598,7 @@ func (p *Peer) publish(remote *webrtc.TrackRemote) {
 	audio := kind == webrtc.RTPCodecTypeAudio
 	r := p.room
 	if audio && r.slots != nil {
-		p.forward(remote, true, func(pkt *rtp.Packet, now time.Time) {
-			if ref, ok := r.speakers.slotOf(p.id); ok {
-				r.slots.forward(ref, p.id, pkt, now)
-			}
-		})
+		p.forward(remote, true, p.writeSlot)
 		return
 	}
 	id := fmt.Sprintf("%s-%s-%d", p.id, kind, p.tracks.Add(1))
@@ -608,25 +619,37 @@ func (p *Peer) publish(remote *webrtc.TrackRemote) {
 	if o.keyframe != nil && len(subs) > 0 {
 		o.keyframe()
 	}
-	p.forward(remote, audio, func(pkt *rtp.Packet, _ time.Time) {
-		if audio && !r.speakers.isAudible(p.id) {
+	p.forward(remote, audio, p.trackWriter(local, audio))
+}
+
+// writeSlot forwards an audio packet on the publisher's slot while it has
+// one (audio last-N on).
+func (p *Peer) writeSlot(pkt *rtp.Packet, now time.Time) {
+	r := p.room
+	if ref, ok := r.speakers.slotOf(p.id); ok {
+		r.slots.forward(ref, p.id, pkt, now)
+	}
+}
+
+// trackWriter returns the write function of publish for a track that
+// every subscriber receives as it is, on local (audio with last-N off).
+func (p *Peer) trackWriter(local *webrtc.TrackLocalStaticRTP, audio bool) func(*rtp.Packet, time.Time) {
+	return func(pkt *rtp.Packet, _ time.Time) {
+		if audio && !p.room.speakers.isAudible(p.id) {
 			return // audio last-N: not among the loudest
 		}
 		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			p.log.Debug("forward rtp", "err", err)
 		}
-	})
+	}
 }
 
 // forward reads every RTP packet of remote and hands it to write until
 // remote fails; write must not block on a subscriber. For audio it first
-// hands the packet to the room's audio sinks (all of it, audible or not;
-// RED as plain Opus, red.go) and the level to the speaker detection
-// (speaker.go).
+// hands the packet to audioIn.receive.
 func (p *Peer) forward(remote *webrtc.TrackRemote, audio bool, write func(pkt *rtp.Packet, now time.Time)) {
-	unleveled := 0 // audio packets without a level, until unleveledAfter
+	in := audioIn{p: p}
 	var now time.Time
-	var red redSplitter // the sinks get plain Opus from RED (red.go)
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
@@ -637,18 +660,34 @@ func (p *Peer) forward(remote *webrtc.TrackRemote, audio bool, write func(pkt *r
 		}
 		if audio {
 			now = time.Now()
-			red.toSinks(p.room, p.id, pkt)
-			if ext := pkt.GetExtension(AudioLevelID); len(ext) > 0 {
-				if ev, any := p.room.speakers.level(p.id, ext[0]&0x7f, now); any {
-					p.room.announce(ev)
-				}
-			} else if unleveled < unleveledAfter {
-				if unleveled++; unleveled == unleveledAfter {
-					p.room.speakers.unleveled(p.id)
-				}
-			}
+			in.receive(pkt, now)
 		}
 		write(pkt, now)
+	}
+}
+
+// audioIn is the state one inbound audio track keeps between packets.
+type audioIn struct {
+	p         *Peer
+	unleveled int         // packets without a level, until unleveledAfter
+	red       redSplitter // the sinks get plain Opus from RED (red.go)
+}
+
+// receive does for one inbound audio packet what comes before forwarding
+// it: it hands the packet to the room's audio sinks (all of it, audible
+// or not; RED as plain Opus, red.go) and its level to the speaker
+// detection (speaker.go).
+func (in *audioIn) receive(pkt *rtp.Packet, now time.Time) {
+	p := in.p
+	in.red.toSinks(p.room, p.id, pkt)
+	if ext := pkt.GetExtension(AudioLevelID); len(ext) > 0 {
+		if ev, any := p.room.speakers.level(p.id, ext[0]&0x7f, now); any {
+			p.room.announce(ev)
+		}
+	} else if in.unleveled < unleveledAfter {
+		if in.unleveled++; in.unleveled == unleveledAfter {
+			p.room.speakers.unleveled(p.id)
+		}
 	}
 }
 

@@ -75,6 +75,8 @@ type layerIn struct {
 	lastAt   atomic.Int64
 	bytes    atomic.Uint64
 	cache    packetCache  // for retransmissions to subscribers
+	started  bool         // highest is set; the layer's reader goroutine only
+	highest  uint16       // the newest sequence number received
 	width    atomic.Int32 // from the latest VP8 keyframe; 0 if unknown
 	height   atomic.Int32
 
@@ -125,19 +127,44 @@ func (o *videoOut) expect(rid string) {
 }
 
 // receive hands one inbound packet of layer i to every subscriber. It runs
-// on the layer's reader goroutine and never blocks.
+// on the layer's reader goroutine and never blocks. A packet received
+// before (the publisher retransmitted one that was only late) goes no
+// further. A late packet (older than the newest: a retransmission, or
+// reordered on the way) is forwarded to the subscribers that receive the
+// layer, but never starts a layer switch: the packets between it and the
+// newest were not forwarded to a subscriber that was waiting to switch.
 func (o *videoOut) receive(i int, l *layerIn, pkt *rtp.Packet, now time.Time) {
 	l.lastAt.Store(now.UnixNano())
 	l.bytes.Add(uint64(len(pkt.Payload) + 12))
-	l.cache.add(&pkt.Header, pkt.Payload)
+	if !l.cache.add(&pkt.Header, pkt.Payload) {
+		return
+	}
+	late := l.started && isLate(pkt.SequenceNumber, l.highest)
+	if !late {
+		l.started, l.highest = true, pkt.SequenceNumber
+	}
 	info := parseFrame(o.mime, pkt.Payload)
-	if info.width > 0 {
+	if info.width > 0 && !late {
 		l.width.Store(int32(info.width))
 		l.height.Store(int32(info.height))
 	}
+	key := info.keyframe && !late
 	for _, d := range *o.downs.Load() {
-		d.forward(i, pkt, info.keyframe, now)
+		d.forward(i, pkt, key, now)
 	}
+}
+
+// lateWindow is how far (in sequence numbers) behind the newest a packet
+// counts as late. A packet further back is a discontinuity in the
+// publisher's numbering, taken as the new newest: the caches hold at most
+// the last cacheSizes packets, and a retransmission is never older.
+const lateWindow = 4096
+
+// isLate reports whether sequence number seq is older than newest by at
+// most lateWindow; seq == newest is not late.
+func isLate(seq, newest uint16) bool {
+	back := newest - seq
+	return back != 0 && back <= lateWindow
 }
 
 // addDown and removeDown change the subscriber list.
@@ -245,13 +272,13 @@ func (o *videoOut) keyframe(i int) {
 	l.keyframe()
 }
 
-// updateDemand recomputes which layers any subscriber receives or switches
-// to and, when that changed, tells the publisher to send only those.
+// updateDemand recomputes which layers any subscriber receives, switches
+// to or waits for and, when that changed, tells the publisher to send only those.
 func (o *videoOut) updateDemand() {
 	var want [numLayers]bool
 	for _, d := range *o.downs.Load() {
 		cur, tgt := d.layers()
-		for _, l := range []int{cur, tgt} {
+		for _, l := range []int{cur, tgt, d.waiting()} {
 			if l >= 0 {
 				want[l] = true
 			}
@@ -286,9 +313,16 @@ type downTrack struct {
 	sub   *Peer
 	local *webrtc.TrackLocalStaticRTP
 
+	// wmu keeps the packets of two layers in the order rewrite numbered
+	// them: at a switch, the old layer's last packet and the new layer's
+	// keyframe are forwarded by two reader goroutines at once, and one
+	// written out of order would go out as a retransmission (rtx.go).
+	wmu sync.Mutex
+
 	mu      sync.Mutex
 	current int // the layer being forwarded, or layerOff
 	target  int // the layer to switch to at its next keyframe, or layerOff
+	waitFor int // a layer above target kept resumed until it is sent (allocate.go), or layerOff
 	started bool
 	seqOff  uint16
 	tsOff   uint32
@@ -302,7 +336,7 @@ type downTrack struct {
 }
 
 func newDownTrack(out *videoOut, sub *Peer, local *webrtc.TrackLocalStaticRTP) *downTrack {
-	return &downTrack{out: out, sub: sub, local: local, current: layerOff, target: layerOff, demandCur: layerOff}
+	return &downTrack{out: out, sub: sub, local: local, current: layerOff, target: layerOff, waitFor: layerOff, demandCur: layerOff}
 }
 
 // layers returns the current and target layer.
@@ -347,6 +381,11 @@ func (d *downTrack) rewrite(l int, h *rtp.Header, key bool, now time.Time) (out 
 	}
 	out = *h
 	out.SequenceNumber = h.SequenceNumber + d.seqOff
+	if d.nsegs > 0 && isLate(out.SequenceNumber, d.segs[0].start) {
+		// A late packet from before the switch to this layer: its number
+		// belongs to the previous layer's packets.
+		return rtp.Header{}, false, false
+	}
 	out.Timestamp = h.Timestamp + d.tsOff
 	// Header extensions carry the publisher's IDs (mid, rid, transport-wide
 	// sequence numbers); the subscriber's session has its own.
@@ -359,11 +398,15 @@ func (d *downTrack) rewrite(l int, h *rtp.Header, key bool, now time.Time) (out 
 
 // forward sends one packet of layer l if this subscriber receives that layer.
 func (d *downTrack) forward(l int, pkt *rtp.Packet, key bool, now time.Time) {
+	d.wmu.Lock()
 	h, ok, switched := d.rewrite(l, &pkt.Header, key, now)
+	if ok {
+		_ = d.local.WriteRTP(&rtp.Packet{Header: h, Payload: pkt.Payload})
+	}
+	d.wmu.Unlock()
 	if !ok {
 		return
 	}
-	_ = d.local.WriteRTP(&rtp.Packet{Header: h, Payload: pkt.Payload})
 	if switched {
 		d.sub.kick()
 	}

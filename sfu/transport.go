@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/stdnet"
@@ -36,6 +37,18 @@ type TransportConfig struct {
 	// BatchIO sends and receives on the shared UDP socket(s) in batches
 	// (sendmmsg/recvmmsg, batchconn.go) where the platform has them.
 	BatchIO bool
+}
+
+// srtpProfiles are the SRTP protection profiles the SFU accepts, the
+// cheapest first: as the DTLS server (browsers answer with setup:active)
+// it picks the first of these the browser offers. Per 100-byte Opus
+// packet, AEAD_AES_128_GCM costs about 190 ns, AEAD_AES_256_GCM 215 ns
+// (pion's first choice) and AES128_CM_HMAC_SHA1_80 525 ns
+// (BenchmarkSRTPProtect). Chrome offers all three.
+var srtpProfiles = []dtls.SRTPProtectionProfile{
+	dtls.SRTP_AEAD_AES_128_GCM,
+	dtls.SRTP_AEAD_AES_256_GCM,
+	dtls.SRTP_AES128_CM_HMAC_SHA1_80,
 }
 
 // udpBufferBytes is the kernel buffer asked for on each shared UDP socket:
