@@ -43,9 +43,11 @@ type packetCache struct {
 }
 
 // add stores a copy of the packet, replacing the one size numbers older.
-// It reports false, and stores nothing, if the packet is kept already: a
-// publisher's retransmission of a packet that arrived after all.
-func (c *packetCache) add(h *rtp.Header, payload []byte) (fresh bool) {
+// It reports false, and stores nothing, if the packet is kept already (a
+// publisher's retransmission of a packet that arrived after all), or if
+// it is late (older than the layer's newest) and its slot holds a newer
+// packet: it is older than anything the cache keeps, too old to forward.
+func (c *packetCache) add(h *rtp.Header, payload []byte, late bool) (fresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pkts == nil {
@@ -55,7 +57,7 @@ func (c *packetCache) add(h *rtp.Header, payload []byte) (fresh bool) {
 		c.pkts = make([]cachedPacket, c.size)
 	}
 	s := &c.pkts[int(h.SequenceNumber)%len(c.pkts)]
-	if s.valid && s.seq == h.SequenceNumber && s.ts == h.Timestamp {
+	if s.valid && (s.seq == h.SequenceNumber && s.ts == h.Timestamp || late && isLate(h.SequenceNumber, s.seq)) {
 		return false
 	}
 	s.valid, s.seq, s.ts, s.marker = true, h.SequenceNumber, h.Timestamp, h.Marker
@@ -85,7 +87,16 @@ type seqSegment struct {
 	layer  int
 	seqOff uint16
 	tsOff  uint32
+	// n is how many outgoing numbers the segment covers, from start to
+	// the newest sent (for the newest segment) or to the next segment's
+	// start, up to maxSegmentLen. Counting, rather than comparing numbers
+	// with start, stays right when a segment outlives half the 16-bit
+	// sequence space (a subscriber on one layer for minutes).
+	n int
 }
+
+// maxSegmentLen caps seqSegment.n: older numbers are far out of any cache.
+const maxSegmentLen = 0x4000
 
 // maxSegments is how many layer switches a downTrack remembers; older
 // packets are not retransmitted.
@@ -108,10 +119,12 @@ func (d *downTrack) source(seq uint16) (layer int, in uint16, tsOff uint32, ok b
 	if !d.started || d.lastSeq-seq >= 0x8000 {
 		return 0, 0, 0, false // never sent, or newer than anything sent
 	}
+	back := int(d.lastSeq - seq)         // how far behind the newest sent
 	for _, s := range d.segs[:d.nsegs] { // newest first
-		if seq-s.start < 0x8000 {
+		if back < s.n {
 			return s.layer, seq - s.seqOff, s.tsOff, true
 		}
+		back -= s.n
 	}
 	return 0, 0, 0, false
 }

@@ -42,7 +42,7 @@ func TestRetransmitMapsSequenceNumbers(t *testing.T) {
 		for l := range numLayers {
 			h := rtp.Header{SequenceNumber: seq[l], Timestamp: ts[l], Marker: true}
 			payload := fmt.Appendf(nil, "layer %d seq %d", l, seq[l])
-			out.layers[l].cache.add(&h, payload)
+			out.layers[l].cache.add(&h, payload, false)
 			if o, ok, _ := d.rewrite(l, &h, slices.Contains(keys, l), now); ok {
 				got = append(got, sent{o, payload})
 			}
@@ -90,11 +90,11 @@ func TestRetransmitMapsSequenceNumbers(t *testing.T) {
 	if _, _, _, ok := l0.cache.get(first); !ok {
 		t.Fatal("first packet not in the cache")
 	}
-	l0.cache.add(&rtp.Header{SequenceNumber: first + size - 1}, []byte("newer"))
+	l0.cache.add(&rtp.Header{SequenceNumber: first + size - 1}, []byte("newer"), false)
 	if _, _, _, ok := l0.cache.get(first); !ok {
 		t.Error("packet lost from the cache before its slot was reused")
 	}
-	l0.cache.add(&rtp.Header{SequenceNumber: first + size}, []byte("newer"))
+	l0.cache.add(&rtp.Header{SequenceNumber: first + size}, []byte("newer"), false)
 	if _, _, _, ok := l0.cache.get(first); ok {
 		t.Error("packet overwritten in the cache still returned")
 	}

@@ -172,6 +172,9 @@ func (st *audioReportStream) report(now time.Time) (sr rtcp.SenderReport, ok boo
 	st.mu.Lock()
 	ts, at := st.ts, st.at
 	st.mu.Unlock()
+	if at.IsZero() {
+		return sr, false // the first packet is counted, its time not yet stored
+	}
 	return rtcp.SenderReport{
 		SSRC:        st.ssrc,
 		NTPTime:     ntpTime(now),

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
@@ -71,14 +72,30 @@ type rtxInterceptor struct {
 
 // repairLog remembers the sequence numbers an RTX stream repaired, each in
 // the slot of its number modulo the size: at least as many as the NACK
-// generator's window (512 packets).
-type repairLog [1024]uint32 // seq | repairedFlag; 0 is empty
+// generator's window (512 packets). A repair counts for repairMemory, so
+// that a number lost again after the 16-bit numbering wrapped (minutes
+// later) is asked for.
+type repairLog [1024]struct {
+	seq uint16
+	at  int64 // when it was repaired (UnixNano); 0 is empty
+}
 
-const repairedFlag = 1 << 16
+// repairMemory is how long a repair keeps its number out of NACKs: longer
+// than the generator asks for a packet at the layers' packet rates, far
+// shorter than the numbering takes to wrap at any of them.
+const repairMemory = 10 * time.Second
 
-func (r *repairLog) add(seq uint16)      { r[int(seq)%len(r)] = uint32(seq) | repairedFlag }
-func (r *repairLog) has(seq uint16) bool { return r[int(seq)%len(r)] == uint32(seq)|repairedFlag }
-func streamKey(mid, rid []byte) string   { return string(mid) + "/" + string(rid) }
+func (r *repairLog) add(seq uint16, now time.Time) {
+	e := &r[int(seq)%len(r)]
+	e.seq, e.at = seq, now.UnixNano()
+}
+
+func (r *repairLog) has(seq uint16, now time.Time) bool {
+	e := &r[int(seq)%len(r)]
+	return e.at != 0 && e.seq == seq && now.UnixNano()-e.at < int64(repairMemory)
+}
+
+func streamKey(mid, rid []byte) string { return string(mid) + "/" + string(rid) }
 func isRTXStream(i *interceptor.StreamInfo) bool {
 	return strings.EqualFold(i.MimeType, webrtc.MimeTypeRTX)
 }
@@ -188,7 +205,7 @@ func (x *rtxInterceptor) noteRepaired(rtxSSRC uint32, osn uint16) {
 		l = &repairLog{}
 		x.repaired[media] = l
 	}
-	l.add(osn)
+	l.add(osn, time.Now())
 }
 
 // UnbindRemoteStream forgets a media stream's repairs.
@@ -235,11 +252,12 @@ func (x *rtxInterceptor) filterNack(n *rtcp.TransportLayerNack) *rtcp.TransportL
 	if l == nil {
 		return n
 	}
+	now := time.Now()
 	var keep []uint16
 	dropped := false
 	for _, pair := range n.Nacks {
 		for _, seq := range pair.PacketList() {
-			if l.has(seq) {
+			if l.has(seq, now) {
 				dropped = true
 			} else {
 				keep = append(keep, seq)
@@ -299,11 +317,14 @@ func (w *rtxWriter) Write(h *rtp.Header, payload []byte, a interceptor.Attribute
 }
 
 // classify reports whether media sequence number n was sent before (or is
-// older than the newest sent), and if so the RTX sequence number to use.
+// older than the newest sent, by at most lateWindow), and if so the RTX
+// sequence number to use. A number further back is a jump in the
+// numbering, not a retransmission: it goes out as media and is the new
+// newest.
 func (w *rtxWriter) classify(n uint16) (rtxSeq uint16, again bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.started || n != w.highest && n-w.highest < 0x8000 {
+	if !w.started || n != w.highest && !isLate(n, w.highest) {
 		w.started, w.highest = true, n
 		return 0, false
 	}

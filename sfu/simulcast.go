@@ -57,6 +57,11 @@ type videoOut struct {
 	mime  string
 	clock uint32 // RTP clock rate, Hz
 
+	// demandMu makes updateDemand one at a time: two subscribers'
+	// allocators computing it at once could otherwise store, or tell the
+	// publisher, the older of two results last.
+	demandMu sync.Mutex
+
 	mu        sync.Mutex
 	layers    [numLayers]*layerIn
 	expected  [numLayers]bool              // RIDs the publisher negotiated, sent yet or not
@@ -136,10 +141,10 @@ func (o *videoOut) expect(rid string) {
 func (o *videoOut) receive(i int, l *layerIn, pkt *rtp.Packet, now time.Time) {
 	l.lastAt.Store(now.UnixNano())
 	l.bytes.Add(uint64(len(pkt.Payload) + 12))
-	if !l.cache.add(&pkt.Header, pkt.Payload) {
+	late := l.started && isLate(pkt.SequenceNumber, l.highest)
+	if !l.cache.add(&pkt.Header, pkt.Payload, late) {
 		return
 	}
-	late := l.started && isLate(pkt.SequenceNumber, l.highest)
 	if !late {
 		l.started, l.highest = true, pkt.SequenceNumber
 	}
@@ -275,6 +280,8 @@ func (o *videoOut) keyframe(i int) {
 // updateDemand recomputes which layers any subscriber receives, switches
 // to or waits for and, when that changed, tells the publisher to send only those.
 func (o *videoOut) updateDemand() {
+	o.demandMu.Lock()
+	defer o.demandMu.Unlock()
 	var want [numLayers]bool
 	for _, d := range *o.downs.Load() {
 		cur, tgt := d.layers()
@@ -381,7 +388,7 @@ func (d *downTrack) rewrite(l int, h *rtp.Header, key bool, now time.Time) (out 
 	}
 	out = *h
 	out.SequenceNumber = h.SequenceNumber + d.seqOff
-	if d.nsegs > 0 && isLate(out.SequenceNumber, d.segs[0].start) {
+	if back := d.lastSeq - out.SequenceNumber; back != 0 && back < 0x8000 && int(back) >= d.segs[0].n {
 		// A late packet from before the switch to this layer: its number
 		// belongs to the previous layer's packets.
 		return rtp.Header{}, false, false
@@ -392,6 +399,7 @@ func (d *downTrack) rewrite(l int, h *rtp.Header, key bool, now time.Time) (out 
 	out.Extension, out.Extensions, out.ExtensionProfile = false, nil, 0
 	if diff := out.SequenceNumber - d.lastSeq; diff != 0 && diff < 0x8000 {
 		d.lastSeq, d.lastTS, d.lastAt = out.SequenceNumber, out.Timestamp, now
+		d.segs[0].n = min(d.segs[0].n+int(diff), maxSegmentLen)
 	}
 	return out, true, switched
 }
