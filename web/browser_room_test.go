@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -45,11 +47,36 @@ func waitIn(ctx, tab context.Context, js string) error {
 	return waitJS(c, js)
 }
 
-// click clicks the element matching sel in tab.
+// click clicks the element matching sel in tab, once it is there, shown
+// and enabled. The click is dispatched in the page on the element the
+// selector finds at that moment: the page re-renders lists (people, tiles)
+// when a roster or speaker message comes, and a mouse click at coordinates
+// measured a moment before can land on a replaced node or on another
+// button. It counts as a user's gesture, as a real click would, so it may
+// start media (screen sharing).
 func click(t *testing.T, tab context.Context, sel string) {
 	t.Helper()
-	if err := chromedp.Do(tab, chromedp.Click(sel)); err != nil {
-		t.Fatalf("click %s: %v", sel, err)
+	js := fmt.Sprintf(`(() => {
+		const el = document.querySelector(%s);
+		if (!el || el.disabled || el.getClientRects().length === 0) return false;
+		el.click();
+		return true;
+	})()`, strconv.Quote(sel))
+	gesture := func(p *runtime.EvaluateParams) { p.UserGesture = new(true) }
+	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		clicked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js, gesture))
+		if err == nil && clicked {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("click %s: %v (last error %v)", sel, ctx.Err(), err)
+		case <-tick.C:
+		}
 	}
 }
 
