@@ -307,21 +307,7 @@ func joinBenchBrowser(tb testing.TB, room *Room, name string, publish webrtc.Tra
 	return bb
 }
 
-func (bb *benchBrowser) answer(sdp string) error {
-	if err := bb.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-		return err
-	}
-	ans, err := bb.pc.CreateAnswer(nil)
-	if err != nil {
-		return err
-	}
-	gathered := webrtc.GatheringCompletePromise(bb.pc)
-	if err := bb.pc.SetLocalDescription(ans); err != nil {
-		return err
-	}
-	<-gathered
-	return bb.peer.Answer(bb.pc.LocalDescription().SDP)
-}
+func (bb *benchBrowser) answer(sdp string) error { return answerOffer(bb.pc, bb.peer, sdp) }
 
 // BenchmarkSRTPProtect encrypts a 100-byte Opus payload (an RTP header with
 // the audio level extension) with each SRTP protection profile a browser

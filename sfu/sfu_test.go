@@ -184,20 +184,24 @@ func (b *browser) answerLoop() {
 	}
 }
 
-func (b *browser) answer(sdp string) error {
-	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+func (b *browser) answer(sdp string) error { return answerOffer(b.pc, b.peer, sdp) }
+
+// answerOffer answers the SFU's offer sdp from pc, as a browser does, and
+// hands the answer to peer.
+func answerOffer(pc *webrtc.PeerConnection, peer *Peer, sdp string) error {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return err
 	}
-	ans, err := b.pc.CreateAnswer(nil)
+	ans, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return err
 	}
-	gathered := webrtc.GatheringCompletePromise(b.pc)
-	if err := b.pc.SetLocalDescription(ans); err != nil {
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
 		return err
 	}
 	<-gathered
-	return b.peer.Answer(b.pc.LocalDescription().SDP)
+	return peer.Answer(pc.LocalDescription().SDP)
 }
 
 func (b *browser) close() {

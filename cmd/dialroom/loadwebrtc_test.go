@@ -48,29 +48,42 @@ func (oneRoom) RoomBySlug(_ context.Context, slug string) (dialplan.Room, error)
 	return dialplan.Room{ID: 1, Slug: "load", Name: "Load"}, nil
 }
 
-// The WebRTC load tool joins a real SFU over real signalling, and everyone
-// receives everyone's audio and video.
-func TestLoadWebRTCAgainstServer(t *testing.T) {
+// loadSFU starts an SFU on a loopback transport, closed when the test
+// ends. IgnoreBandwidth: these tests measure the load tool, not the
+// allocator; on a busy machine the estimate would pause video and hide what
+// the tool counts (the layers then follow the tile sizes only).
+func loadSFU(t *testing.T) *sfu.Manager {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	tr, err := sfu.NewTransport(sfu.TransportConfig{UDPListen: "127.0.0.1:0"}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Close()
-	// IgnoreBandwidth: this tests the load tool, not the allocator; on a
-	// busy machine the estimate would pause video and hide what it counts.
+	t.Cleanup(func() { _ = tr.Close() })
 	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}, Transport: tr, IgnoreBandwidth: true}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(web.New(web.Config{}, oneRoom{}, mgr, log))
-	defer func() {
-		srv.Close()
-		_ = mgr.Close()
-	}()
+	t.Cleanup(func() { _ = mgr.Close() })
+	return mgr
+}
+
+// loadServer serves the signalling of room "load" (oneRoom) on a new SFU
+// and returns its WebSocket URL.
+func loadServer(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(web.New(web.Config{}, oneRoom{}, loadSFU(t), slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+}
+
+// The WebRTC load tool joins a real SFU over real signalling, and everyone
+// receives everyone's audio and video.
+func TestLoadWebRTCAgainstServer(t *testing.T) {
+	ws := loadServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	rep, err := loadtest.RunWebRTC(ctx, loadtest.WebRTCConfig{URL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws",
+	rep, err := loadtest.RunWebRTC(ctx, loadtest.WebRTCConfig{URL: ws,
 		Room: "load", Participants: 3, Video: true, VideoKbps: 300, Duration: 3 * time.Second, Rate: 20})
 	if err != nil {
 		t.Fatal(err)
@@ -108,16 +121,7 @@ func TestLoadCombinedMeasuresEveryDirection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := sfu.NewTransport(sfu.TransportConfig{UDPListen: "127.0.0.1:0"}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	rooms, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}, Transport: tr, IgnoreBandwidth: true}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rooms.Close()
+	rooms := loadSFU(t)
 	mix := mixer.NewWith(sfuAdapter{rooms}, mixer.Config{Talkers: 3, AudioLevelID: sfu.AudioLevelID}, log)
 	defer mix.Close()
 	phones, err := sip.New(sip.Config{Listen: "127.0.0.1:0", RTPPortMin: 30000, RTPPortMax: 39999},
@@ -204,24 +208,7 @@ func TestLoadCappedOnlyRefusesPhoneCalls(t *testing.T) {
 // (with the speaker), the other adds only a capped subscriber, whose
 // report gives what it received through its line and the speaker's layer.
 func TestLoadCappedOnlyBesideAnotherRun(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
-	tr, err := sfu.NewTransport(sfu.TransportConfig{UDPListen: "127.0.0.1:0"}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	// IgnoreBandwidth: the layers follow the tile sizes only, so that a
-	// busy test machine does not make the figures vanish.
-	mgr, err := sfu.NewManager(sfu.Config{ICEIPs: []string{"127.0.0.1"}, Transport: tr, IgnoreBandwidth: true}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(web.New(web.Config{}, oneRoom{}, mgr, log))
-	defer func() {
-		srv.Close()
-		_ = mgr.Close()
-	}()
-	ws := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	ws := loadServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	type result struct {
