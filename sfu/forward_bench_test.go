@@ -3,14 +3,12 @@ package sfu
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"runtime"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
@@ -244,17 +242,7 @@ type benchBrowser struct {
 
 func joinBenchBrowser(tb testing.TB, room *Room, name string, publish webrtc.TrackLocal, received *atomic.Int64) *benchBrowser {
 	tb.Helper()
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		tb.Fatal(err)
-	}
-	var se webrtc.SettingEngine
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	me, se := loopbackEngines(tb, false)
 	// No interceptors: the browsers only count what arrives, and their
 	// allocations would hide the server's in allocs/fwd.
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se),

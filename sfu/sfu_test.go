@@ -100,24 +100,32 @@ func loopbackAPI(t *testing.T) *webrtc.API { return newLoopbackAPI(t, false) }
 // negotiates Opus RED, preferred as Chrome does.
 func newLoopbackAPI(t *testing.T, red bool) *webrtc.API {
 	t.Helper()
+	me, se := loopbackEngines(t, red)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+}
+
+// loopbackEngines are a test browser's codecs (pion's defaults, with red
+// Opus RED first; the audio level extension the server offers) and its
+// settings (loopback candidates only, no mDNS).
+func loopbackEngines(tb testing.TB, red bool) (*webrtc.MediaEngine, webrtc.SettingEngine) {
+	tb.Helper()
 	me := &webrtc.MediaEngine{}
 	if red {
 		if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: redCapability, PayloadType: redPayloadType}, webrtc.RTPCodecTypeAudio); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	// Browsers accept the audio level extension the server offers.
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var se webrtc.SettingEngine
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+	return me, se
 }
 
 // joinBrowser joins room as name; publish, if set, is added before the first answer.
