@@ -119,7 +119,7 @@ func benchForwardAudio(b *testing.B, pubs, subs, lastN int) {
 			if local == nil {
 				b.Fatalf("no audio track of %s", peer.ID())
 			}
-			rd.write = peer.trackWriter(local, true)
+			rd.write = peer.trackWriter(local)
 		}
 		// Sequence numbers well past the warm-up's, so no subscriber
 		// takes them for replays.

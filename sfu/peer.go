@@ -619,7 +619,7 @@ func (p *Peer) publish(remote *webrtc.TrackRemote) {
 	if o.keyframe != nil && len(subs) > 0 {
 		o.keyframe()
 	}
-	p.forward(remote, audio, p.trackWriter(local, audio))
+	p.forward(remote, audio, p.trackWriter(local))
 }
 
 // writeSlot forwards an audio packet on the publisher's slot while it has
@@ -632,12 +632,10 @@ func (p *Peer) writeSlot(pkt *rtp.Packet, now time.Time) {
 }
 
 // trackWriter returns the write function of publish for a track that
-// every subscriber receives as it is, on local (audio with last-N off).
-func (p *Peer) trackWriter(local *webrtc.TrackLocalStaticRTP, audio bool) func(*rtp.Packet, time.Time) {
+// every subscriber receives as it is, on local: video, and audio with
+// last-N off (with it on, audio goes to the slots: writeSlot).
+func (p *Peer) trackWriter(local *webrtc.TrackLocalStaticRTP) func(*rtp.Packet, time.Time) {
 	return func(pkt *rtp.Packet, _ time.Time) {
-		if audio && !p.room.speakers.isAudible(p.id) {
-			return // audio last-N: not among the loudest
-		}
 		if err := local.WriteRTP(pkt); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			p.log.Debug("forward rtp", "err", err)
 		}

@@ -403,7 +403,7 @@ func (sp *slotPayloads) prepare(pkt *rtp.Packet, gen uint64) bool {
 		}
 		sp.fwd.recover(pkt, blocks, func(seq uint16, ts uint32, b redBlock) {
 			h := pkt.Header
-			h.SequenceNumber, h.Timestamp, h.PayloadType, h.Marker = seq, ts, b.pt, false
+			h.SequenceNumber, h.Timestamp, h.Marker = seq, ts, false // write sets the payload type
 			sp.recovered = append(sp.recovered, recoveredPacket{hdr: h, data: b.data})
 		})
 		sp.fwd.advance(pkt.SequenceNumber, pkt.Timestamp)

@@ -103,7 +103,7 @@ func isRTXStream(i *interceptor.StreamInfo) bool {
 // BindRemoteStream learns which stream an inbound stream is from its first
 // packets' mid and rid (or rrid), and notes what RTX packets repair.
 func (x *rtxInterceptor) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
-	if strings.HasPrefix(strings.ToLower(info.MimeType), "audio/") {
+	if isAudio(info) {
 		return r
 	}
 	var midID, ridID uint8
@@ -125,10 +125,10 @@ func (x *rtxInterceptor) BindRemoteStream(info *interceptor.StreamInfo, r interc
 		if err != nil || known && !rtx {
 			return n, a, err
 		}
-		if a == nil {
-			a = interceptor.Attributes{}
-		}
 		if !known {
+			if a == nil {
+				a = interceptor.Attributes{}
+			}
 			if h, herr := a.GetRTPHeader(b[:n]); herr == nil {
 				if mid := h.GetExtension(midID); len(mid) > 0 {
 					known = true
@@ -219,21 +219,24 @@ func (x *rtxInterceptor) UnbindRemoteStream(info *interceptor.StreamInfo) {
 // BindRTCPWriter takes repaired packets out of outgoing NACKs.
 func (x *rtxInterceptor) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
 	return interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, a interceptor.Attributes) (int, error) {
-		out := pkts[:0:0]
-		changed := false
-		for _, p := range pkts {
+		var out []rtcp.Packet // nil until a NACK changes
+		for i, p := range pkts {
 			if n, ok := p.(*rtcp.TransportLayerNack); ok {
 				if f := x.filterNack(n); f != n {
-					changed = true
+					if out == nil {
+						out = append(make([]rtcp.Packet, 0, len(pkts)), pkts[:i]...)
+					}
 					if f != nil {
 						out = append(out, f)
 					}
 					continue
 				}
 			}
-			out = append(out, p)
+			if out != nil {
+				out = append(out, p)
+			}
 		}
-		if !changed {
+		if out == nil {
 			return w.Write(pkts, a)
 		}
 		if len(out) == 0 {

@@ -64,9 +64,8 @@ type speakers struct {
 	dominant string
 	lastTick time.Time
 
-	lastN   int                             // the audio last-N limit; 0 = everyone is audible
-	top     []string                        // the audible set, lastN > 0 only
-	audible atomic.Pointer[map[string]bool] // the audible set, read per packet; nil = everyone
+	lastN int      // the audio last-N limit; 0 = everyone is audible
+	top   []string // the audible set, lastN > 0 only
 
 	// Audio slots (audioslot.go), lastN > 0 only: the occupant of each
 	// slot ("" = free), the generation of each occupancy, and the slot
@@ -85,12 +84,10 @@ func (s *speakers) setLastN(n int) {
 	defer s.mu.Unlock()
 	s.lastN, s.top = n, nil
 	if n <= 0 {
-		s.audible.Store(nil)
 		s.slots, s.slotGens = nil, nil
 		s.slotMap.Store(nil)
 		return
 	}
-	s.audible.Store(&map[string]bool{})
 	s.slots, s.slotGens = make([]string, n), make([]uint64, n)
 	s.slotMap.Store(&map[string]slotRef{})
 }
@@ -161,11 +158,17 @@ func (s *speakers) slotOccupants() []string {
 	return slices.Clone(s.slots)
 }
 
-// isAudible reports whether browser participant id's audio is forwarded.
-// It takes no lock: it runs for every audio packet.
+// isAudible reports whether browser participant id is in the audible set
+// (the loudest and those whose audio carries no level; everyone with
+// last-N off). Forwarding asks slotOf instead.
 func (s *speakers) isAudible(id string) bool {
-	set := s.audible.Load()
-	return set == nil || (*set)[id]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastN <= 0 || slices.Contains(s.top, id) {
+		return true
+	}
+	v, ok := s.voices[id]
+	return ok && v.unleveled
 }
 
 // pickAudibleLocked updates the audible set from the participants' loudness.
@@ -218,22 +221,12 @@ func (s *speakers) pickAudibleLocked() {
 	s.storeAudibleLocked()
 }
 
-// storeAudibleLocked publishes the audible set: the loudest (s.top) and
-// every participant whose audio carries no level.
+// storeAudibleLocked maps the audible set, the loudest (s.top) and every
+// participant whose audio carries no level, onto the slots.
 func (s *speakers) storeAudibleLocked() {
 	if s.lastN <= 0 {
 		return
 	}
-	set := make(map[string]bool, len(s.top))
-	for _, id := range s.top {
-		set[id] = true
-	}
-	for id, v := range s.voices {
-		if v.unleveled {
-			set[id] = true
-		}
-	}
-	s.audible.Store(&set)
 	s.assignSlotsLocked()
 }
 
