@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"fmt"
-	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -74,14 +73,7 @@ func TestSlotsSticky(t *testing.T) {
 	s := newSpeakers()
 	s.setLastN(2)
 	now := time.Unix(1000, 0)
-	talk := func(levels map[string]uint8, packets int) {
-		for range packets {
-			now = now.Add(20 * time.Millisecond)
-			for id, l := range levels {
-				s.level(id, l, now)
-			}
-		}
-	}
+	talk := levelTalker(s, &now)
 	talk(map[string]uint8{"a": 10, "b": 20}, 100)
 	occ := s.slotOccupants()
 	if !slices.Contains(occ, "a") || !slices.Contains(occ, "b") {
@@ -225,10 +217,7 @@ func slotSections(t *testing.T, raw string) (slots, total int) {
 func TestAudioSlots(t *testing.T) {
 	const n, lastN = 8, 3
 	base := runtime.NumGoroutine()
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: lastN}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: lastN})
 	room := m.Room("slots")
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	stop := make(chan struct{})

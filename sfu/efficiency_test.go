@@ -3,7 +3,6 @@ package sfu
 import (
 	"bytes"
 	"fmt"
-	"log/slog"
 	"net"
 	"runtime"
 	"slices"
@@ -105,10 +104,7 @@ func TestRetransmitMapsSequenceNumbers(t *testing.T) {
 // sequence number and payload, from the layer's shared cache.
 func TestNACKAnsweredFromCache(t *testing.T) {
 	base := runtime.NumGoroutine()
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	room := m.Room("nack")
 	cam, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
 		"cam", "ann-cam", webrtc.WithRTPStreamID("f"))
@@ -243,10 +239,7 @@ func talkAt(mic *webrtc.TrackLocalStaticRTP, level *atomic.Int32, mark byte, sto
 // louder fifth talker takes the place of the quietest.
 func TestAudioLastN(t *testing.T) {
 	base := runtime.NumGoroutine()
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: 3}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: 3})
 	room := m.Room("lastn")
 	opus := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	listener := joinBrowser(t, room, "Listener", nil)
@@ -333,20 +326,26 @@ func TestAudioLastN(t *testing.T) {
 	waitGoroutines(t, base)
 }
 
+// levelTalker returns a function that feeds s packets audio levels (dBov)
+// per member, advancing *now by 20 ms per packet.
+func levelTalker(s *speakers, now *time.Time) func(levels map[string]uint8, packets int) {
+	return func(levels map[string]uint8, packets int) {
+		for range packets {
+			*now = now.Add(20 * time.Millisecond)
+			for id, l := range levels {
+				s.level(id, l, *now)
+			}
+		}
+	}
+}
+
 // TestSpeakersAudibleHysteresis: the audible set keeps a quiet member
 // until someone clearly louder needs the place.
 func TestSpeakersAudibleHysteresis(t *testing.T) {
 	s := newSpeakers()
 	s.setLastN(2)
 	now := time.Unix(1000, 0)
-	talk := func(levels map[string]uint8, packets int) {
-		for range packets {
-			now = now.Add(20 * time.Millisecond)
-			for id, l := range levels {
-				s.level(id, l, now)
-			}
-		}
-	}
+	talk := levelTalker(s, &now)
 	talk(map[string]uint8{"a": 10, "b": 20, "c": 30}, 100)
 	if got := s.audibleSet(); !slices.Equal(got, []string{"a", "b"}) {
 		t.Fatalf("set %v, want [a b]", got)

@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,11 +15,7 @@ import (
 // for a forwarded audio track, and their RTP time matches the timestamps
 // of the packets arriving at the time (what lip sync needs).
 func TestAudioSenderReportsReachBrowser(t *testing.T) {
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = m.Close() }()
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	room := m.Room("reports")
 	mic, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "ann")
 	if err != nil {

@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"fmt"
-	"log/slog"
 	"runtime"
 	"sync"
 	"testing"
@@ -76,10 +75,7 @@ func TestManyJoinAtOnce(t *testing.T) {
 func testManyJoinAtOnce(t *testing.T, lastN int) {
 	const n = 12
 	base := runtime.NumGoroutine()
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: lastN}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: lastN})
 	room := m.Room("burst")
 	stop := make(chan struct{})
 	var talkers sync.WaitGroup
@@ -186,11 +182,7 @@ func (b *browser) answerNext() {
 // still gets its offer, connects and receives the room's tracks, and the
 // slow participant gets every track once it answers.
 func TestJoinNotHeldByUnansweredOffer(t *testing.T) {
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	room := m.Room("glare")
 	slow := joinManual(t, room, "Slow")
 	slow.answerNext()
@@ -240,11 +232,7 @@ func TestJoinNotHeldByUnansweredOffer(t *testing.T) {
 // last, ending with the room as it is.
 func TestRosterBurstCoalesced(t *testing.T) {
 	const phones = 30
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	room := m.Room("burst-roster")
 	b := joinManual(t, room, "Ann")
 	b.waitRoster(hasID(b.peer.ID()))

@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -105,7 +104,7 @@ func (rc *received) counter(id string) *atomic.Int64 {
 func (rc *received) waitMore(t *testing.T, id string, after int64) {
 	t.Helper()
 	n := rc.counter(id)
-	if !waitUntil(func() bool { return n.Load() > after }) {
+	if !waitFor(func() bool { return n.Load() > after }) {
 		t.Fatalf("no video of %s arrived (%d packets so far)", id, n.Load())
 	}
 }
@@ -119,18 +118,6 @@ func drainLayers(sig *fakeSignaller) {
 			return
 		}
 	}
-}
-
-// waitUntil polls cond until it holds or testTimeout passes.
-func waitUntil(cond func() bool) bool {
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
 }
 
 // joinCamera joins room as a browser that publishes one VP8 camera
@@ -159,7 +146,7 @@ type camera struct {
 func negotiated(t *testing.T, b *browser, cam *webrtc.TrackLocalStaticRTP) camera {
 	t.Helper()
 	c := camera{track: cam}
-	if !waitUntil(func() bool {
+	if !waitFor(func() bool {
 		for _, tr := range b.pc.GetTransceivers() {
 			if s := tr.Sender(); s != nil && s.Track() == cam {
 				c.mid = tr.Mid()
@@ -225,11 +212,7 @@ func tiles(ids ...string) []TileView {
 // camera leaves, the subscriber without a view gets the next one.
 func TestLazyVideo(t *testing.T) {
 	const pubs = 30
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: 3}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: 3})
 	room := m.Room("lazy")
 
 	// The publishers: 10 frames a second each, a keyframe every 5th; the
@@ -286,7 +269,7 @@ func TestLazyVideo(t *testing.T) {
 			return video == n
 		}
 	}
-	if !waitUntil(published(pubs)) {
+	if !waitFor(published(pubs)) {
 		t.Fatalf("the %d cameras were never all published", pubs)
 	}
 
@@ -313,7 +296,7 @@ func TestLazyVideo(t *testing.T) {
 	}
 
 	// Without a view: the first 25 cameras, after the grace.
-	if !waitUntil(func() bool { s, _ := videoSections(t, blind); return len(s) >= maxDefaultVideo }) {
+	if !waitFor(func() bool { s, _ := videoSections(t, blind); return len(s) >= maxDefaultVideo }) {
 		s, _ := videoSections(t, blind)
 		t.Fatalf("subscriber without a view got %d video sections, want %d", len(s), maxDefaultVideo)
 	}
@@ -330,7 +313,7 @@ func TestLazyVideo(t *testing.T) {
 
 	// Everyone settled: no offer outstanding anywhere.
 	all := append([]*browser{viewer, blind}, publishers...)
-	if !waitUntil(func() bool {
+	if !waitFor(func() bool {
 		for _, b := range all {
 			if !b.peer.quiet() {
 				return false
@@ -347,11 +330,11 @@ func TestLazyVideo(t *testing.T) {
 
 	// A 31st camera in nobody's view renegotiates nobody.
 	late := addCamera(pubs)
-	if !waitUntil(published(pubs + 1)) {
+	if !waitFor(published(pubs + 1)) {
 		t.Fatal("the 31st camera was never published")
 	}
 	lateID := late.peer.ID()
-	if !waitUntil(func() bool { return late.peer.quiet() && late.sig.offered.Load() > 0 }) {
+	if !waitFor(func() bool { return late.peer.quiet() && late.sig.offered.Load() > 0 }) {
 		t.Fatal("the 31st camera's offer was never answered")
 	}
 
@@ -360,7 +343,7 @@ func TestLazyVideo(t *testing.T) {
 	view = append(append([]string(nil), ids[:5]...), lateID)
 	viewer.peer.SetView(tiles(view...))
 	got.waitMore(t, lateID, 0)
-	if !waitUntil(func() bool { return viewer.peer.quiet() }) {
+	if !waitFor(func() bool { return viewer.peer.quiet() }) {
 		t.Fatal("viewer's offer never answered")
 	}
 	if n := viewer.sig.offered.Load() - offered[0]; n != 1 {
@@ -395,7 +378,7 @@ func TestLazyVideo(t *testing.T) {
 	for _, id := range page2 {
 		got.waitMore(t, id, 0)
 	}
-	if !waitUntil(func() bool { return viewer.peer.quiet() }) {
+	if !waitFor(func() bool { return viewer.peer.quiet() }) {
 		t.Fatal("viewer's offer never answered")
 	}
 	streams, _ = videoSections(t, viewer)
@@ -419,7 +402,7 @@ func TestLazyVideo(t *testing.T) {
 	// A default camera leaves: the subscriber without a view gets the next
 	// one in join order.
 	publishers[0].peer.Leave()
-	if !waitUntil(func() bool {
+	if !waitFor(func() bool {
 		s, _ := videoSections(t, blind)
 		return len(s) == maxDefaultVideo && slices.Contains(s, ids[maxDefaultVideo]) && !slices.Contains(s, ids[0])
 	}) {
@@ -436,11 +419,7 @@ func TestLazyVideo(t *testing.T) {
 // TestLazyScreenShare: a screen share reaches a subscriber whose view does
 // not list the sharer, and one that has sent no view.
 func TestLazyScreenShare(t *testing.T) {
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: 3}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: 3})
 	room := m.Room("share")
 	var marks sync.Map
 	var cams []camera
@@ -479,7 +458,7 @@ func TestLazyScreenShare(t *testing.T) {
 	pubs[1].peer.SetSharing(true)
 	// The client shows the share as the main tile and lists it; until
 	// then the server sends it anyway, so the viewer's view can list it.
-	if !waitUntil(func() bool { s, _ := videoSections(t, viewer); return len(s) == 2 }) {
+	if !waitFor(func() bool { s, _ := videoSections(t, viewer); return len(s) == 2 }) {
 		t.Fatal("the screen share never got a section at a viewer that did not list it")
 	}
 	viewer.peer.SetView(tiles(sharer, pubs[0].peer.ID()))

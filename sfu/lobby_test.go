@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"errors"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -31,11 +30,7 @@ func (w *recWaiter) last() LobbyStatus {
 
 func lobbyRoom(t *testing.T) *Room {
 	t.Helper()
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	return m.Room("demo")
 }
 

@@ -3,7 +3,6 @@ package sfu
 import (
 	"bytes"
 	"errors"
-	"log/slog"
 	"runtime"
 	"slices"
 	"sync"
@@ -130,11 +129,7 @@ func (s *recordingSink) all() []sinkPacket {
 // packet that arrives anyway later, plain Opus, and a malformed RED packet
 // (dropped, counted) behave as they should.
 func TestREDSplitter(t *testing.T) {
-	m, err := NewManager(Config{AudioLastN: 3}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{AudioLastN: 3})
 	room := m.Room("red")
 	sink := &recordingSink{}
 	defer room.AddAudioSink(sink)()
@@ -307,10 +302,7 @@ func (r *slotReceived) all() []rtp.Packet {
 // dropped ones recovered; so does the room's audio sink, every frame.
 func TestRED(t *testing.T) {
 	base := runtime.NumGoroutine()
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: 3}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}, AudioLastN: 3})
 	room := m.Room("red")
 	sink := &recordingSink{}
 	removeSink := room.AddAudioSink(sink)
@@ -340,10 +332,7 @@ func TestRED(t *testing.T) {
 			sent++
 		})
 	}()
-	deadline := time.Now().Add(testTimeout)
-	for (len(redGot.all()) < 100 || len(plainGot.all()) < 100) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond) // polling what has arrived
-	}
+	waitFor(func() bool { return len(redGot.all()) >= 100 && len(plainGot.all()) >= 100 })
 	close(stop)
 	<-done
 	frameOf := func(ts uint32) int { return int(ts-ts0) / opusFrame }
@@ -431,11 +420,7 @@ func TestRED(t *testing.T) {
 // Handing RED to the sinks and preparing a slot packet allocate nothing
 // per packet once warm (the hot path of every audio packet).
 func TestREDAllocs(t *testing.T) {
-	m, err := NewManager(Config{AudioLastN: 3}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{AudioLastN: 3})
 	room := m.Room("red")
 	defer room.AddAudioSink(chanSink(make(chan string, 1)))()
 	var s redSplitter
@@ -455,7 +440,7 @@ func TestREDAllocs(t *testing.T) {
 	}
 	run()
 	run()
-	if len(sp.recovered) != 0 || m.REDStats().Recovered != 2 {
+	if m.REDStats().Recovered != 2 {
 		t.Fatalf("warm-up recovered %d packets, want 2", m.REDStats().Recovered)
 	}
 	if n := testing.AllocsPerRun(100, run); n != 0 {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -284,11 +281,7 @@ type rtxSetup struct {
 
 func newRTXSetup(t *testing.T) *rtxSetup {
 	t.Helper()
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	s := &rtxSetup{m: m, room: m.Room("rtx"), pub: &rtxPublisher{}, first: 40000}
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil { // VP8 96 with rtx 97
@@ -299,6 +292,7 @@ func newRTXSetup(t *testing.T) *rtxSetup {
 	}
 	reg := &interceptor.Registry{}
 	reg.Add(s.pub)
+	var err error
 	s.cam, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
 		"cam", "ann-cam", webrtc.WithRTPStreamID("f"))
 	if err != nil {
@@ -358,16 +352,6 @@ func newRTXSetup(t *testing.T) *rtxSetup {
 	s.stop = sync.OnceFunc(func() { close(stop) })
 	t.Cleanup(s.stop)
 	return s
-}
-
-// loopbackSettings are a test browser's settings on loopback.
-func loopbackSettings(noReplayProtection bool) webrtc.SettingEngine {
-	var se webrtc.SettingEngine
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.DisableSRTPReplayProtection(noReplayProtection)
-	return se
 }
 
 // joinSubscriber joins a subscriber without interceptors (it NACKs only

@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -11,11 +10,7 @@ import (
 // The mixer reads browser speech levels under AudioLevelID; the offers must
 // really give the RFC 6464 extension that ID.
 func TestOfferGivesAudioLevelItsID(t *testing.T) {
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	sig := newFakeSignaller()
 	p, err := m.Room("levels").Join("Ann", sig)
 	if err != nil {
@@ -36,11 +31,7 @@ func TestOfferGivesAudioLevelItsID(t *testing.T) {
 
 // A caller's own mute (keypad *6) reaches the browsers through the roster.
 func TestPhoneSetMutedInRoster(t *testing.T) {
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	room := m.Room("mute")
 	sig := newFakeSignaller()
 	p, err := room.Join("Ann", sig)

@@ -94,6 +94,18 @@ type browser struct {
 	done   chan struct{}
 }
 
+// testManager is an SFU with cfg and a silent log, closed when the test
+// ends (Close may also be called by the test: it is idempotent).
+func testManager(tb testing.TB, cfg Config) *Manager {
+	tb.Helper()
+	m, err := NewManager(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
 func loopbackAPI(t *testing.T) *webrtc.API { return newLoopbackAPI(t, false) }
 
 // newLoopbackAPI is a browser's API on loopback; with red it also
@@ -121,11 +133,19 @@ func loopbackEngines(tb testing.TB, red bool) (*webrtc.MediaEngine, webrtc.Setti
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: audioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		tb.Fatal(err)
 	}
+	return me, loopbackSettings(false)
+}
+
+// loopbackSettings are a test browser's settings: loopback candidates
+// only, no mDNS; noReplayProtection for peers that send a packet twice on
+// purpose.
+func loopbackSettings(noReplayProtection bool) webrtc.SettingEngine {
 	var se webrtc.SettingEngine
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return me, se
+	se.DisableSRTPReplayProtection(noReplayProtection)
+	return se
 }
 
 // joinBrowser joins room as name; publish, if set, is added before the first answer.
@@ -303,10 +323,7 @@ var silence = []byte{0xf8, 0xff, 0xfe} // one 20 ms Opus silence frame
 
 func TestRoomForwarding(t *testing.T) {
 	base := runtime.NumGoroutine()
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	room := m.Room("demo")
 	if got := m.Room("demo"); got != room {
 		t.Fatalf("Room(demo) twice: got a different room")

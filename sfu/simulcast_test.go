@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -310,14 +309,11 @@ func simulcastAPI(t *testing.T) *webrtc.API {
 // full one for a large tile and nothing off screen. Every switch starts with
 // a keyframe and the subscriber's sequence numbers run on.
 func TestSimulcastLayers(t *testing.T) {
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	room := m.Room("simulcast")
 	vp8 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 	var layers [numLayers]*webrtc.TrackLocalStaticRTP
+	var err error
 	for i, rid := range layerRIDs {
 		if layers[i], err = webrtc.NewTrackLocalStaticRTP(vp8, "cam", "ann-cam", webrtc.WithRTPStreamID(rid)); err != nil {
 			t.Fatal(err)
@@ -562,11 +558,7 @@ func BenchmarkVideoFanout(b *testing.B) {
 // TestSpeakerForLateJoiner: the dominant speaker is announced on a change,
 // and told to a browser that joins later.
 func TestSpeakerForLateJoiner(t *testing.T) {
-	m, err := NewManager(Config{ICEIPs: []string{"127.0.0.1"}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := testManager(t, Config{ICEIPs: []string{"127.0.0.1"}})
 	room := m.Room("speaker")
 	ann := joinBrowser(t, room, "Ann", nil)
 	ph, err := room.AddPhone(PhoneInfo{ID: "phone-1"})
