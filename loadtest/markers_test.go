@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,21 +27,9 @@ func TestMarkersScheduleBothMouths(t *testing.T) {
 	}
 	wantPhone := []time.Duration{0, time.Second, 2 * time.Second}
 	wantBrowser := []time.Duration{507 * time.Millisecond, 1507 * time.Millisecond, 2507 * time.Millisecond}
-	if !equalDurations(phone, wantPhone) || !equalDurations(browser, wantBrowser) {
+	if !slices.Equal(phone, wantPhone) || !slices.Equal(browser, wantBrowser) {
 		t.Errorf("bursts: phone at %v, browser at %v; want %v and %v", phone, browser, wantPhone, wantBrowser)
 	}
-}
-
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestMarkersDirections: onsets are matched to their own mouth's bursts,
@@ -65,7 +54,7 @@ func TestMarkersDirections(t *testing.T) {
 	b.heard(mouthPhone, t0.Add(2*time.Second+90*time.Millisecond))
 	b.stop(t0.Add(5 * time.Second))
 	d := m.Direction(false, false)
-	if !equalDurations(d.Delays, []time.Duration{40 * time.Millisecond, 50 * time.Millisecond}) || d.Missed != 1 || d.Bursts != 4 {
+	if !slices.Equal(d.Delays, []time.Duration{40 * time.Millisecond, 50 * time.Millisecond}) || d.Missed != 1 || d.Bursts != 4 {
 		t.Errorf("phone->phone: delays %v, %d missed of %d; want [40ms 50ms], 1 missed of 4", d.Delays, d.Missed, d.Bursts)
 	}
 	var out bytes.Buffer

@@ -21,8 +21,7 @@ type Report struct {
 	Answered, Dropped, Silent int
 	Expected, Received        uint64
 	Jitters                   []time.Duration // final RFC 3550 jitter per caller
-	Delays                    []time.Duration // phone->phone mouth-to-ear, per burst and ear
-	Bursts, Missed            int             // bursts the phone mouth sent; burst-ear pairs not heard
+	PhoneToPhone              Direction       // mouth-to-ear from phone caller 0 to the other callers
 }
 
 // collect gathers the callers' receive statistics and the phone->phone
@@ -42,8 +41,7 @@ func (r *Report) collect(calls []*caller) {
 		r.Jitters = append(r.Jitters, c.rx.jitterDur())
 		c.mu.Unlock()
 	}
-	d := r.Config.Markers.Direction(false, false)
-	r.Delays, r.Bursts, r.Missed = d.Delays, d.Bursts, d.Missed
+	r.PhoneToPhone = r.Config.Markers.Direction(false, false)
 }
 
 // Loss is the share of packets the callers did not receive (0..1).
@@ -84,7 +82,7 @@ func (r *Report) Write(w io.Writer) {
 	fmt.Fprintf(w, "jitter:       median %v, p95 %v (RFC 3550, per caller)\n", j50.Round(10*time.Microsecond), j95.Round(10*time.Microsecond))
 	if c.ownMarkers {
 		// With a shared marker clock the caller prints every direction.
-		c.Markers.Direction(false, false).write(w)
+		r.PhoneToPhone.write(w)
 	}
 	if c.ServerPID > 0 {
 		n := max(r.Answered, 1)

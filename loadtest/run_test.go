@@ -146,12 +146,12 @@ func TestRunMeasuresTheBridgeDelay(t *testing.T) {
 	if rep.Loss() != 0 {
 		t.Errorf("loss: got %v, want 0", rep.Loss())
 	}
-	if len(rep.Delays) < 4 { // 3 bursts, 2 ears, the last may be cut off
-		t.Fatalf("onsets: got %d, want at least 4", len(rep.Delays))
+	if len(rep.PhoneToPhone.Delays) < 4 { // 3 bursts, 2 ears, the last may be cut off
+		t.Fatalf("onsets: got %d, want at least 4", len(rep.PhoneToPhone.Delays))
 	}
-	p50, p95 := quantiles(rep.Delays)
-	t.Logf("bridge adds %v; measured median %v, p95 %v over %d onsets", delay, p50, p95, len(rep.Delays))
-	checkDelays(t, rep.Delays, delay)
+	p50, p95 := quantiles(rep.PhoneToPhone.Delays)
+	t.Logf("bridge adds %v; measured median %v, p95 %v over %d onsets", delay, p50, p95, len(rep.PhoneToPhone.Delays))
+	checkDelays(t, rep.PhoneToPhone.Delays, delay)
 }
 
 // TestRunG722MeasuresTheBridgeDelay: the same through G.722 callers: the
@@ -170,12 +170,12 @@ func TestRunG722MeasuresTheBridgeDelay(t *testing.T) {
 	if rep.Answered != 3 || rep.Failed != 0 {
 		t.Errorf("calls: got %d answered, %d failed, want 3 and 0 (%s)", rep.Answered, rep.Failed, rep.FirstError)
 	}
-	if len(rep.Delays) < 4 {
-		t.Fatalf("onsets: got %d, want at least 4 (the bursts did not survive G.722)", len(rep.Delays))
+	if len(rep.PhoneToPhone.Delays) < 4 {
+		t.Fatalf("onsets: got %d, want at least 4 (the bursts did not survive G.722)", len(rep.PhoneToPhone.Delays))
 	}
-	p50, p95 := quantiles(rep.Delays)
-	t.Logf("bridge adds %v; measured through G.722 median %v, p95 %v over %d onsets", delay, p50, p95, len(rep.Delays))
-	checkDelays(t, rep.Delays, delay)
+	p50, p95 := quantiles(rep.PhoneToPhone.Delays)
+	t.Logf("bridge adds %v; measured through G.722 median %v, p95 %v over %d onsets", delay, p50, p95, len(rep.PhoneToPhone.Delays))
+	checkDelays(t, rep.PhoneToPhone.Delays, delay)
 	if _, err := Run(ctx, Config{Server: b.addr, Number: "1", Calls: 1, Codec: "gsm"}); err == nil {
 		t.Error("codec gsm: got no error, want one")
 	}
@@ -199,19 +199,19 @@ func TestRunEmulatesJitter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Delays) < 4 {
-		t.Fatalf("onsets: got %d, want at least 4", len(rep.Delays))
+	if len(rep.PhoneToPhone.Delays) < 4 {
+		t.Fatalf("onsets: got %d, want at least 4", len(rep.PhoneToPhone.Delays))
 	}
 	// Never faster than the bridge; spread by the jitter (a busy machine may
 	// add scheduling delay on top, so the upper end is only a sanity bound).
-	lo, hi := rep.Delays[0], rep.Delays[0]
-	for _, d := range rep.Delays {
+	lo, hi := rep.PhoneToPhone.Delays[0], rep.PhoneToPhone.Delays[0]
+	for _, d := range rep.PhoneToPhone.Delays {
 		lo, hi = min(lo, d), max(hi, d)
 		if d < 60*time.Millisecond || d > 250*time.Millisecond {
 			t.Errorf("delay %v: want 60-90 ms (60 ms bridge + 0-30 ms jitter)", d)
 		}
 	}
-	t.Logf("delays %v .. %v over %d onsets", lo, hi, len(rep.Delays))
+	t.Logf("delays %v .. %v over %d onsets", lo, hi, len(rep.PhoneToPhone.Delays))
 	if hi-lo < 2*time.Millisecond {
 		t.Errorf("delays %v .. %v: want them spread by the 0-30 ms jitter", lo, hi)
 	}

@@ -41,7 +41,7 @@ func (s *source) frame(pcm []int16, bursts, start bool) (burstStart bool) {
 			s.left = burstLen
 		}
 		if s.left > 0 {
-			toneFrame(pcm, burstFreq, rate, burstLen-s.left)
+			toneFrame(pcm, burstFreq, burstAmp, rate, burstLen-s.left)
 			s.left--
 			return start
 		}
@@ -69,11 +69,11 @@ func (s *source) frame(pcm []int16, bursts, start bool) (burstStart bool) {
 	return false
 }
 
-// toneFrame fills pcm with frame k (from 0) of a marker burst at freq Hz,
-// sampled at sr Hz, at burstAmp.
-func toneFrame(pcm []int16, freq float64, sr, k int) {
+// toneFrame fills pcm with frame k (from 0) of a tone at freq Hz, sampled
+// at sr Hz, of amplitude amp (burstAmp for a marker burst).
+func toneFrame(pcm []int16, freq, amp float64, sr, k int) {
 	for i := range pcm {
-		pcm[i] = int16(burstAmp * math.Sin(2*math.Pi*freq*float64(k*len(pcm)+i)/float64(sr)))
+		pcm[i] = int16(amp * math.Sin(2*math.Pi*freq*float64(k*len(pcm)+i)/float64(sr)))
 	}
 }
 
@@ -95,12 +95,11 @@ func (s *source) noise() int16 {
 // block at 8, 16 and 48 kHz, so a burst of one is not seen by the other's
 // detector.
 type onsetDetector struct {
-	block     int     // samples per 5 ms block
-	w         float64 // Goertzel coefficient
-	thr       float64 // block power that counts as the tone
-	quietNeed int     // quiet blocks that re-arm the detector
-	quiet     int     // blocks in a row without the tone
-	armed     bool
+	block int     // samples per 5 ms block
+	w     float64 // Goertzel coefficient
+	thr   float64 // block power that counts as the tone
+	quiet int     // blocks in a row without the tone
+	armed bool
 }
 
 // newOnsetDetector returns a detector of freq Hz in audio sampled at sr Hz
@@ -111,7 +110,7 @@ func newOnsetDetector(freq float64, sr int) onsetDetector {
 	a := burstAmp * float64(block) / 2 // a full-level burst's Goertzel amplitude
 	return onsetDetector{block: block, w: 2 * math.Cos(2*math.Pi*freq/float64(sr)),
 		// The mix may be softer (limiter, codec), so onsetRatio of the amplitude counts.
-		thr: a * a * onsetRatio * onsetRatio, quietNeed: quietBlocks, armed: true}
+		thr: a * a * onsetRatio * onsetRatio, armed: true}
 }
 
 // blockPower is the Goertzel power of pcm at the detector's frequency and
@@ -146,7 +145,7 @@ func (d *onsetDetector) feed(pcm []int16) int {
 	for off := 0; off+d.block <= len(pcm); off += d.block {
 		if !d.isTone(pcm[off : off+d.block]) {
 			d.quiet++
-			if d.quiet >= d.quietNeed {
+			if d.quiet >= quietBlocks {
 				d.armed = true
 			}
 			continue

@@ -49,7 +49,7 @@ func TestOnsetDetector(t *testing.T) {
 // sample at, sampled at sr, 1 s long.
 func burstStream(freq float64, sr, at int) []int16 {
 	pcm := make([]int16, sr)
-	toneFrame(pcm[at:at+sr/5], freq, sr, 0)
+	toneFrame(pcm[at:at+sr/5], freq, burstAmp, sr, 0)
 	return pcm
 }
 

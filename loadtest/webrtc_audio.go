@@ -68,12 +68,10 @@ func (m *opusMouth) next(now time.Time) (payload []byte, level uint8, start bool
 	}
 	switch {
 	case m.left > 0:
-		toneFrame(m.pcm[:], browserFreq, opusRate, burstLen-m.left)
+		toneFrame(m.pcm[:], browserFreq, burstAmp, opusRate, burstLen-m.left)
 		m.left--
 	case m.hum:
-		for i := range m.pcm {
-			m.pcm[i] = int16(humAmp * math.Sin(2*math.Pi*440*float64(m.n*opusFrame+i)/opusRate))
-		}
+		toneFrame(m.pcm[:], 440, humAmp, opusRate, m.n)
 	default:
 		clear(m.pcm[:])
 	}

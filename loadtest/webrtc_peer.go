@@ -344,7 +344,7 @@ func (p *rtcPeer) addTracks() (*microphone, *camera, error) {
 		return nil, nil, err
 	}
 	p.drainRTCP(as, nil)
-	audio := &microphone{track: track, sender: as, level: 127, mk: p.cfg.Markers,
+	audio := &microphone{track: track, sender: as, mk: p.cfg.Markers,
 		pk: rtp.NewPacketizer(1200, 111, 0, &codecs.OpusPayloader{}, rtp.NewRandomSequencer(), 48000)}
 	if p.cfg.mouth(p.n) {
 		if audio.mouth, err = newOpusMouth(p.cfg.Markers, &p.bursts, p.cfg.Speaker); err != nil {
@@ -632,7 +632,6 @@ type microphone struct {
 	pk      rtp.Packetizer
 	mouth   *opusMouth // participant 0 only
 	mk      *Markers
-	level   uint8 // -dBov, 0..127
 	levelID uint8 // negotiated extension ID; 0 until known or if not negotiated
 	looked  bool
 }
@@ -647,7 +646,7 @@ func (m *microphone) send() {
 		}
 		m.looked = m.levelID != 0
 	}
-	payload, level, start := opusSilence, m.level, false
+	payload, level, start := opusSilence, uint8(127), false // silence at -127 dBov
 	if m.mouth != nil {
 		payload, level, start = m.mouth.next(time.Now())
 	}
@@ -810,15 +809,15 @@ func (p *rtcPeer) onTrack(tr *webrtc.TrackRemote, rc *webrtc.RTPReceiver) {
 			if n < 12 {
 				continue
 			}
+			now := time.Now()
 			if el := p.ear.Load(); ear != nil && el != nil {
 				// Any audio track: per participant or a slot the server
 				// fills with whoever talks; only what it carries counts.
-				ear.packet(buf[:n], time.Now(), el)
+				ear.packet(buf[:n], now, el)
 			}
 			seq := uint16(buf[2])<<8 | uint16(buf[3])
 			ts := uint32(buf[4])<<24 | uint32(buf[5])<<16 | uint32(buf[6])<<8 | uint32(buf[7])
 			ssrc := uint32(buf[8])<<24 | uint32(buf[9])<<16 | uint32(buf[10])<<8 | uint32(buf[11])
-			now := time.Now()
 			p.mu.Lock()
 			s := p.streams[ssrc]
 			if s == nil {

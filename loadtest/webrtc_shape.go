@@ -109,10 +109,12 @@ func (s *shapedConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		}
 		return 0, nil, net.ErrClosed
 	}
-	if d := time.Until(p.due); d > 0 {
+	now := time.Now()
+	if d := p.due.Sub(now); d > 0 {
 		time.Sleep(d) // the line's serialisation delay, not a stand-in for an event
+		now = time.Now()
 	}
-	if late := time.Since(p.due); late > 0 {
+	if late := now.Sub(p.due); late > 0 {
 		s.lateSum.Add(uint64(late))
 		if late > shapedLate {
 			s.late.Add(1)
