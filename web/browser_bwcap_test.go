@@ -342,9 +342,6 @@ func (r *rxLog) trace(from time.Time) string {
 	for i := range r.samples {
 		s := &r.samples[i]
 		if s.at.Before(from) || prev != nil && s.at.Sub(prev.at) < time.Second {
-			if prev == nil && !s.at.Before(from) {
-				prev = s
-			}
 			continue
 		}
 		if prev != nil {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -99,20 +98,9 @@ func TestBrowserRED(t *testing.T) {
 		tabs[s.name] = tab
 	}
 	// Bob hears Ann's 440 Hz.
-	var p struct {
-		Freq  float64 `json:"freq"`
-		Level float64 `json:"level"`
-	}
-	js := `window.dialroom.audioPeak([...window.dialroom.session().participants.values()].find((p) => p.name === "Ann").id)`
-	if err := waitCond(tabs["Bob"], func() bool {
-		var err error
-		p, err = chromedp.Run(tabs["Bob"], chromedp.Evaluate[struct {
-			Freq  float64 `json:"freq"`
-			Level float64 `json:"level"`
-		}](js, chromedp.EvalAwaitPromise))
-		return err == nil && p.Level > 0.01 && math.Abs(p.Freq-440) < 20
-	}); err != nil {
-		t.Fatalf("Bob hears %+v, want Ann's 440 Hz", p)
+	p, err := waitPeak(tabs["Bob"], tabs["Bob"], participantID("Ann"), 440)
+	if err != nil {
+		t.Fatalf("Bob hears %+v, want Ann's 440 Hz: %v", p, err)
 	}
 	t.Logf("Bob hears %.0f Hz at level %.3f", p.Freq, p.Level)
 	// Both answers prefer red on every audio section.

@@ -65,18 +65,13 @@ func click(t *testing.T, tab context.Context, sel string) {
 	gesture := func(p *runtime.EvaluateParams) { p.UserGesture = new(true) }
 	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		clicked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js, gesture))
-		if err == nil && clicked {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("click %s: %v (last error %v)", sel, ctx.Err(), err)
-		case <-tick.C:
-		}
+	var err error // the last evaluation's
+	if werr := waitCond(ctx, func() bool {
+		var clicked bool
+		clicked, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js, gesture))
+		return err == nil && clicked
+	}); werr != nil {
+		t.Fatalf("click %s: %v (last error %v)", sel, werr, err)
 	}
 }
 

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"math"
 	"testing"
 	"time"
 
@@ -58,23 +57,11 @@ func TestBrowserHearEachOther(t *testing.T) {
 				if err := waitJS(tab, slots); err != nil {
 					t.Fatalf("%s: %d slots not played: %v", s.name, tc.lastN, err)
 				}
-				var p struct {
-					Freq  float64 `json:"freq"`
-					Level float64 `json:"level"`
-				}
-				var err error // the last evaluation's
-				js := fmt.Sprintf(`window.dialroom.audioPeak([...window.dialroom.session().participants.values()].find((p) => p.name === %q).id)`, other.name)
-				werr := waitCond(tab, func() bool {
-					p, err = chromedp.Run(tab, chromedp.Evaluate[struct {
-						Freq  float64 `json:"freq"`
-						Level float64 `json:"level"`
-					}](js, chromedp.EvalAwaitPromise))
-					return err == nil && p.Level > 0.01 && math.Abs(p.Freq-other.freq) < 20
-				})
+				p, err := waitPeak(tab, tab, participantID(other.name), other.freq)
 				stopAfter()
 				stop()
-				if werr != nil {
-					t.Fatalf("%s hears %+v (last error %v), want %s's %.0f Hz", s.name, p, err, other.name, other.freq)
+				if err != nil {
+					t.Fatalf("%s hears %+v (%v), want %s's %.0f Hz", s.name, p, err, other.name, other.freq)
 				}
 				t.Logf("%s hears %.0f Hz at level %.3f", s.name, p.Freq, p.Level)
 			}

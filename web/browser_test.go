@@ -135,20 +135,39 @@ func checkPhoneTone(ctx context.Context, t *testing.T, tab context.Context, phon
 			}
 		}
 	}()
-	var p struct {
-		Freq  float64 `json:"freq"`
-		Level float64 `json:"level"`
-	}
-	err = waitCond(ctx, func() bool {
-		p, err = chromedp.Run(tab, chromedp.Evaluate[struct {
-			Freq  float64 `json:"freq"`
-			Level float64 `json:"level"`
-		}](`window.dialroom.audioPeak("phone-test")`, chromedp.EvalAwaitPromise))
-		return err == nil && p.Level > 0.01 && math.Abs(p.Freq-440) < 20
-	})
+	p, err := waitPeak(ctx, tab, `"phone-test"`, 440)
 	if err != nil {
-		t.Fatalf("phone tone in the page: got %+v (last error %v), want about 440 Hz", p, err)
+		t.Fatalf("phone tone in the page: got %+v (%v), want about 440 Hz", p, err)
 	}
+}
+
+// audioPeak is what the page's audioPeak measured in a participant's audio.
+type audioPeak struct {
+	Freq  float64 `json:"freq"`
+	Level float64 `json:"level"`
+}
+
+// waitPeak waits until the audio the page plays for the participant whose
+// ID the JavaScript expression idJS gives peaks at freq Hz (± 20 Hz,
+// level above 0.01), until ctx ends. It returns the last measurement; the
+// error names the last evaluation's error too.
+func waitPeak(ctx, tab context.Context, idJS string, freq float64) (audioPeak, error) {
+	var p audioPeak
+	var err error // the last evaluation's
+	werr := waitCond(ctx, func() bool {
+		p, err = chromedp.Run(tab, chromedp.Evaluate[audioPeak](`window.dialroom.audioPeak(`+idJS+`)`, chromedp.EvalAwaitPromise))
+		return err == nil && p.Level > 0.01 && math.Abs(p.Freq-freq) < 20
+	})
+	if werr != nil {
+		return p, fmt.Errorf("%w (last error %v)", werr, err)
+	}
+	return p, nil
+}
+
+// participantID is a JavaScript expression for the ID of the participant
+// named name, as the page knows it.
+func participantID(name string) string {
+	return fmt.Sprintf(`[...window.dialroom.session().participants.values()].find((p) => p.name === %q).id`, name)
 }
 
 // waitCond polls ok until it returns true or ctx ends.
